@@ -1,0 +1,83 @@
+import factory
+
+from accounts.factories import UserFactory
+
+from . import pricing
+from .models import HostingPlan, Order, Payment, Refund, WebhookEvent
+
+
+class HostingPlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HostingPlan
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"plan-{n}")
+    name = factory.Sequence(lambda n: f"Plan {n}")
+    price_paise = 112000
+    vcpu = 2
+    ram_gb = 4
+    disk_gb = 80
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """An order priced by the real pricing function, as checkout would create it."""
+
+    class Meta:
+        model = Order
+
+    user = factory.SubFactory(UserFactory)
+    plan = factory.SubFactory(HostingPlanFactory)
+    billing_cycle_months = 1
+    plan_slug = factory.SelfAttribute("plan.slug")
+    plan_name = factory.SelfAttribute("plan.name")
+    plan_vcpu = factory.SelfAttribute("plan.vcpu")
+    plan_ram_gb = factory.SelfAttribute("plan.ram_gb")
+    plan_disk_gb = factory.SelfAttribute("plan.disk_gb")
+    razorpay_order_id = factory.Sequence(lambda n: f"order_T{n:012d}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        q = pricing.quote(kwargs["plan"], kwargs["billing_cycle_months"])
+        amounts = dict(
+            unit_price_paise=q.unit_price_paise,
+            discount_paise=q.discount_paise,
+            subtotal_paise=q.subtotal_paise,
+            gst_rate_percent=q.gst_rate_percent,
+            tax_paise=q.tax_paise,
+            total_paise=q.total_paise,
+        )
+        for key, value in amounts.items():
+            kwargs.setdefault(key, value)
+        return super()._create(model_class, *args, **kwargs)
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    order = factory.SubFactory(OrderFactory)
+    razorpay_payment_id = factory.Sequence(lambda n: f"pay_T{n:012d}")
+    status = Payment.Status.CAPTURED
+    amount_paise = factory.SelfAttribute("order.total_paise")
+    currency = "INR"
+    method = "card"
+
+
+class RefundFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Refund
+
+    payment = factory.SubFactory(PaymentFactory)
+    razorpay_refund_id = factory.Sequence(lambda n: f"rfnd_T{n:012d}")
+    amount_paise = factory.SelfAttribute("payment.amount_paise")
+    status = "processed"
+
+
+class WebhookEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookEvent
+
+    event_id = factory.Sequence(lambda n: f"evt_T{n:012d}")
+    event_type = "payment.captured"
+    raw_body = "{}"
+    signature = "0" * 64

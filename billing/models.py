@@ -1,0 +1,277 @@
+"""Plans, orders, gateway payments and webhook deliveries.
+
+Money is integer paise everywhere (never float); amounts on an order are
+written once, by billing.pricing.quote, when the order is created.
+"""
+
+import secrets
+import string
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+CURRENCY = "INR"
+BILLING_CYCLES = (1, 3, 6, 12)
+ORDER_NUMBER_ALPHABET = string.ascii_uppercase + string.digits
+
+
+def new_order_number():
+    return "ORD-" + "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(10))
+
+
+class HostingPlan(models.Model):
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    # Integer paise per month, GST excluded.
+    price_paise = models.PositiveBigIntegerField()
+    vcpu = models.PositiveSmallIntegerField()
+    ram_gb = models.PositiveSmallIntegerField()
+    disk_gb = models.PositiveIntegerField()
+    # Whole-percent discount on the subtotal for longer billing cycles.
+    discount_3m_percent = models.PositiveSmallIntegerField(default=0)
+    discount_6m_percent = models.PositiveSmallIntegerField(default=0)
+    discount_12m_percent = models.PositiveSmallIntegerField(default=0)
+    # Provider mapping for the libcloud backend; blank uses the provider's defaults.
+    provider_size = models.CharField(max_length=100, blank=True)
+    provider_image = models.CharField(max_length=100, blank=True)
+    is_active = models.BooleanField(default=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "hosting_plans"
+        ordering = ["sort_order", "price_paise"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price_paise__gte=0), name="plan_price_non_negative"),
+            models.CheckConstraint(
+                condition=Q(discount_3m_percent__lte=90)
+                & Q(discount_6m_percent__lte=90)
+                & Q(discount_12m_percent__lte=90),
+                name="plan_discount_at_most_90_percent",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def discount_percent_for(self, months):
+        return {1: 0, 3: self.discount_3m_percent, 6: self.discount_6m_percent, 12: self.discount_12m_percent}[months]
+
+
+class OrderStatus(models.TextChoices):
+    CREATED = "created", "Awaiting payment"
+    PAID = "paid", "Paid"
+    REFUNDED = "refunded", "Refunded"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Order(models.Model):
+    Status = OrderStatus
+
+    # Allowed transitions; services check against this before changing status.
+    TRANSITIONS = {
+        Status.CREATED: {Status.PAID, Status.CANCELLED},
+        Status.PAID: {Status.REFUNDED},
+        Status.REFUNDED: set(),
+        # A late capture of a cancelled order is still money received: it is paid.
+        Status.CANCELLED: {Status.PAID},
+    }
+
+    number = models.CharField(max_length=14, unique=True, default=new_order_number, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    plan = models.ForeignKey(HostingPlan, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
+    billing_cycle_months = models.PositiveSmallIntegerField(default=1)
+
+    # Snapshot of what was sold: later plan edits change nothing here, and
+    # recovery builds servers from these columns without looking the plan up.
+    plan_slug = models.SlugField(max_length=50)
+    plan_name = models.CharField(max_length=100)
+    plan_vcpu = models.PositiveSmallIntegerField()
+    plan_ram_gb = models.PositiveSmallIntegerField()
+    plan_disk_gb = models.PositiveIntegerField()
+    plan_provider_size = models.CharField(max_length=100, blank=True)
+    plan_provider_image = models.CharField(max_length=100, blank=True)
+
+    # Integer paise, from billing.pricing.quote and nothing else.
+    unit_price_paise = models.PositiveBigIntegerField()
+    discount_paise = models.PositiveBigIntegerField(default=0)
+    subtotal_paise = models.PositiveBigIntegerField()
+    gst_rate_percent = models.PositiveSmallIntegerField()
+    tax_paise = models.PositiveBigIntegerField()
+    total_paise = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3, default=CURRENCY)
+
+    # Buyer details as they stood at purchase, for the tax invoice.
+    buyer_name = models.CharField(max_length=200, blank=True)
+    buyer_address = models.TextField(blank=True)
+    buyer_state = models.CharField(max_length=100, blank=True)
+    buyer_gstin = models.CharField(max_length=15, blank=True)
+
+    razorpay_order_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # Gateway facts worth keeping that have no column of their own (last payment
+    # id, failure reasons, captured method); never used to compute amounts.
+    payment_metadata = models.JSONField(default=dict, blank=True)
+
+    # Staff attention: set when something needs a human (amount mismatch, ...).
+    needs_attention = models.BooleanField(default=False)
+    attention_reason = models.TextField(blank=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    handled_reason = models.TextField(blank=True)
+
+    invoice_number = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    invoice_date = models.DateField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "paid_at"], name="order_status_paid_at"),
+            models.Index(fields=["user", "-created_at"], name="order_user_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_status_valid"),
+            models.CheckConstraint(condition=Q(billing_cycle_months__in=BILLING_CYCLES), name="order_cycle_valid"),
+            models.CheckConstraint(
+                condition=Q(subtotal_paise__gte=0) & Q(tax_paise__gte=0) & Q(total_paise__gte=0),
+                name="order_money_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_paise=F("subtotal_paise") + F("tax_paise")), name="order_total_adds_up"
+            ),
+            models.CheckConstraint(condition=Q(number__regex=r"^ORD-[A-Z0-9]{10}$"), name="order_number_format"),
+            models.CheckConstraint(condition=Q(currency="INR"), name="order_currency_inr"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def can_transition_to(self, new_status):
+        return new_status in self.TRANSITIONS[self.Status(self.status)]
+
+
+class OrderEvent(models.Model):
+    """History of an order: what happened, when, and who or what did it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    # "verify", "webhook", "reconcile", "admin", "recover_servers", "system", ...
+    source = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    message = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.order_id} {self.kind}"
+
+
+class PaymentStatus(models.TextChoices):
+    CREATED = "created"
+    AUTHORIZED = "authorized"
+    CAPTURED = "captured"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+class Payment(models.Model):
+    """One Razorpay payment attempt against an order."""
+
+    Status = PaymentStatus
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    razorpay_payment_id = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    amount_paise = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    method = models.CharField(max_length=32, blank=True)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_description = models.TextField(blank=True)
+    gateway_data = models.JSONField(default=dict, blank=True)
+    captured_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=PaymentStatus.values), name="payment_status_valid"),
+        ]
+
+    def __str__(self):
+        return self.razorpay_payment_id
+
+
+class Refund(models.Model):
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    razorpay_refund_id = models.CharField(max_length=64, unique=True)
+    amount_paise = models.PositiveBigIntegerField()
+    status = models.CharField(max_length=16)
+    reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.razorpay_refund_id
+
+
+class WebhookEventStatus(models.TextChoices):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+    FAILED = "failed"
+
+
+class WebhookEvent(models.Model):
+    """Every signed Razorpay delivery, stored before it is acted on."""
+
+    Status = WebhookEventStatus
+
+    event_id = models.CharField(max_length=100, unique=True)
+    event_type = models.CharField(max_length=60)
+    raw_body = models.TextField()
+    signature = models.CharField(max_length=128)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    razorpay_order_id = models.CharField(max_length=64, blank=True, db_index=True)
+    razorpay_payment_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=WebhookEventStatus.values), name="webhook_status_valid"),
+        ]
+        indexes = [models.Index(fields=["status", "received_at"], name="webhook_status_received")]
+
+    def __str__(self):
+        return f"{self.event_type} {self.event_id}"
+
+
+class InvoiceSequence(models.Model):
+    """Gap-free invoice counter per Indian financial year (April–March), e.g. "2026-27"."""
+
+    financial_year = models.CharField(max_length=7, unique=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.financial_year}: {self.last_number}"

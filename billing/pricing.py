@@ -1,0 +1,73 @@
+"""The one place that computes amounts. Pages, the API and the gateway show
+what `quote` returns; nothing else multiplies or rounds money.
+
+All values are integer paise. Rounding is half-up to the paisa, done with
+integer arithmetic so no float ever touches an amount.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from .models import BILLING_CYCLES, CURRENCY
+
+
+class PricingError(ValueError):
+    pass
+
+
+def divide_half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half-up, for non-negative integers."""
+    if numerator < 0 or denominator <= 0:
+        raise PricingError("amounts are never negative")
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+@dataclass(frozen=True)
+class Quote:
+    unit_price_paise: int
+    billing_cycle_months: int
+    gross_paise: int
+    discount_percent: int
+    discount_paise: int
+    subtotal_paise: int
+    gst_rate_percent: int
+    tax_paise: int
+    total_paise: int
+    currency: str = CURRENCY
+
+
+def quote(plan, billing_cycle_months: int, gst_rate_percent: int | None = None) -> Quote:
+    """Price `billing_cycle_months` of `plan`: subtotal (after the cycle discount),
+    GST on the subtotal rounded half-up, and their sum."""
+    if billing_cycle_months not in BILLING_CYCLES:
+        raise PricingError(f"Billing cycle must be one of {', '.join(map(str, BILLING_CYCLES))} months.")
+    rate = settings.GST_RATE_PERCENT if gst_rate_percent is None else gst_rate_percent
+    unit = plan.price_paise
+    if not isinstance(unit, int) or not isinstance(rate, int):
+        raise PricingError("prices and rates must be integers")
+    gross = unit * billing_cycle_months
+    discount_percent = plan.discount_percent_for(billing_cycle_months)
+    discount = divide_half_up(gross * discount_percent, 100)
+    subtotal = gross - discount
+    tax = divide_half_up(subtotal * rate, 100)
+    return Quote(
+        unit_price_paise=unit,
+        billing_cycle_months=billing_cycle_months,
+        gross_paise=gross,
+        discount_percent=discount_percent,
+        discount_paise=discount,
+        subtotal_paise=subtotal,
+        gst_rate_percent=rate,
+        tax_paise=tax,
+        total_paise=subtotal + tax,
+    )
+
+
+def split_gst(tax_paise: int, intra_state: bool) -> dict:
+    """Invoice lines for the tax: CGST + SGST halves within a state (the odd
+    paisa goes to SGST so the lines add up exactly), IGST across states."""
+    if not intra_state:
+        return {"igst_paise": tax_paise}
+    cgst = tax_paise // 2
+    return {"cgst_paise": cgst, "sgst_paise": tax_paise - cgst}

@@ -1,0 +1,42 @@
+"""Production refuses dev secrets; `check --deploy` is clean with production variables."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "DEBUG": "False",
+    "SECRET_KEY": "a-real-secret-" + "x" * 50,
+    "ALLOWED_HOSTS": "portal.example.com",
+    "RAZORPAY_KEY_ID": "rzp_test_abc",
+    "RAZORPAY_KEY_SECRET": "key-secret",
+    "RAZORPAY_WEBHOOK_SECRET": "webhook-secret",
+}
+
+
+def run_manage(*args, **env_overrides):
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    env.update(env_overrides)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_it_refuses_to_start_without_a_secret_key_in_production():
+    env = {**PRODUCTION_ENV}
+    del env["SECRET_KEY"]
+    result = run_manage("check", **env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_it_refuses_simulated_payments_in_production():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if not k.startswith("RAZORPAY")}
+    result = run_manage("check", **env)
+    assert result.returncode != 0
+    assert "simulated payments are for development only" in result.stderr
+
+
+def test_deploy_check_is_clean_with_production_variables():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,83 @@
+from django.contrib import admin
+
+from .models import ProvisioningAttempt, Server, ServerStatusChange
+
+
+class StatusChangeInline(admin.TabularInline):
+    model = ServerStatusChange
+    extra = 0
+    can_delete = False
+    fields = ["at", "from_status", "to_status", "source", "actor", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class AttemptInline(admin.TabularInline):
+    model = ProvisioningAttempt
+    extra = 0
+    can_delete = False
+    fields = ["number", "backend", "outcome", "error", "started_at", "finished_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Server)
+class ServerAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "name",
+        "user",
+        "order",
+        "status",
+        "hostname",
+        "ip_address",
+        "provisioning_attempts",
+        "status_changed_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["name", "hostname", "ip_address", "order__number", "user__email", "provider_node_id"]
+    list_select_related = ["user", "order"]
+    inlines = [StatusChangeInline, AttemptInline]
+    readonly_fields = [
+        "order",
+        "user",
+        "status",
+        "provider_node_id",
+        "provisioning_attempts",
+        "last_error",
+        "queued_at",
+        "status_changed_at",
+        "activated_at",
+        "created_at",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request):
+        # Servers are created by the payment funnel or recovery, never by hand.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ServerStatusChange)
+class ServerStatusChangeAdmin(admin.ModelAdmin):
+    list_display = ["server", "from_status", "to_status", "source", "actor", "at"]
+    list_filter = ["to_status", "source"]
+    search_fields = ["server__hostname", "server__order__number"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ProvisioningAttempt)
+class ProvisioningAttemptAdmin(ServerStatusChangeAdmin):
+    list_display = ["server", "number", "backend", "outcome", "started_at", "finished_at"]
+    list_filter = ["outcome", "backend"]

@@ -1,0 +1,107 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ServerStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROVISIONING = "provisioning", "Provisioning"
+    ACTIVE = "active", "Active"
+    FAILED = "failed", "Failed"
+    SUSPENDED = "suspended", "Suspended"
+    TERMINATED = "terminated", "Terminated"
+
+
+class Server(models.Model):
+    Status = ServerStatus
+
+    TRANSITIONS = {
+        Status.PENDING: {Status.PROVISIONING, Status.FAILED, Status.TERMINATED},
+        # provisioning -> pending: a retry after a transient error or a requeue.
+        Status.PROVISIONING: {Status.ACTIVE, Status.FAILED, Status.PENDING},
+        Status.ACTIVE: {Status.SUSPENDED, Status.TERMINATED},
+        Status.FAILED: {Status.PENDING, Status.TERMINATED},
+        Status.SUSPENDED: {Status.ACTIVE, Status.TERMINATED},
+        Status.TERMINATED: set(),
+    }
+
+    # OneToOne: the database itself refuses a second server for an order.
+    order = models.OneToOneField("billing.Order", on_delete=models.PROTECT, related_name="server")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="servers")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    name = models.CharField(max_length=100)
+    hostname = models.CharField(max_length=255, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    provider_node_id = models.CharField(max_length=255, blank=True)
+    provisioning_attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    # When a provisioning task was last handed to the broker; the sweeper
+    # requeues pending servers whose task never started.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "status_changed_at"], name="server_status_changed"),
+            models.Index(fields=["user", "-created_at"], name="server_user_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ServerStatus.values), name="server_status_valid"),
+        ]
+
+    def __str__(self):
+        return self.hostname or self.name
+
+    def can_transition_to(self, new_status):
+        return new_status in self.TRANSITIONS[self.Status(self.status)]
+
+
+class ServerStatusChange(models.Model):
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+class ProvisioningOutcome(models.TextChoices):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    TRANSIENT_ERROR = "transient_error"
+    PERMANENT_ERROR = "permanent_error"
+
+
+class ProvisioningAttempt(models.Model):
+    Outcome = ProvisioningOutcome
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    backend = models.CharField(max_length=40)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.RUNNING)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["server", "number"], name="attempt_number_unique"),
+            models.CheckConstraint(condition=Q(outcome__in=ProvisioningOutcome.values), name="attempt_outcome_valid"),
+        ]
+
+    def __str__(self):
+        return f"#{self.number} {self.outcome}"

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+app_name = "servers"
+urlpatterns = [
+    path("", views.server_list, name="list"),
+]

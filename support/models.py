@@ -1,0 +1,103 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+
+def attachment_storage_name(instance, filename):
+    # Random names: the customer's file name is kept only as data, never as a path.
+    return f"attachments/{secrets.token_hex(2)}/{secrets.token_hex(16)}"
+
+
+class TicketStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    AWAITING_CUSTOMER = "awaiting_customer", "Awaiting customer"
+    AWAITING_STAFF = "awaiting_staff", "Awaiting staff"
+    CLOSED = "closed", "Closed"
+
+
+class TicketPriority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class Ticket(models.Model):
+    Status = TicketStatus
+
+    Priority = TicketPriority
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets")
+    subject = models.CharField(max_length=200)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    server = models.ForeignKey(
+        "servers.Server", on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        limit_choices_to={"is_staff": True},
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=TicketStatus.values), name="ticket_status_valid"),
+            models.CheckConstraint(condition=Q(priority__in=TicketPriority.values), name="ticket_priority_valid"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.subject}"
+
+
+class TicketMessage(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    is_staff_reply = models.BooleanField(default=False)
+    # Staff-only notes: never shown to the customer by page, API or email.
+    is_internal = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_internal=False) | Q(is_staff_reply=True), name="internal_note_is_staff"
+            ),
+        ]
+
+    def __str__(self):
+        return f"message {self.pk} on ticket {self.ticket_id}"
+
+
+class TicketAttachment(models.Model):
+    message = models.ForeignKey(TicketMessage, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_storage_name, max_length=200)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveIntegerField()
+    content_type = models.CharField(max_length=100)
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(size__gt=0) & Q(size__lte=MAX_ATTACHMENT_BYTES), name="attachment_size_in_limits"
+            ),
+        ]
+
+    def __str__(self):
+        return self.original_name
