@@ -1,24 +1,52 @@
 """Fixtures shared by every app's tests: a small world of users and plans."""
 
+import kombu.pools
 import pytest
 from django.db import connection
 
 from hostingportal.celery import app as celery_app
 
 
+def celery_configure(**values):
+    """Change Celery settings at run time. The app reads Django settings with the
+    CELERY_ namespace, so keys must be set by their prefixed names."""
+    for key, value in values.items():
+        setattr(celery_app.conf, f"CELERY_{key.upper()}", value)
+    # Forget pooled connections to the previous broker (kombu pools them per URL
+    # and the app caches its pools); a closed pool would refuse even eager sends.
+    kombu.pools.reset()
+    celery_app._after_fork()
+
+
 @pytest.fixture(autouse=True)
 def _celery_runs_tasks_inline(settings):
     # Tasks run in-process unless a test starts a real worker; this is Celery
     # configuration, not a patch of our code.
-    celery_app.conf.task_always_eager = True
-    celery_app.conf.task_eager_propagates = False
+    original_broker = celery_app.conf.broker_url
+    celery_configure(task_always_eager=True, task_eager_propagates=False)
     yield
-    celery_app.conf.task_always_eager = False
+    celery_configure(task_always_eager=False, broker_url=original_broker)
+
+
+@pytest.fixture
+def broker_down():
+    """The broker is unreachable and tasks really go to it (nothing runs inline)."""
+    celery_configure(task_always_eager=False, broker_url="redis://127.0.0.1:1/0")  # nothing listens on port 1
+    yield
+    celery_configure(task_always_eager=True)
 
 
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counters live in the cache; each test starts with none.
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture
@@ -61,3 +89,18 @@ def pytest_collection_modifyitems(config, items):
 
 def is_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def fake_razorpay(settings):
+    """Real Razorpay SDK calls, answered by a local fake Razorpay server."""
+    from billing.tests.fake_razorpay import FakeRazorpay
+
+    fake = FakeRazorpay().start()
+    settings.PAYMENTS_SIMULATED = False
+    settings.RAZORPAY_KEY_ID = fake.key_id
+    settings.RAZORPAY_KEY_SECRET = fake.key_secret
+    settings.RAZORPAY_WEBHOOK_SECRET = fake.webhook_secret
+    settings.RAZORPAY_API_BASE = fake.base_url
+    yield fake
+    fake.stop()

@@ -19,7 +19,9 @@ PRODUCTION_ENV = {
 def run_manage(*args, **env_overrides):
     env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
     env.update(env_overrides)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_it_refuses_to_start_without_a_secret_key_in_production():

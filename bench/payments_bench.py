@@ -1,0 +1,275 @@
+"""Benchmark: payment confirmation under load (issue 3).
+
+Starts gunicorn against a fresh PostgreSQL database and Redis, with the fake
+Razorpay server from the test suite, and a live Celery worker on the simulated
+provisioning backend. Measures POST /api/v1/payments/verify/ (fresh orders and
+repeats) and POST /webhooks/razorpay/ at concurrency 1, 8 and 32, beside
+GET /healthz, then the time from verify to server `active`.
+
+    .venv/bin/python bench/payments_bench.py            # prints a markdown table
+    .venv/bin/python bench/payments_bench.py --write    # also updates docs/benchmarks.md
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DB_NAME = "portal_bench_payments"
+PORT = 8765
+BASE = f"http://127.0.0.1:{PORT}"
+
+
+def sh(*args, env=None, **kwargs):
+    return subprocess.run(args, cwd=REPO, env=env, check=True, **kwargs)
+
+
+def percentile(values, pct):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(pct / 100 * (len(values) - 1))))]
+
+
+def run_load(name, concurrency, requests_list):
+    """requests_list: callables taking a requests.Session; returns stats dict."""
+    sessions = [requests.Session() for _ in range(concurrency)]
+    latencies, statuses = [], {}
+
+    def work(index_and_call):
+        index, call = index_and_call
+        started = time.perf_counter()
+        response = call(sessions[index % concurrency])
+        latencies.append((time.perf_counter() - started) * 1000)
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(work, enumerate(requests_list)))
+    wall = time.perf_counter() - started
+    return {
+        "name": name,
+        "concurrency": concurrency,
+        "n": len(requests_list),
+        "p50": statistics.median(latencies),
+        "p95": percentile(latencies, 95),
+        "rps": len(requests_list) / wall,
+        "statuses": statuses,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--per-level", type=int, default=200, help="requests per endpoint and concurrency level")
+    args = parser.parse_args()
+
+    from billing.tests.fake_razorpay import FakeRazorpay
+
+    fake = FakeRazorpay().start()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
+        "DEBUG": "False",
+        "SECRET_KEY": "bench-" + "k" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "False",
+        "API_THROTTLE_USER": "1000000/min",
+        "RAZORPAY_KEY_ID": fake.key_id,
+        "RAZORPAY_KEY_SECRET": fake.key_secret,
+        "RAZORPAY_WEBHOOK_SECRET": fake.webhook_secret,
+        "RAZORPAY_API_BASE": fake.base_url,
+        "PROVISIONING_BACKEND": "simulated",
+        "SIMULATED_PROVISIONING_DELAY_SECONDS": "0.5",
+        "LOG_LEVEL": "WARNING",
+    }
+    sh(
+        "psql",
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "postgres",
+        "-q",
+        "-c",
+        f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)',
+        "-c",
+        f'CREATE DATABASE "{DB_NAME}"',
+    )
+    sh(sys.executable, "manage.py", "migrate", "-v0", env=env)
+    sh("redis-cli", "-n", "14", "FLUSHDB", stdout=subprocess.DEVNULL)
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "hostingportal.settings"
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    from billing.models import HostingPlan, Order
+    from billing.services import order_create
+    from servers.models import Server
+
+    plan = HostingPlan.objects.create(slug="g-8gb", name="G.8GB", price_paise=224000, vcpu=4, ram_gb=8, disk_gb=160)
+    user = get_user_model().objects.create_user(email="bench@example.com", password="bench-pass-123")
+    token = Token.objects.create(user=user).key
+    auth = {"Authorization": f"Token {token}"}
+
+    def new_paid_orders(count):
+        orders = [order_create(user=user, plan=plan, billing_cycle_months=1) for _ in range(count)]
+        return [fake.checkout_response(fake.pay(o.razorpay_order_id)) for o in orders]
+
+    web = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "hostingportal.wsgi",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--workers",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+    )
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "hostingportal",
+            "worker",
+            "--concurrency",
+            "4",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=REPO,
+        env=env,
+    )
+    results = []
+    try:
+        for _ in range(100):
+            try:
+                if requests.get(f"{BASE}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        for concurrency in (1, 8, 32):
+            n = args.per_level
+            fresh = new_paid_orders(n)
+            results.append(run_load("GET /healthz", concurrency, [lambda s: s.get(f"{BASE}/healthz", timeout=10)] * n))
+            results.append(
+                run_load(
+                    "verify (fresh)",
+                    concurrency,
+                    [
+                        (
+                            lambda body: lambda s: s.post(
+                                f"{BASE}/api/v1/payments/verify/", json=body, headers=auth, timeout=10
+                            )
+                        )(b)
+                        for b in fresh
+                    ],
+                )
+            )
+            results.append(
+                run_load(
+                    "verify (repeat)",
+                    concurrency,
+                    [
+                        (
+                            lambda body: lambda s: s.post(
+                                f"{BASE}/api/v1/payments/verify/", json=body, headers=auth, timeout=10
+                            )
+                        )(b)
+                        for b in fresh
+                    ],
+                )
+            )
+            hooks = []
+            for order in [order_create(user=user, plan=plan, billing_cycle_months=1) for _ in range(n)]:
+                body, headers = fake.webhook("payment.captured", fake.pay(order.razorpay_order_id))
+                headers = {
+                    "X-Razorpay-Signature": headers["HTTP_X_RAZORPAY_SIGNATURE"],
+                    "X-Razorpay-Event-Id": headers["HTTP_X_RAZORPAY_EVENT_ID"],
+                    "Content-Type": "application/json",
+                }
+                hooks.append(
+                    (lambda b, h: lambda s: s.post(f"{BASE}/webhooks/razorpay/", data=b, headers=h, timeout=10))(
+                        body, headers
+                    )
+                )
+            results.append(run_load("webhook payment.captured", concurrency, hooks))
+
+        # Time from verify to active, one payment at a time with a live worker.
+        samples = []
+        for body in new_paid_orders(20):
+            started = time.perf_counter()
+            answer = requests.post(f"{BASE}/api/v1/payments/verify/", json=body, headers=auth, timeout=10).json()
+            server_id = answer["server"]["id"]
+            while Server.objects.filter(pk=server_id).values_list("status", flat=True).get() != "active":
+                if time.perf_counter() - started > 30:
+                    raise RuntimeError(f"server {server_id} not active after 30 s")
+                time.sleep(0.02)
+            samples.append(time.perf_counter() - started)
+        paid = Order.objects.filter(status="paid").count()
+        servers = Server.objects.count()
+    finally:
+        web.terminate()
+        worker.terminate()
+        web.wait(10)
+        worker.wait(20)
+        fake.stop()
+
+    lines = [
+        "| endpoint | concurrency | requests | p50 ms | p95 ms | req/s | statuses |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['name']} | {r['concurrency']} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | "
+            f"{r['rps']:.0f} | {r['statuses']} |"
+        )
+    lines.append("")
+    lines.append(
+        f"Verify → server `active` (simulated backend, 0.5 s provisioning delay, live worker): "
+        f"median {statistics.median(samples):.2f} s, max {max(samples):.2f} s over {len(samples)} payments."
+    )
+    lines.append(f"Check: {paid} paid orders, {servers} servers (must be equal).")
+    table = "\n".join(lines)
+    print(table)
+    if args.write:
+        write_section("## Payments (issue 3)", table)
+
+
+def write_section(heading, table):
+    path = REPO / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nMachine: 2 cores, 24 GiB (the CI machine).\n"
+    body = (
+        f"{heading}\n\nCommand: `.venv/bin/python bench/payments_bench.py --write` "
+        "(gunicorn 4 workers + Celery worker + PostgreSQL + Redis + fake Razorpay, all on this machine; "
+        "the load generator shares the 2 cores).\n\n"
+        f"Measured {time.strftime('%Y-%m-%d')}:\n\n{table}\n"
+    )
+    if heading in text:
+        start = text.index(heading)
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + body + ("" if end == -1 else text[end:])
+    else:
+        text = text.rstrip() + "\n\n" + body
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

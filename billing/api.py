@@ -1,0 +1,91 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors, services
+from .gateways import GatewayError
+from .serializers import (
+    OrderCreateSerializer,
+    OrderSerializer,
+    PlanSerializer,
+    VerifyRequestSerializer,
+    VerifyResponseSerializer,
+)
+
+
+class PlanListView(generics.ListAPIView):
+    serializer_class = PlanSerializer
+    permission_classes = [AllowAny]
+
+    def get_queryset(self):
+        return selectors.active_plans()
+
+
+class OrderListCreateView(generics.ListAPIView):
+    serializer_class = OrderSerializer
+
+    def get_queryset(self):
+        orders = selectors.orders_for_user(self.request.user)
+        if status_filter := self.request.query_params.get("status"):
+            orders = orders.filter(status=status_filter)
+        return orders
+
+    @extend_schema(
+        request=OrderCreateSerializer,
+        responses={201: OrderSerializer, 503: OpenApiResponse(description="Razorpay unreachable")},
+    )
+    def post(self, request):
+        serializer = OrderCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            order = services.order_create(
+                user=request.user,
+                plan=serializer.validated_data["plan"],
+                billing_cycle_months=serializer.validated_data["billing_cycle_months"],
+                source="api",
+            )
+        except services.OrderError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        except GatewayError as exc:
+            return Response({"detail": exc.customer_message}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class OrderDetailView(generics.RetrieveAPIView):
+    serializer_class = OrderSerializer
+    lookup_field = "number"
+
+    def get_queryset(self):
+        return selectors.orders_for_user(self.request.user)
+
+
+class PaymentVerifyView(APIView):
+    """What Razorpay Checkout's `handler` receives, posted back to confirm a payment."""
+
+    @extend_schema(
+        request=VerifyRequestSerializer,
+        responses={
+            200: VerifyResponseSerializer,
+            202: VerifyResponseSerializer,
+            400: OpenApiResponse(description="Bad signature or body"),
+            404: OpenApiResponse(description="Not the caller's order"),
+        },
+    )
+    def post(self, request):
+        serializer = VerifyRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            result = services.payment_verify(user=request.user, **serializer.validated_data)
+        except services.OrderNotFound as exc:
+            raise NotFound("No such order.") from exc
+        except services.PaymentSignatureInvalid as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        server = {"id": result.server.pk, "status": result.server.status} if result.server else None
+        body = {"order": result.order.number, "order_status": result.order.status, "server": server}
+        if not result.confirmed:
+            body.update(order_status=result.order.status, server=None, detail=result.detail)
+            return Response(body, status=status.HTTP_202_ACCEPTED)
+        return Response(body, status=status.HTTP_200_OK)

@@ -1,0 +1,89 @@
+from rest_framework import serializers
+
+from .models import BILLING_CYCLES, HostingPlan, Order
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    currency = serializers.SerializerMethodField()
+
+    class Meta:
+        model = HostingPlan
+        fields = ["slug", "name", "price_paise", "currency", "vcpu", "ram_gb", "disk_gb"]
+
+    def get_currency(self, plan) -> str:
+        return "INR"
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    plan = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=HostingPlan.objects.filter(is_active=True),
+        error_messages={"does_not_exist": "No active plan with slug “{value}”."},
+    )
+    billing_cycle_months = serializers.ChoiceField(choices=BILLING_CYCLES, default=1)
+
+
+class RazorpayCheckoutSerializer(serializers.Serializer):
+    key_id = serializers.CharField()
+    order_id = serializers.CharField()
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    plan = serializers.CharField(source="plan_slug")
+    server = serializers.SerializerMethodField()
+    razorpay = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "number",
+            "status",
+            "plan",
+            "billing_cycle_months",
+            "subtotal_paise",
+            "tax_paise",
+            "total_paise",
+            "currency",
+            "server",
+            "razorpay",
+            "created_at",
+            "paid_at",
+        ]
+
+    def get_server(self, order) -> int | None:
+        server = getattr(order, "server", None)
+        return server.pk if server else None
+
+    @staticmethod
+    def razorpay_block(order):
+        from django.conf import settings
+
+        return {
+            "key_id": settings.RAZORPAY_KEY_ID,
+            "order_id": order.razorpay_order_id,
+            "amount": order.total_paise,
+            "currency": order.currency,
+        }
+
+    def get_razorpay(self, order) -> RazorpayCheckoutSerializer:
+        return self.razorpay_block(order)
+
+
+class VerifyRequestSerializer(serializers.Serializer):
+    razorpay_order_id = serializers.CharField(max_length=64)
+    razorpay_payment_id = serializers.CharField(max_length=64)
+    razorpay_signature = serializers.CharField(max_length=128)
+
+
+class VerifyServerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class VerifyResponseSerializer(serializers.Serializer):
+    order = serializers.CharField()
+    order_status = serializers.CharField()
+    server = VerifyServerSerializer(allow_null=True)
+    detail = serializers.CharField(required=False)

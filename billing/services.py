@@ -1,0 +1,417 @@
+"""State changes of orders and payments.
+
+`payment_apply` is the one funnel through which every captured payment passes,
+whether it arrives by the browser (verify), a webhook or the reconciler. It
+locks the order row, so concurrent arrivals of the same payment serialise and
+exactly one of them marks the order paid and writes its server row.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from hostingportal.queueing import enqueue
+
+from . import pricing
+from .gateways import GatewayPayment, GatewayUnavailable, get_gateway, payment_signature_valid
+from .models import HostingPlan, InvoiceSequence, Order, OrderEvent, Payment, Refund
+
+logger = logging.getLogger("billing.payments")
+
+# How long verify waits on Razorpay before answering 202 and leaving the rest
+# to the webhook or the reconciler.
+VERIFY_GATEWAY_TIMEOUT_SECONDS = 3.0
+
+# A later event never moves a payment backwards: a "failed" delivered after
+# "captured" is ignored, a capture after a failure is applied.
+PAYMENT_STATUS_RANK = {"created": 0, "authorized": 1, "failed": 1, "captured": 2, "refunded": 3}
+
+
+class OrderError(ValueError):
+    """Bad input for an order: unknown/inactive plan, bad cycle."""
+
+
+class PaymentSignatureInvalid(ValueError):
+    pass
+
+
+class OrderNotFound(LookupError):
+    pass
+
+
+def log_step(step, started, **fields):
+    parts = " ".join(f"{key}={value}" for key, value in fields.items())
+    logger.info("payment_step step=%s %s duration_ms=%.1f", step, parts, (time.monotonic() - started) * 1000)
+
+
+def order_event(order, kind, *, source, actor=None, message="", from_status="", to_status="", data=None):
+    return OrderEvent.objects.create(
+        order=order,
+        kind=kind,
+        source=source,
+        actor=actor,
+        message=message,
+        from_status=from_status,
+        to_status=to_status,
+        data=data or {},
+    )
+
+
+def order_transition(order, new_status, *, source, actor=None, message=""):
+    """Move an order along Order.TRANSITIONS and leave a history row. Caller holds the row lock."""
+    if not order.can_transition_to(new_status):
+        raise ValueError(f"Order {order.number} cannot go from {order.status} to {new_status}")
+    old_status = order.status
+    order.status = new_status
+    order_event(
+        order, "status", source=source, actor=actor, message=message, from_status=old_status, to_status=new_status
+    )
+
+
+# --- Orders ---------------------------------------------------------------------
+
+
+def order_create(*, user, plan, billing_cycle_months, buyer=None, source="checkout") -> Order:
+    """Create an order priced by `pricing.quote`, then its Razorpay order.
+
+    The portal order is committed first, so a gateway failure leaves a
+    `created` order the customer can retry from (order_gateway_ensure);
+    raises GatewayError with a customer-facing message in that case.
+    """
+    if not isinstance(plan, HostingPlan) or not plan.is_active:
+        raise OrderError("This plan is not available.")
+    try:
+        quote = pricing.quote(plan, billing_cycle_months)
+    except pricing.PricingError as exc:
+        raise OrderError(str(exc)) from exc
+    buyer = buyer or {}
+    with transaction.atomic():
+        order = Order.objects.create(
+            user=user,
+            plan=plan,
+            billing_cycle_months=billing_cycle_months,
+            plan_slug=plan.slug,
+            plan_name=plan.name,
+            plan_vcpu=plan.vcpu,
+            plan_ram_gb=plan.ram_gb,
+            plan_disk_gb=plan.disk_gb,
+            plan_provider_size=plan.provider_size,
+            plan_provider_image=plan.provider_image,
+            unit_price_paise=quote.unit_price_paise,
+            discount_paise=quote.discount_paise,
+            subtotal_paise=quote.subtotal_paise,
+            gst_rate_percent=quote.gst_rate_percent,
+            tax_paise=quote.tax_paise,
+            total_paise=quote.total_paise,
+            currency=quote.currency,
+            buyer_name=buyer.get("name") or user.billing_name or user.full_name,
+            buyer_address=buyer.get("address") or user.billing_address,
+            buyer_state=buyer.get("state") or user.billing_state,
+            buyer_gstin=(buyer.get("gstin") or user.gstin or "").upper(),
+        )
+        order_event(order, "created", source=source, actor=user, to_status=order.status)
+    return order_gateway_ensure(order)
+
+
+def order_gateway_ensure(order) -> Order:
+    """Give a `created` order its Razorpay order, once. Idempotent; the gateway
+    call happens outside any transaction and the id is written under a lock."""
+    if order.razorpay_order_id:
+        return order
+    started = time.monotonic()
+    gateway_order = get_gateway().order_create(
+        receipt=order.number,
+        amount_paise=order.total_paise,
+        currency=order.currency,
+        notes={"order_number": order.number},
+    )
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if not locked.razorpay_order_id:
+            locked.razorpay_order_id = gateway_order.id
+            locked.save(update_fields=["razorpay_order_id", "updated_at"])
+            order_event(locked, "gateway_order", source="checkout", data={"razorpay_order_id": gateway_order.id})
+    log_step("gateway_order_create", started, order=order.number, razorpay_order=gateway_order.id)
+    order.refresh_from_db()
+    return order
+
+
+def checkout_options(order) -> dict:
+    """Options for Razorpay Checkout (`new Razorpay(options)`); amounts from the order only."""
+    return {
+        "key": settings.RAZORPAY_KEY_ID,
+        "order_id": order.razorpay_order_id,
+        "amount": order.total_paise,
+        "currency": order.currency,
+        "name": settings.SELLER_NAME,
+        "description": f"{order.plan_name}, {order.billing_cycle_months} month(s), order {order.number}",
+        "prefill": {"email": order.user.email, "name": order.buyer_name},
+        "notes": {"order_number": order.number},
+    }
+
+
+# --- Invoices -------------------------------------------------------------------
+
+
+def financial_year(day) -> str:
+    """Indian financial year of a date, April to March: 2026-11-26 -> "2026-27"."""
+    start = day.year if day.month >= 4 else day.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def invoice_number_assign(order, day):
+    """Next number of the year's gap-free sequence. Runs inside the transaction
+    that marks the order paid, so a rolled-back payment consumes no number."""
+    fy = financial_year(day)
+    InvoiceSequence.objects.get_or_create(financial_year=fy)
+    sequence = InvoiceSequence.objects.select_for_update().get(financial_year=fy)
+    sequence.last_number += 1
+    sequence.save(update_fields=["last_number"])
+    order.invoice_number = f"HP/{fy[2:]}/{sequence.last_number:06d}"
+    order.invoice_date = day
+
+
+# --- Payments -------------------------------------------------------------------
+
+
+@dataclass
+class PaymentOutcome:
+    order: Order
+    server: object | None
+    payment: Payment | None
+    result: str  # "paid", "already_paid", "failed_recorded", "authorized", "mismatch", "ignored"
+
+
+def payment_record(order, gateway_payment: GatewayPayment) -> Payment:
+    """Upsert the Payment row for a gateway payment, never moving it backwards. Caller holds the order lock."""
+    payment, created = Payment.objects.get_or_create(
+        razorpay_payment_id=gateway_payment.id,
+        defaults=dict(
+            order=order,
+            status=gateway_payment.status,
+            amount_paise=gateway_payment.amount_paise,
+            currency=gateway_payment.currency,
+            method=gateway_payment.method,
+            error_code=gateway_payment.error_code,
+            error_description=gateway_payment.error_description,
+            gateway_data=gateway_payment.raw,
+        ),
+    )
+    if not created and PAYMENT_STATUS_RANK.get(gateway_payment.status, 0) >= PAYMENT_STATUS_RANK.get(payment.status, 0):
+        payment.status = gateway_payment.status
+        payment.amount_paise = gateway_payment.amount_paise
+        payment.currency = gateway_payment.currency
+        payment.method = gateway_payment.method or payment.method
+        payment.error_code = gateway_payment.error_code
+        payment.error_description = gateway_payment.error_description
+        payment.gateway_data = gateway_payment.raw or payment.gateway_data
+        payment.save()
+    if payment.status == Payment.Status.CAPTURED and payment.captured_at is None:
+        payment.captured_at = timezone.now()
+        payment.save(update_fields=["captured_at", "updated_at"])
+    return payment
+
+
+def payment_mismatch(order, gateway_payment):
+    """Why a captured payment cannot pay this order, or "" when it can."""
+    problems = []
+    if gateway_payment.order_id != order.razorpay_order_id:
+        problems.append(f"payment is for Razorpay order {gateway_payment.order_id or '(none)'}")
+    if gateway_payment.amount_paise != order.total_paise:
+        problems.append(f"captured {gateway_payment.amount_paise} paise, order total is {order.total_paise}")
+    if gateway_payment.currency != order.currency:
+        problems.append(f"currency {gateway_payment.currency}, order is {order.currency}")
+    return "; ".join(problems)
+
+
+def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source, actor=None) -> PaymentOutcome:
+    """The funnel. Idempotent: the same payment applied any number of times, from
+    any source, in any order, gives one Payment row, one paid order, one server.
+
+    In one transaction, under the order's row lock: records the payment; if it is
+    captured and matches the order's id, amount and currency, marks the order
+    paid, assigns the invoice number and writes the server row (pending). After
+    commit the server is queued for provisioning and the customer is emailed.
+    A captured payment that does not match never provisions: the order is
+    flagged for staff and an alert goes out.
+    """
+    started = time.monotonic()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(razorpay_order_id=razorpay_order_id).first()
+        if order is None:
+            raise OrderNotFound(f"No portal order has Razorpay order id {razorpay_order_id}")
+        payment = payment_record(order, gateway_payment)
+        existing_server = getattr(order, "server", None) if order.status != Order.Status.CREATED else None
+
+        if gateway_payment.status == "failed":
+            if order.status in (Order.Status.CREATED, Order.Status.CANCELLED):
+                order.payment_metadata = {
+                    **order.payment_metadata,
+                    "last_failure": {
+                        "payment_id": gateway_payment.id,
+                        "code": gateway_payment.error_code,
+                        "description": gateway_payment.error_description,
+                    },
+                }
+                order.save(update_fields=["payment_metadata", "updated_at"])
+                order_event(
+                    order,
+                    "payment_failed",
+                    source=source,
+                    actor=actor,
+                    message=gateway_payment.error_description,
+                    data={"payment_id": gateway_payment.id, "code": gateway_payment.error_code},
+                )
+            outcome = PaymentOutcome(order, existing_server, payment, "failed_recorded")
+        elif gateway_payment.status != "captured":
+            outcome = PaymentOutcome(order, existing_server, payment, gateway_payment.status)
+        elif order.status in (Order.Status.PAID, Order.Status.REFUNDED):
+            if gateway_payment.id != order.payment_metadata.get("captured_payment_id") and not order.needs_attention:
+                # The customer paid twice for one order: money to give back, not a second server.
+                order_flag(order, f"Second captured payment {gateway_payment.id}; refund it", source=source)
+            outcome = PaymentOutcome(order, existing_server, payment, "already_paid")
+        elif problem := payment_mismatch(order, gateway_payment):
+            order_flag(order, f"Captured payment {gateway_payment.id} does not match: {problem}", source=source)
+            outcome = PaymentOutcome(order, None, payment, "mismatch")
+        else:
+            from servers.services import server_create_for_paid_order  # servers depends on billing, not back
+
+            order_mark_paid(order, gateway_payment, source=source, actor=actor)
+            server = server_create_for_paid_order(order, source=source, actor=actor)
+            from .tasks import send_payment_received_email
+
+            transaction.on_commit(lambda: enqueue(send_payment_received_email, order.pk))
+            outcome = PaymentOutcome(order, server, payment, "paid")
+    log_step(
+        "payment_apply", started, order=order.number, payment=gateway_payment.id, source=source, result=outcome.result
+    )
+    return outcome
+
+
+def order_mark_paid(order, gateway_payment, *, source, actor=None):
+    now = timezone.now()
+    order_transition(
+        order, Order.Status.PAID, source=source, actor=actor, message=f"Payment {gateway_payment.id} captured"
+    )
+    order.paid_at = now
+    order.payment_metadata = {
+        **order.payment_metadata,
+        "captured_payment_id": gateway_payment.id,
+        "method": gateway_payment.method,
+        "confirmed_by": source,
+    }
+    invoice_number_assign(order, timezone.localdate(now))
+    order.save()
+
+
+def order_flag(order, reason, *, source):
+    """Put an order in front of staff and alert, once per order."""
+    from alerts.services import incident_open  # alerts is a leaf app; imported late to keep billing importable alone
+
+    order.needs_attention = True
+    order.attention_reason = reason
+    order.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
+    order_event(order, "flagged", source=source, message=reason)
+    detail = (
+        f"Order {order.number} ({order.user.email}, total {order.total_paise} paise): {reason}. No server was created."
+    )
+    transaction.on_commit(
+        lambda: incident_open(
+            f"amount-mismatch:{order.number}",
+            f"Payment mismatch on order {order.number}",
+            detail,
+            link=f"{settings.SITE_URL}/admin/orphaned-orders/",
+        )
+    )
+
+
+@dataclass
+class VerifyResult:
+    order: Order
+    server: object | None
+    confirmed: bool
+    detail: str = ""
+
+
+def payment_verify(*, user, razorpay_order_id, razorpay_payment_id, razorpay_signature) -> VerifyResult:
+    """What the browser's Checkout handler posts. Checks the signature against
+    the caller's own order, confirms the capture with Razorpay within a bounded
+    time (capturing an authorized payment), then applies it through the funnel.
+    Answers "not yet confirmed" rather than waiting when Razorpay is slow or down.
+    """
+    started = time.monotonic()
+    order = Order.objects.filter(user=user, razorpay_order_id=razorpay_order_id).select_related("server").first()
+    if order is None:
+        raise OrderNotFound("No such order.")
+    if not payment_signature_valid(order.razorpay_order_id, razorpay_payment_id, razorpay_signature):
+        log_step("verify_signature_invalid", started, order=order.number, payment=razorpay_payment_id)
+        raise PaymentSignatureInvalid("The payment signature is not valid.")
+    if (
+        order.status in (Order.Status.PAID, Order.Status.REFUNDED)
+        and order.payments.filter(razorpay_payment_id=razorpay_payment_id, status__in=["captured", "refunded"]).exists()
+    ):
+        return VerifyResult(order, getattr(order, "server", None), True)
+
+    gateway = get_gateway()
+    try:
+        gateway_payment = gateway.payment_fetch(razorpay_payment_id, timeout=VERIFY_GATEWAY_TIMEOUT_SECONDS)
+        if gateway_payment.status == "authorized":
+            gateway_payment = gateway.payment_capture(
+                razorpay_payment_id, order.total_paise, order.currency, timeout=VERIFY_GATEWAY_TIMEOUT_SECONDS
+            )
+    except GatewayUnavailable as exc:
+        log_step("verify_gateway_unavailable", started, order=order.number, payment=razorpay_payment_id, error=exc)
+        return VerifyResult(order, None, False, "Your payment is being confirmed. This page will update shortly.")
+
+    outcome = payment_apply(
+        razorpay_order_id=order.razorpay_order_id, gateway_payment=gateway_payment, source="verify", actor=user
+    )
+    log_step("verify", started, order=order.number, payment=razorpay_payment_id, result=outcome.result)
+    if outcome.result in ("paid", "already_paid"):
+        return VerifyResult(outcome.order, outcome.server, True)
+    if outcome.result == "mismatch":
+        return VerifyResult(
+            outcome.order,
+            None,
+            False,
+            "Your payment was received but needs a check by our staff; we have been alerted.",
+        )
+    if outcome.result == "failed_recorded":
+        return VerifyResult(outcome.order, None, False, "The payment failed. You can try again.")
+    return VerifyResult(outcome.order, None, False, "Your payment is being confirmed. This page will update shortly.")
+
+
+def refund_apply(*, refund_id, payment_id, amount_paise, status, source, actor=None, reason="") -> Refund | None:
+    """Record a refund (webhook `refund.processed` or staff action); a full refund
+    marks the order refunded. Idempotent on the Razorpay refund id."""
+    with transaction.atomic():
+        payment = Payment.objects.select_related("order").filter(razorpay_payment_id=payment_id).first()
+        if payment is None:
+            return None
+        order = Order.objects.select_for_update().get(pk=payment.order_id)
+        refund, created = Refund.objects.get_or_create(
+            razorpay_refund_id=refund_id,
+            defaults=dict(payment=payment, amount_paise=amount_paise, status=status, created_by=actor, reason=reason),
+        )
+        if not created:
+            return refund
+        refunded_total = sum(payment.refunds.values_list("amount_paise", flat=True))
+        if refunded_total >= payment.amount_paise:
+            payment.status = Payment.Status.REFUNDED
+            payment.save(update_fields=["status", "updated_at"])
+        order_event(
+            order,
+            "refund",
+            source=source,
+            actor=actor,
+            message=reason,
+            data={"refund_id": refund_id, "amount_paise": amount_paise},
+        )
+        if order.status == Order.Status.PAID and refunded_total >= order.total_paise:
+            order_transition(order, Order.Status.REFUNDED, source=source, actor=actor, message=f"Refund {refund_id}")
+            order.save(update_fields=["status", "updated_at"])
+    return refund

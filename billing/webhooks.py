@@ -1,0 +1,133 @@
+"""Razorpay webhook deliveries: store first, then act.
+
+A delivery is verified on its raw body (decoded once, never re-serialised),
+stored under its unique event id, and only then processed. Processing touches
+only our database, so the answer goes back well inside Razorpay's 5 seconds.
+A delivery that fails to process stays stored with its error and is retried
+by `webhook_events_retry` (Celery beat), so no event is ever lost.
+"""
+
+import json
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .gateways import GatewayPayment
+from .models import WebhookEvent
+from .services import OrderNotFound, payment_apply, refund_apply
+
+logger = logging.getLogger("billing.webhooks")
+
+PAYMENT_EVENTS = {"payment.captured", "payment.failed", "order.paid"}
+HANDLED_EVENTS = PAYMENT_EVENTS | {"refund.processed"}
+MAX_ATTEMPTS = 20
+
+
+class WebhookRejected(ValueError):
+    """Not a Razorpay event we can trust or read: answer 400, process nothing."""
+
+
+def webhook_parse(body: str) -> dict:
+    try:
+        event = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise WebhookRejected("Body is not JSON.") from exc
+    if (
+        not isinstance(event, dict)
+        or not isinstance(event.get("event"), str)
+        or not isinstance(event.get("payload"), dict)
+    ):
+        raise WebhookRejected("Body is not a Razorpay event (needs 'event' and 'payload').")
+    return event
+
+
+def payment_entity(event: dict) -> dict | None:
+    return ((event.get("payload") or {}).get("payment") or {}).get("entity")
+
+
+def webhook_event_store(*, event_id: str, signature: str, body: str, event: dict) -> tuple[WebhookEvent, bool]:
+    """Store a verified delivery. Returns (event, created); a duplicate id is not an error."""
+    entity = payment_entity(event) or {}
+    try:
+        with transaction.atomic():
+            stored = WebhookEvent.objects.create(
+                event_id=event_id,
+                event_type=event["event"],
+                raw_body=body,
+                signature=signature,
+                razorpay_order_id=str(entity.get("order_id") or "")[:64],
+                razorpay_payment_id=str(entity.get("id") or "")[:64],
+                status=WebhookEvent.Status.RECEIVED
+                if event["event"] in HANDLED_EVENTS
+                else WebhookEvent.Status.IGNORED,
+            )
+    except IntegrityError:
+        return WebhookEvent.objects.get(event_id=event_id), False
+    return stored, True
+
+
+def webhook_event_process(event_id) -> str:
+    """Act on a stored delivery. Safe to run twice (the request and the retry
+    task may overlap): everything it calls is idempotent under the order lock."""
+    stored = WebhookEvent.objects.get(event_id=event_id)
+    if stored.status not in (WebhookEvent.Status.RECEIVED, WebhookEvent.Status.FAILED):
+        return stored.status
+    WebhookEvent.objects.filter(pk=stored.pk).update(attempts=F("attempts") + 1)
+    try:
+        result = webhook_event_apply(json.loads(stored.raw_body))
+    except Exception as exc:  # noqa: BLE001 - stored with its error and retried, never dropped
+        logger.exception("webhook_failed event=%s type=%s", stored.event_id, stored.event_type)
+        WebhookEvent.objects.filter(pk=stored.pk).update(
+            status=WebhookEvent.Status.FAILED, error=f"{type(exc).__name__}: {exc}"
+        )
+        return "failed"
+    status = WebhookEvent.Status.IGNORED if result == "ignored" else WebhookEvent.Status.PROCESSED
+    WebhookEvent.objects.filter(pk=stored.pk).update(status=status, error="", processed_at=timezone.now())
+    logger.info("webhook_processed event=%s type=%s result=%s", stored.event_id, stored.event_type, result)
+    return result
+
+
+def webhook_event_apply(event: dict) -> str:
+    kind = event["event"]
+    if kind in PAYMENT_EVENTS:
+        entity = payment_entity(event)
+        if not entity:
+            raise ValueError(f"{kind} without a payment entity")
+        gateway_payment = GatewayPayment.from_entity(entity)
+        if not gateway_payment.order_id:
+            return "ignored"  # not paid through a portal order
+        try:
+            outcome = payment_apply(
+                razorpay_order_id=gateway_payment.order_id, gateway_payment=gateway_payment, source="webhook"
+            )
+        except OrderNotFound:
+            return "ignored"  # another integration's order on the same Razorpay account
+        return outcome.result
+    if kind == "refund.processed":
+        entity = ((event["payload"].get("refund") or {}).get("entity")) or {}
+        refund = refund_apply(
+            refund_id=str(entity["id"]),
+            payment_id=str(entity["payment_id"]),
+            amount_paise=int(entity["amount"]),
+            status=str(entity.get("status") or "processed"),
+            source="webhook",
+        )
+        return "refund_recorded" if refund else "ignored"
+    return "ignored"
+
+
+def webhook_events_retry(limit=100) -> int:
+    """Reprocess stored deliveries that failed (or were stored but never processed)."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=30)
+    ids = list(
+        WebhookEvent.objects.filter(
+            status__in=[WebhookEvent.Status.FAILED, WebhookEvent.Status.RECEIVED],
+            received_at__lt=cutoff,
+            attempts__lt=MAX_ATTEMPTS,
+        ).values_list("event_id", flat=True)[:limit]
+    )
+    for event_id in ids:
+        webhook_event_process(event_id)
+    return len(ids)

@@ -1,0 +1,25 @@
+"""Hand work to Celery without letting a broker outage fail the caller.
+
+Whatever must not be lost is already a database row when this runs (a pending
+server, a stored webhook event); the task is only the fast path and a periodic
+sweeper is the safety net. So a broker error is logged loudly and swallowed
+here, and nowhere else.
+"""
+
+import logging
+
+from kombu.exceptions import OperationalError
+
+logger = logging.getLogger("hostingportal.queueing")
+
+# Fail fast when the broker is down: no connection retries inside a request.
+FAST_FAIL_OPTIONS = {"retry": False}
+
+
+def enqueue(task, *args, **kwargs) -> bool:
+    try:
+        task.apply_async(args=args, kwargs=kwargs, **FAST_FAIL_OPTIONS)
+    except (OperationalError, OSError) as exc:
+        logger.error("enqueue_failed task=%s args=%s error=%s", task.name, args, exc)
+        return False
+    return True
