@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "servers",
     "support",
     "alerts",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -158,7 +159,7 @@ if PAYMENTS_SIMULATED:
 GST_RATE_PERCENT = env.int("GST_RATE_PERCENT", default=18)
 SELLER_NAME = env.str("SELLER_NAME", default="Demo Hosting Private Limited")
 SELLER_ADDRESS = env.str("SELLER_ADDRESS", default="12 Demo Street, Bengaluru 560001")
-SELLER_GSTIN = env.str("SELLER_GSTIN", default="29AABCD1234E1Z5")
+SELLER_GSTIN = env.str("SELLER_GSTIN", default="29AABCD1234E1Z4")
 SELLER_STATE = env.str("SELLER_STATE", default="Karnataka")
 
 # --- Provisioning -------------------------------------------------------------
@@ -198,7 +199,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {}  # filled in by hostingportal.schedule
+# CELERY_BEAT_SCHEDULE is installed from hostingportal/schedule.py by hostingportal/celery.py.
 
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -210,11 +211,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["hostingportal.throttles.AnonThrottle", "hostingportal.throttles.UserThrottle"],
 }
+API_THROTTLE_RATES = {
+    "anon": env.str("API_THROTTLE_ANON", default="60/min"),
+    "user": env.str("API_THROTTLE_USER", default="600/min"),
+    "token": env.str("API_THROTTLE_TOKEN", default="10/min"),
+}
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hosting Portal API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"TicketStatusEnum": "support.models.TicketStatus"},
 }
 
 # --- Security (production) ----------------------------------------------------
@@ -237,4 +246,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Provisioning worker (servers app) ------------------------------------------
+# A deployment (or a test with a real worker) can keep its tasks apart on a shared broker.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# A send gives up after one failed connect instead of retrying for
+# CELERY_BROKER_CONNECTION_TIMEOUT: with retry=False (hostingportal.queueing) a
+# request never waits on a dead broker; the row is written and a sweeper
+# requeues. Worker consumers and beat reconnect through their own retry loops.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,
+    "max_retries": 0,
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
 }

@@ -1,0 +1,16 @@
+"""The Celery beat schedule: every periodic task of the portal, in one dict.
+
+Add an entry per periodic task. Each expires after its own interval, so a beat
+that ran while no worker was up does not leave a backlog of identical runs.
+"""
+
+from ops.schedule import BEAT_SCHEDULE as OPS_SCHEDULE
+
+BEAT_SCHEDULE = {
+    "servers-enqueue-pending": {
+        "task": "servers.tasks.enqueue_pending_servers",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
+    **OPS_SCHEDULE,
+}

@@ -1,0 +1,127 @@
+"""Builds real servers through Apache Libcloud (any compute provider it supports).
+
+Configured by LIBCLOUD_PROVIDER / LIBCLOUD_KEY / LIBCLOUD_SECRET / LIBCLOUD_OPTIONS
+/ LIBCLOUD_LOCATION / LIBCLOUD_IMAGE. The node is named after the order and
+looked up by that name before anything is created, so a retry after a timeout
+or a crashed worker adopts the machine the first try made instead of buying a
+second one.
+"""
+
+import ipaddress
+from contextlib import contextmanager
+
+from django.conf import settings
+from libcloud.common.exceptions import BaseHTTPError
+from libcloud.common.types import InvalidCredsError, LibcloudError, ProviderError
+from libcloud.compute.providers import get_driver
+
+from .base import ProvisionedServer, ProvisioningPermanentError, ProvisioningTransientError, ServerSpec
+
+# A provider that has not started the node in this long is treated as a transient failure.
+WAIT_TIMEOUT_SECONDS = 600
+WAIT_PERIOD_SECONDS = 5
+RETRYABLE_HTTP_CODES = {408, 409, 425, 429}
+
+
+def error_is_transient(exc) -> bool:
+    if isinstance(exc, InvalidCredsError):
+        return False
+    code = getattr(exc, "http_code", None) or getattr(exc, "code", None)
+    if isinstance(exc, (ProviderError, BaseHTTPError)) and isinstance(code, int):
+        return code >= 500 or code in RETRYABLE_HTTP_CODES
+    # Network errors (requests' errors are OSErrors), timeouts, malformed answers, "timed out waiting".
+    return True
+
+
+@contextmanager
+def provider_errors(step):
+    """Re-raise what Libcloud and the network throw as our two error kinds."""
+    try:
+        yield
+    except (LibcloudError, BaseHTTPError, OSError) as exc:
+        kind = ProvisioningTransientError if error_is_transient(exc) else ProvisioningPermanentError
+        raise kind(f"{step}: {type(exc).__name__}: {exc}") from exc
+
+
+def driver_connect():
+    try:
+        driver_class = get_driver(settings.LIBCLOUD_PROVIDER)
+    except AttributeError as exc:  # libcloud's answer for an unknown provider name
+        raise ProvisioningPermanentError(f"Unknown LIBCLOUD_PROVIDER {settings.LIBCLOUD_PROVIDER!r}") from exc
+    credentials = [settings.LIBCLOUD_KEY] + ([settings.LIBCLOUD_SECRET] if settings.LIBCLOUD_SECRET else [])
+    with provider_errors("connect"):
+        return driver_class(*credentials, **settings.LIBCLOUD_OPTIONS)
+
+
+def find_by_id_or_name(items, wanted, what):
+    for item in items:
+        if str(item.id) == wanted or item.name == wanted:
+            return item
+    raise ProvisioningPermanentError(f"The provider has no {what} {wanted!r}")
+
+
+def size_for(driver, spec: ServerSpec):
+    with provider_errors("list_sizes"):
+        sizes = driver.list_sizes()
+    if spec.provider_size:
+        return find_by_id_or_name(sizes, spec.provider_size, "size")
+    # No explicit mapping: the cheapest size with at least the plan's RAM (and vCPUs, where the provider says).
+    ram_mb = spec.ram_gb * 1024
+    fitting = [
+        size for size in sizes if (size.ram or 0) >= ram_mb and (size.extra or {}).get("vcpus", spec.vcpu) >= spec.vcpu
+    ]
+    if not fitting:
+        raise ProvisioningPermanentError(f"The provider has no size with {spec.vcpu} vCPU and {spec.ram_gb} GB RAM")
+    return min(fitting, key=lambda size: (size.ram, size.price or 0))
+
+
+def image_for(driver, spec: ServerSpec):
+    wanted = spec.provider_image or settings.LIBCLOUD_IMAGE
+    if not wanted:
+        raise ProvisioningPermanentError("No image: set the plan's provider_image or LIBCLOUD_IMAGE")
+    with provider_errors("list_images"):
+        return find_by_id_or_name(driver.list_images(), wanted, "image")
+
+
+def location_options(driver):
+    if not settings.LIBCLOUD_LOCATION:
+        return {}
+    with provider_errors("list_locations"):
+        return {"location": find_by_id_or_name(driver.list_locations(), settings.LIBCLOUD_LOCATION, "location")}
+
+
+def address_of(node) -> str | None:
+    addresses = [ip for ip in [*node.public_ips, *node.private_ips] if ip]
+    valid = []
+    for ip in addresses:
+        try:
+            valid.append(ipaddress.ip_address(ip))
+        except ValueError:
+            continue
+    valid.sort(key=lambda ip: (ip.is_private, ip.version))  # public IPv4 first
+    return str(valid[0]) if valid else None
+
+
+class LibcloudBackend:
+    name = "libcloud"
+
+    def create(self, spec: ServerSpec) -> ProvisionedServer:
+        driver = driver_connect()
+        with provider_errors("list_nodes"):
+            existing = [node for node in driver.list_nodes() if node.name == spec.node_name]
+        if existing:
+            node = existing[0]
+        else:
+            size, image, options = size_for(driver, spec), image_for(driver, spec), location_options(driver)
+            with provider_errors("create_node"):
+                node = driver.create_node(name=spec.node_name, size=size, image=image, **options)
+        with provider_errors("wait_until_running"):
+            [(node, _ips)] = driver.wait_until_running(
+                [node], wait_period=WAIT_PERIOD_SECONDS, timeout=WAIT_TIMEOUT_SECONDS
+            )
+        ip_address = address_of(node)
+        if ip_address is None:
+            raise ProvisioningTransientError(f"Node {node.id} is running but has no address yet")
+        return ProvisionedServer(
+            hostname=(node.extra or {}).get("fqdn") or node.name, ip_address=ip_address, provider_node_id=str(node.id)
+        )

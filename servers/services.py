@@ -1,0 +1,320 @@
+"""State changes of servers: creation for a paid order, the provisioning run, failure.
+
+Every status change goes through `server_transition`, which checks
+Server.TRANSITIONS, changes the row only if its status is still the one the
+caller saw (compare-and-set), and writes a ServerStatusChange in the same
+transaction. The Server row is what must not be lost; Celery tasks are only the
+fast path, and `pending_servers_enqueue` (every minute) is the safety net.
+"""
+
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+from billing.templatetags.money import rupees
+from hostingportal.queueing import enqueue
+
+from .models import ProvisioningAttempt, Server, ServerStatusChange
+from .provisioning import ProvisioningPermanentError, ProvisioningTransientError, ServerSpec, get_backend
+
+logger = logging.getLogger("servers.provisioning")
+
+# A pending server whose task was handed to the broker this long ago and never
+# started is queued again by the sweeper.
+REQUEUE_AFTER = timedelta(minutes=2)
+SWEEP_BATCH = 200
+
+
+class InvalidServerTransition(ValueError):
+    pass
+
+
+def log_step(step, server, started, *, attempt=None, **fields):
+    extra = "".join(f" {key}={value}" for key, value in fields.items())
+    logger.info(
+        "provisioning_step step=%s server=%s order=%s attempt=%s duration_ms=%.1f%s",
+        step,
+        server.pk,
+        server.order.number,
+        attempt.number if attempt else "-",
+        (time.monotonic() - started) * 1000,
+        extra,
+    )
+
+
+def server_transition(server, to_status, *, source, actor=None, note="", **fields) -> bool:
+    """Move `server` to `to_status` and record who did it and why.
+
+    Raises InvalidServerTransition for a move Server.TRANSITIONS does not allow.
+    Compare-and-set: the row changes only while its status is still
+    `server.status`; if someone else changed it first, nothing is written and
+    False is returned. `fields` (values or F expressions) go into the same UPDATE.
+    On success the status change row is written in the same transaction and
+    `server` is updated in memory.
+    """
+    from_status = server.status
+    to_status = Server.Status(to_status)
+    if not server.can_transition_to(to_status):
+        raise InvalidServerTransition(f"Server #{server.pk}: {from_status} -> {to_status} is not allowed")
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Server.objects.filter(pk=server.pk, status=from_status).update(
+            status=to_status, status_changed_at=now, updated_at=now, **fields
+        )
+        if not changed:
+            return False
+        ServerStatusChange.objects.create(
+            server=server, from_status=from_status, to_status=to_status, source=source, actor=actor, note=note
+        )
+    server.refresh_from_db(fields=["status", "status_changed_at", "updated_at", *fields])
+    return True
+
+
+def server_name(order) -> str:
+    return f"{order.plan_slug}-{order.number[-6:].lower()}"
+
+
+def server_create_for_paid_order(order, *, source: str, actor=None) -> Server:
+    """Write the pending server of a paid order and queue provisioning after commit.
+
+    Call inside the caller's transaction with the order row locked. Idempotent:
+    if the order already has a server it is returned unchanged. The name comes
+    from the order's snapshot; the plan is never looked up. The OneToOne on
+    Server.order is the last guard; a losing insert is rolled back to a
+    savepoint, so the caller's transaction stays usable.
+    """
+    if order.status != order.Status.PAID:
+        raise ValueError(f"Order {order.number} is {order.status}, not paid; it gets no server")
+    existing = Server.objects.filter(order_id=order.pk).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            server = Server.objects.create(
+                order=order, user_id=order.user_id, name=server_name(order), status=Server.Status.PENDING
+            )
+            ServerStatusChange.objects.create(
+                server=server,
+                from_status="",
+                to_status=Server.Status.PENDING,
+                source=source,
+                actor=actor,
+                note=f"Order {order.number} paid",
+            )
+    except IntegrityError:
+        existing = Server.objects.filter(order_id=order.pk).first()
+        if existing is None:
+            raise
+        return existing
+    transaction.on_commit(lambda: provisioning_enqueue(server.pk))
+    logger.info("server_created server=%s order=%s source=%s", server.pk, order.number, source)
+    return server
+
+
+def provisioning_enqueue(server_id) -> bool:
+    """Hand the provisioning task to the broker and note when (Server.queued_at).
+
+    Never raises for a broker outage and never waits on one for long: it logs
+    and returns False, and the sweeper queues the server later.
+    """
+    from .tasks import provision_server  # tasks import this module
+
+    if not enqueue(provision_server, server_id):
+        logger.warning("provisioning_enqueue_failed server=%s; the sweeper will queue it again", server_id)
+        return False
+    Server.objects.filter(pk=server_id).update(queued_at=timezone.now())
+    return True
+
+
+def pending_servers_enqueue(now=None) -> int:
+    """The sweeper: queue again every pending server whose task never started
+    (never queued, or queued more than REQUEUE_AFTER ago). Returns how many were
+    queued. Stops at the first broker failure; the next run tries again.
+    A duplicate task is harmless: the claim in server_provision lets one win."""
+    now = now or timezone.now()
+    server_ids = list(
+        Server.objects.filter(status=Server.Status.PENDING)
+        .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=now - REQUEUE_AFTER))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    queued = 0
+    for server_id in server_ids:
+        if not provisioning_enqueue(server_id):
+            break
+        queued += 1
+    if server_ids:
+        logger.info("pending_servers_enqueue found=%d queued=%d", len(server_ids), queued)
+    return queued
+
+
+def server_spec(server) -> ServerSpec:
+    order = server.order
+    return ServerSpec(
+        server_id=server.pk,
+        name=server.name,
+        order_number=order.number,
+        vcpu=order.plan_vcpu,
+        ram_gb=order.plan_ram_gb,
+        disk_gb=order.plan_disk_gb,
+        provider_size=order.plan_provider_size,
+        provider_image=order.plan_provider_image,
+    )
+
+
+def provisioning_claim(server_id, backend_name):
+    """pending -> provisioning, only if still pending. Returns (server, attempt),
+    or (None, None) when the server is gone or someone else has it."""
+    started = time.monotonic()
+    server = Server.objects.select_related("order__user").filter(pk=server_id).first()
+    if server is None:
+        logger.warning("provisioning_skipped server=%s reason=no-such-server", server_id)
+        return None, None
+    if server.status != Server.Status.PENDING:
+        log_step("skip", server, started, status=server.status)
+        return None, None
+    with transaction.atomic():
+        claimed = server_transition(
+            server,
+            Server.Status.PROVISIONING,
+            source="worker",
+            note=f"Attempt {server.provisioning_attempts + 1} ({backend_name})",
+            provisioning_attempts=F("provisioning_attempts") + 1,
+        )
+        if not claimed:
+            log_step("claim_lost", server, started)
+            return None, None
+        attempt = ProvisioningAttempt.objects.create(
+            server=server, number=server.provisioning_attempts, backend=backend_name
+        )
+    log_step("claim", server, started, attempt=attempt, backend=backend_name)
+    return server, attempt
+
+
+def attempt_finish(attempt, outcome, error=""):
+    attempt.outcome = outcome
+    attempt.error = error
+    attempt.finished_at = timezone.now()
+    attempt.save(update_fields=["outcome", "error", "finished_at"])
+
+
+def server_provision(server_id, *, retry_in_seconds: float | None = None) -> Server | None:
+    """Build one pending server through the configured backend.
+
+    At most one worker provisions a server at a time: the claim is a
+    compare-and-set pending -> provisioning, and a loser returns None without
+    touching anything. Each run leaves a ProvisioningAttempt and a status change
+    per transition. On success the server is active with its address and the
+    customer is emailed after commit. On a transient error with
+    `retry_in_seconds` given, the server goes back to pending, due again in that
+    many seconds (Server.queued_at, so the sweeper waits for the retry), and
+    ProvisioningTransientError is raised for the caller to retry. A permanent
+    error, or a transient one with no retry left (None), fails the server with
+    the reason and alerts staff.
+    """
+    backend = get_backend()
+    server, attempt = provisioning_claim(server_id, backend.name)
+    if server is None:
+        return None
+    started = time.monotonic()
+    try:
+        result = backend.create(server_spec(server))
+    except ProvisioningTransientError as exc:
+        log_step("backend_error", server, started, attempt=attempt, kind="transient", error=repr(str(exc)))
+        if retry_in_seconds is None:
+            with transaction.atomic():
+                attempt_finish(attempt, ProvisioningAttempt.Outcome.TRANSIENT_ERROR, str(exc))
+                reason = f"Gave up after {attempt.number} attempt(s); last error: {exc}"
+                return server_provisioning_fail(server.pk, reason)
+        provisioning_retry_later(server, attempt, exc, retry_in_seconds)
+        raise
+    except ProvisioningPermanentError as exc:
+        log_step("backend_error", server, started, attempt=attempt, kind="permanent", error=repr(str(exc)))
+        with transaction.atomic():
+            attempt_finish(attempt, ProvisioningAttempt.Outcome.PERMANENT_ERROR, str(exc))
+            return server_provisioning_fail(server.pk, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen provider error must fail loudly, not leave the server in provisioning
+        logger.exception("provisioning_unexpected_error server=%s attempt=%s", server.pk, attempt.number)
+        reason = f"Unexpected {type(exc).__name__}: {exc}"
+        with transaction.atomic():
+            attempt_finish(attempt, ProvisioningAttempt.Outcome.PERMANENT_ERROR, reason)
+            return server_provisioning_fail(server.pk, reason)
+    log_step("backend_create", server, started, attempt=attempt, node=result.provider_node_id)
+    server_activate(server, attempt, result)
+    return server
+
+
+def provisioning_retry_later(server, attempt, exc, retry_in_seconds):
+    due = timezone.now() + timedelta(seconds=retry_in_seconds)
+    with transaction.atomic():
+        attempt_finish(attempt, ProvisioningAttempt.Outcome.TRANSIENT_ERROR, str(exc))
+        server_transition(
+            server,
+            Server.Status.PENDING,
+            source="worker",
+            note=f"Attempt {attempt.number} failed, retrying in {retry_in_seconds:.0f}s: {exc}",
+            last_error=str(exc),
+            queued_at=due,
+        )
+
+
+def server_activate(server, attempt, result):
+    """provisioning -> active with the machine's address; the customer is emailed after commit."""
+    from .tasks import send_server_active_email
+
+    started = time.monotonic()
+    with transaction.atomic():
+        attempt_finish(attempt, ProvisioningAttempt.Outcome.SUCCEEDED)
+        activated = server_transition(
+            server,
+            Server.Status.ACTIVE,
+            source="worker",
+            note=f"{result.hostname} {result.ip_address or ''}".strip(),
+            hostname=result.hostname,
+            ip_address=result.ip_address,
+            provider_node_id=result.provider_node_id,
+            activated_at=timezone.now(),
+            last_error="",
+        )
+        if activated:
+            transaction.on_commit(lambda: enqueue(send_server_active_email, server.pk))
+    if not activated:
+        # Moved meanwhile (e.g. requeued as stuck); the next run adopts the same node by name.
+        server.refresh_from_db()
+        logger.warning(
+            "provisioning_result_unused server=%s node=%s status=%s", server.pk, result.provider_node_id, server.status
+        )
+    log_step("activate", server, started, attempt=attempt, status=server.status)
+
+
+def server_provisioning_fail(server_id, reason, *, source="worker") -> Server | None:
+    """pending/provisioning -> failed with `reason` in last_error, and alert staff
+    once (incident "stuck-server:<id>", the key the ops detector uses too).
+    A server already in another state is returned unchanged."""
+    from alerts.services import incident_open  # alerts is a leaf app
+
+    with transaction.atomic():
+        server = Server.objects.select_for_update().filter(pk=server_id).first()
+        if server is None or server.status not in (Server.Status.PENDING, Server.Status.PROVISIONING):
+            return server
+        server_transition(server, Server.Status.FAILED, source=source, note=reason, last_error=reason)
+        order = server.order
+        paid_at = order.paid_at or order.created_at
+        incident_open(
+            f"stuck-server:{server.pk}",
+            f"Server #{server.pk} failed to provision (order {order.number})",
+            f"Provisioning failed: {reason}\n"
+            f"Order: {order.number}\n"
+            f"Customer: {order.user.email}\n"
+            f"Amount: {rupees(order.total_paise)}\n"
+            f"Age: {timesince(paid_at)} since payment",
+            link=f"{settings.SITE_URL}/admin/orphaned-orders/",
+        )
+    logger.error("provisioning_failed server=%s order=%s reason=%r", server.pk, order.number, reason)
+    return server

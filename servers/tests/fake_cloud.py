@@ -1,0 +1,59 @@
+"""A stand-in cloud provider at Libcloud's driver boundary.
+
+Libcloud's own dummy driver forgets its nodes with each instance and ignores
+the name it is given; a real provider does neither. This subclass keeps one
+account's nodes across driver instances, honours names, and can be told to
+fail the next create_node calls, so our real libcloud backend runs unchanged.
+"""
+
+from libcloud.compute.base import Node
+from libcloud.compute.drivers.dummy import DummyNodeDriver
+from libcloud.compute.providers import DRIVERS, set_driver
+from libcloud.compute.types import NodeState
+
+PROVIDER = "fake-cloud"
+
+
+class FakeCloudDriver(DummyNodeDriver):
+    nodes: list = []
+    create_calls = 0
+    # Exceptions raised by the next create_node calls, in order; ("after", exc)
+    # creates the node and then raises, as when the provider's answer is lost.
+    failures: list = []
+
+    def __init__(self, key, secret=None, **options):
+        super().__init__(key)
+        self.nl = FakeCloudDriver.nodes
+
+    def create_node(self, name, size, image, location=None):
+        FakeCloudDriver.create_calls += 1
+        failure = FakeCloudDriver.failures.pop(0) if FakeCloudDriver.failures else None
+        if failure is not None and not isinstance(failure, tuple):
+            raise failure
+        node = Node(
+            id=f"fake-{len(self.nl) + 1}",
+            name=name,
+            state=NodeState.RUNNING,
+            public_ips=[f"198.51.100.{len(self.nl) + 10}"],
+            private_ips=["10.0.0.5"],
+            driver=self,
+            size=size,
+            image=image,
+        )
+        self.nl.append(node)
+        if failure is not None:
+            raise failure[1]
+        return node
+
+    @classmethod
+    def reset(cls):
+        cls.nodes.clear()
+        cls.create_calls = 0
+        cls.failures.clear()
+
+
+def fake_cloud_register():
+    if PROVIDER not in DRIVERS:
+        set_driver(PROVIDER, "servers.tests.fake_cloud", "FakeCloudDriver")
+    FakeCloudDriver.reset()
+    return FakeCloudDriver
