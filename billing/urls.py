@@ -5,4 +5,11 @@ from . import views
 app_name = "billing"
 urlpatterns = [
     path("plans/", views.plans, name="plans"),
+    path("checkout/<slug:slug>/", views.checkout, name="checkout"),
+    path("orders/", views.order_list, name="orders"),
+    path("orders/<str:number>/", views.order_detail, name="order"),
+    path("orders/<str:number>/pay/", views.order_pay, name="order-pay"),
+    path("orders/<str:number>/simulated-payment/", views.simulated_payment, name="order-simulated-payment"),
+    path("orders/<str:number>/invoice/", views.invoice, name="invoice"),
+    path("orders/<str:number>/invoice.pdf", views.invoice_download, name="invoice-pdf"),
 ]

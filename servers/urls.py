@@ -5,4 +5,6 @@ from . import views
 app_name = "servers"
 urlpatterns = [
     path("", views.server_list, name="list"),
+    path("<int:pk>/", views.server_detail, name="detail"),
+    path("<int:pk>/status/", views.server_status, name="status"),
 ]

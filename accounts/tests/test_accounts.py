@@ -27,7 +27,12 @@ def test_create_superuser_makes_staff():
 def test_signup_creates_an_account_and_signs_in(client):
     response = client.post(
         "/accounts/signup/",
-        {"email": "carol@example.com", "full_name": "Carol", "password1": "sturdy-pass-9931", "password2": "sturdy-pass-9931"},
+        {
+            "email": "carol@example.com",
+            "full_name": "Carol",
+            "password1": "sturdy-pass-9931",
+            "password2": "sturdy-pass-9931",
+        },
     )
     assert response.status_code == 302
     assert client.get("/servers/").status_code == 200
@@ -72,7 +77,11 @@ def test_seed_demo_is_idempotent_and_creates_the_contract_accounts():
     call_command("seed_demo")
     from billing.models import HostingPlan
 
-    assert set(HostingPlan.objects.filter(is_active=True).values_list("slug", flat=True)) >= {"g-4gb", "g-8gb", "g-16gb"}
+    assert set(HostingPlan.objects.filter(is_active=True).values_list("slug", flat=True)) >= {
+        "g-4gb",
+        "g-8gb",
+        "g-16gb",
+    }
     assert HostingPlan.objects.get(slug="g-8gb").price_paise == 224000
     assert User.objects.get(email="demo@example.com").check_password("demo-pass-123")
     assert User.objects.get(email="admin@example.com").is_superuser

@@ -1,0 +1,79 @@
+from django import forms
+from django.contrib.auth import get_user_model
+
+from .gst import STATE_CHOICES, gstin_validate
+from .models import BILLING_CYCLES
+
+CYCLE_CHOICES = [(months, f"{months} month" if months == 1 else f"{months} months") for months in BILLING_CYCLES]
+STATE_SELECT_CHOICES = [("", "Choose your state or union territory")] + STATE_CHOICES
+
+
+def cycle_from(value, default=1):
+    """The billing cycle a query string asks for, or `default` for anything else."""
+    try:
+        months = int(value)
+    except (TypeError, ValueError):
+        return default
+    return months if months in BILLING_CYCLES else default
+
+
+class BillingDetailsMixin:
+    """GSTIN checked by format, check character and against the chosen state."""
+
+    state_field = "state"
+    gstin_field = "gstin"
+
+    def clean(self):
+        cleaned = super().clean()
+        gstin = cleaned.get(self.gstin_field)
+        if gstin:
+            try:
+                cleaned[self.gstin_field] = gstin_validate(gstin, cleaned.get(self.state_field, ""))
+            except forms.ValidationError as exc:
+                self.add_error(self.gstin_field, exc)
+        return cleaned
+
+
+class CheckoutForm(BillingDetailsMixin, forms.Form):
+    billing_cycle_months = forms.TypedChoiceField(
+        label="Billing cycle", choices=CYCLE_CHOICES, coerce=int, initial=1, widget=forms.RadioSelect
+    )
+    name = forms.CharField(label="Name on the invoice", max_length=200)
+    address = forms.CharField(
+        label="Billing address",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
+    )
+    state = forms.ChoiceField(
+        label="State (place of supply)",
+        choices=STATE_SELECT_CHOICES,
+        help_text="Decides whether GST is charged as CGST + SGST or as IGST.",
+    )
+    gstin = forms.CharField(
+        label="GSTIN (optional)",
+        max_length=20,
+        required=False,
+        help_text="Only if you are a GST-registered business and want to claim input tax credit.",
+    )
+
+    def buyer(self):
+        data = self.cleaned_data
+        return {"name": data["name"], "address": data["address"], "state": data["state"], "gstin": data["gstin"]}
+
+
+class BillingDetailsForm(BillingDetailsMixin, forms.ModelForm):
+    """The customer's saved billing details (account page); checkout starts from them."""
+
+    state_field = "billing_state"
+
+    billing_state = forms.ChoiceField(label="State (place of supply)", choices=STATE_SELECT_CHOICES, required=False)
+    # Longer than 15 so a GSTIN typed with spaces reaches the validator, which normalises it.
+    gstin = forms.CharField(
+        label="GSTIN (optional)", max_length=20, required=False, help_text="Only for GST-registered businesses."
+    )
+
+    class Meta:
+        model = get_user_model()
+        fields = ["billing_name", "billing_address", "billing_state", "gstin"]
+        labels = {"billing_name": "Name on invoices"}
+        widgets = {"billing_address": forms.Textarea(attrs={"rows": 3})}
