@@ -1,0 +1,134 @@
+"""Ask Razorpay about orders still awaiting payment, and apply what we missed.
+
+The safety net under verify and the webhook: a payment whose browser callback
+and webhook were both lost is found here and passed through `payment_apply`,
+exactly as the webhook would pass it (source "reconcile"). Authorized payments
+are captured first, as verify does.
+
+Razorpay's capture window: an authorized payment not captured within 5 days
+is refunded to the customer by Razorpay and can no longer be captured. So an
+order older than CAPTURE_WINDOW with nothing captured can never be paid
+through its Razorpay order: it is cancelled (a late capture would still mark
+it paid: Order.TRANSITIONS allows cancelled -> paid).
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .gateways import GatewayError, get_gateway
+from .models import Order, Payment
+from .services import PAYMENT_STATUS_RANK, order_transition, payment_apply
+
+logger = logging.getLogger("billing.reconcile")
+
+CAPTURE_WINDOW = timedelta(days=5)
+DEFAULT_SINCE_HOURS = 72
+
+
+@dataclass
+class ReconcileReport:
+    checked: int = 0
+    applied: list = field(default_factory=list)  # {"order", "payment", "status", "result"}
+    cancelled: list = field(default_factory=list)  # order numbers
+    errors: list = field(default_factory=list)  # {"order", "error"}
+
+    def as_json(self) -> dict:
+        return {"checked": self.checked, "applied": self.applied, "cancelled": self.cancelled, "errors": self.errors}
+
+
+def orders_to_reconcile(since_hours=DEFAULT_SINCE_HOURS, now=None):
+    """Orders still `created` with a Razorpay order: those from the last
+    `since_hours`, plus any older one past the capture window, which gets one
+    last look before it is cancelled (and then leaves this list)."""
+    now = now or timezone.now()
+    recent = Q(created_at__gte=now - timedelta(hours=since_hours))
+    expired = Q(created_at__lt=now - CAPTURE_WINDOW)
+    return (
+        Order.objects.filter(status=Order.Status.CREATED, razorpay_order_id__isnull=False)
+        .filter(recent | expired)
+        .order_by("created_at", "id")
+    )
+
+
+def is_news(gateway_payment, known_statuses) -> bool:
+    """Whether Razorpay knows more about this payment than we do. Known payments
+    are not re-applied, so a failed attempt is recorded once, not every run."""
+    known = known_statuses.get(gateway_payment.id)
+    return known is None or PAYMENT_STATUS_RANK.get(gateway_payment.status, 0) > PAYMENT_STATUS_RANK.get(known, 0)
+
+
+def order_reconcile(order, gateway, report, now):
+    """Apply an order's payments that we missed; cancel it if it is past the
+    capture window with nothing captured. Gateway errors propagate to the caller."""
+    expired = order.created_at < now - CAPTURE_WINDOW
+    known = dict(Payment.objects.filter(order=order).values_list("razorpay_payment_id", "status"))
+    for gateway_payment in gateway.order_payments(order.razorpay_order_id):
+        if (
+            gateway_payment.status == "authorized"
+            and not expired
+            and (gateway_payment.amount_paise, gateway_payment.currency) == (order.total_paise, order.currency)
+        ):
+            gateway_payment = gateway.payment_capture(gateway_payment.id, order.total_paise, order.currency)
+        if not is_news(gateway_payment, known):
+            continue
+        outcome = payment_apply(
+            razorpay_order_id=order.razorpay_order_id, gateway_payment=gateway_payment, source="reconcile"
+        )
+        report.applied.append(
+            {
+                "order": order.number,
+                "payment": gateway_payment.id,
+                "status": gateway_payment.status,
+                "result": outcome.result,
+            }
+        )
+    if expired and order_cancel_expired(order.pk):
+        report.cancelled.append(order.number)
+
+
+def order_cancel_expired(order_id) -> bool:
+    """Cancel a `created` order past the capture window, under its row lock.
+    Returns False if it was paid (or changed) meanwhile."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(pk=order_id, status=Order.Status.CREATED).first()
+        if order is None or order.payments.filter(status=Payment.Status.CAPTURED).exists():
+            return False
+        order_transition(
+            order,
+            Order.Status.CANCELLED,
+            source="reconcile",
+            message=f"Nothing captured within Razorpay's capture window ({CAPTURE_WINDOW.days} days)",
+        )
+        order.save(update_fields=["status", "updated_at"])
+    return True
+
+
+def payments_reconcile(since_hours=DEFAULT_SINCE_HOURS, now=None) -> ReconcileReport:
+    """Reconcile every order from `orders_to_reconcile`. One order's gateway
+    error is reported in `errors` and the others still run. Idempotent."""
+    now = now or timezone.now()
+    gateway = get_gateway()
+    report = ReconcileReport()
+    for order in orders_to_reconcile(since_hours, now):
+        report.checked += 1
+        try:
+            order_reconcile(order, gateway, report, now)
+        except GatewayError as exc:
+            logger.warning("reconcile_gateway_error order=%s error=%s", order.number, exc)
+            report.errors.append({"order": order.number, "error": f"{type(exc).__name__}: {exc}"})
+        except Exception as exc:  # noqa: BLE001 - logged with traceback and reported; the others must still run
+            logger.exception("reconcile_failed order=%s", order.number)
+            report.errors.append({"order": order.number, "error": f"{type(exc).__name__}: {exc}"})
+    logger.info(
+        "reconcile checked=%d applied=%d cancelled=%d errors=%d",
+        report.checked,
+        len(report.applied),
+        len(report.cancelled),
+        len(report.errors),
+    )
+    return report

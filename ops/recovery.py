@@ -1,0 +1,198 @@
+"""Recovery of orphaned orders and stuck servers.
+
+One service for `manage.py recover_servers`, the staff dashboard and the
+periodic task. It is safe beside itself, live payments and provisioning
+workers: every item is claimed under its row lock with SKIP LOCKED (someone
+else holding the row means someone else is dealing with it), re-checked under
+that lock, and the unique Server.order constraint is the last guard against a
+second server for an order. Every action leaves an OrderEvent (and, for a
+status change, a ServerStatusChange) naming the source and the staff user.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from billing.models import Order
+from billing.services import order_event
+from servers.models import Server
+from servers.services import provisioning_enqueue, server_create_for_paid_order, server_transition
+
+from . import selectors
+
+logger = logging.getLogger("ops.recovery")
+
+
+class UnknownOrders(LookupError):
+    """Order numbers asked for by name that do not exist."""
+
+    def __init__(self, numbers):
+        self.numbers = sorted(numbers)
+        super().__init__("No such order: " + ", ".join(self.numbers))
+
+
+@dataclass
+class RecoveryReport:
+    dry_run: bool
+    orphaned_orders: list = field(default_factory=list)  # order numbers
+    stuck_servers: list = field(default_factory=list)  # server ids
+    created: list = field(default_factory=list)  # {"order", "server"}
+    requeued: list = field(default_factory=list)  # server ids
+    errors: list = field(default_factory=list)  # {"order", "error"}
+    skipped: list = field(default_factory=list)  # {"order", "reason"}: handled elsewhere meanwhile
+    # The rows behind the lists, for a readable table; not part of the JSON.
+    order_rows: list = field(default_factory=list, repr=False)
+    server_rows: list = field(default_factory=list, repr=False)
+
+    def as_json(self) -> dict:
+        """The shape `recover_servers --json` prints (CONTRACT: Ops commands)."""
+        return {
+            "dry_run": self.dry_run,
+            "orphaned_orders": self.orphaned_orders,
+            "stuck_servers": self.stuck_servers,
+            "created": self.created,
+            "requeued": self.requeued,
+            "errors": self.errors,
+        }
+
+    @property
+    def has_work(self) -> bool:
+        return bool(self.orphaned_orders or self.stuck_servers)
+
+
+def recovery_plan(order_numbers=None, *, include_stuck=True, now=None) -> RecoveryReport:
+    """What recovery would do now, writing nothing. Raises UnknownOrders for a
+    named order that does not exist (a named order that is fine is simply not listed)."""
+    orders = selectors.orphaned_orders()
+    servers = selectors.stuck_servers(now=now) if include_stuck else Server.objects.none()
+    if order_numbers:
+        numbers = set(order_numbers)
+        missing = numbers - set(Order.objects.filter(number__in=numbers).values_list("number", flat=True))
+        if missing:
+            raise UnknownOrders(missing)
+        orders = orders.filter(number__in=numbers)
+        servers = servers.filter(order__number__in=numbers)
+    order_rows, server_rows = list(orders), list(servers)
+    return RecoveryReport(
+        dry_run=True,
+        orphaned_orders=[order.number for order in order_rows],
+        stuck_servers=[server.pk for server in server_rows],
+        order_rows=order_rows,
+        server_rows=server_rows,
+    )
+
+
+def recovery_execute(plan: RecoveryReport, *, source, actor=None) -> RecoveryReport:
+    """Act on exactly the items of a plan, each in its own transaction: one
+    failing item is reported in `errors` and the rest still run."""
+    report = RecoveryReport(
+        dry_run=False,
+        orphaned_orders=plan.orphaned_orders,
+        stuck_servers=plan.stuck_servers,
+        order_rows=plan.order_rows,
+        server_rows=plan.server_rows,
+    )
+    for number in plan.orphaned_orders:
+        try:
+            server = orphaned_order_recover(number, source=source, actor=actor)
+        except Exception as exc:  # noqa: BLE001 - logged with traceback and reported; the others must still run
+            logger.exception("recover_failed order=%s source=%s", number, source)
+            report.errors.append({"order": number, "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        if server is None:
+            report.skipped.append({"order": number, "reason": "no longer orphaned, or being handled by another run"})
+        else:
+            report.created.append({"order": number, "server": server.pk})
+    order_numbers = {server.pk: server.order.number for server in plan.server_rows}
+    for server_id in plan.stuck_servers:
+        number = order_numbers.get(server_id, "")
+        try:
+            requeued = stuck_server_requeue(server_id, source=source, actor=actor)
+        except Exception as exc:  # noqa: BLE001 - as above
+            logger.exception("requeue_failed server=%s source=%s", server_id, source)
+            report.errors.append({"order": number, "error": f"server {server_id}: {type(exc).__name__}: {exc}"})
+            continue
+        if requeued:
+            report.requeued.append(server_id)
+        else:
+            report.skipped.append({"order": number, "reason": f"server {server_id} is no longer stuck"})
+    logger.info(
+        "recovery source=%s created=%d requeued=%d errors=%d skipped=%d",
+        source,
+        len(report.created),
+        len(report.requeued),
+        len(report.errors),
+        len(report.skipped),
+    )
+    return report
+
+
+def recover(order_numbers=None, *, source, actor=None, include_stuck=True) -> RecoveryReport:
+    """Find and repair in one go (the periodic task and the dashboard's "recover")."""
+    return recovery_execute(recovery_plan(order_numbers, include_stuck=include_stuck), source=source, actor=actor)
+
+
+def orphaned_order_recover(number, *, source, actor=None):
+    """Give a paid order with no server its server, built from the order's own
+    snapshot, and queue provisioning after commit.
+
+    Returns the new Server, or None when there is nothing to do: the order is
+    not paid, already has a server, or its row is locked by a concurrent
+    recovery or payment (SKIP LOCKED: that transaction is dealing with it).
+    """
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update(skip_locked=True).filter(number=number, status=Order.Status.PAID).first()
+        )
+        if order is None or Server.objects.filter(order_id=order.pk).exists():
+            return None
+        server = server_create_for_paid_order(order, source=source, actor=actor)
+        order_event(
+            order,
+            "server_recovered",
+            source=source,
+            actor=actor,
+            message=f"Paid order had no server; server #{server.pk} created from the order's snapshot",
+            data={"server": server.pk},
+        )
+    return server
+
+
+def server_is_stuck(server, now=None) -> bool:
+    now = now or timezone.now()
+    if server.status == Server.Status.FAILED:
+        return True
+    cutoff = now - timedelta(minutes=settings.STUCK_SERVER_MINUTES)
+    return server.status in (Server.Status.PENDING, Server.Status.PROVISIONING) and server.status_changed_at < cutoff
+
+
+def stuck_server_requeue(server_id, *, source, actor=None) -> bool:
+    """Send a stuck server back to provisioning: failed or provisioning -> pending
+    (with a ServerStatusChange), then queue its task after commit.
+
+    Returns False when the server is locked by a worker or another run, or is
+    no longer stuck when re-checked under the lock.
+    """
+    with transaction.atomic():
+        server = Server.objects.select_for_update(skip_locked=True).filter(pk=server_id).first()
+        if server is None or not server_is_stuck(server):
+            return False
+        previous = server.status
+        if previous != Server.Status.PENDING and not server_transition(
+            server, Server.Status.PENDING, source=source, actor=actor, note=f"Requeued by {source} from {previous}"
+        ):
+            return False  # a worker moved it first (compare-and-set); it is not ours to requeue
+        order_event(
+            server.order,
+            "provisioning_requeued",
+            source=source,
+            actor=actor,
+            message=f"Server #{server.pk} requeued for provisioning (was {previous})",
+            data={"server": server.pk, "from_status": previous},
+        )
+        transaction.on_commit(lambda: provisioning_enqueue(server.pk))
+    return True

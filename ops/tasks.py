@@ -1,0 +1,37 @@
+"""Periodic safety nets (scheduled by ops.schedule.BEAT_SCHEDULE). Thin: each calls one service."""
+
+import logging
+
+from celery import shared_task
+
+from billing.reconcile import payments_reconcile
+from billing.webhooks import webhook_events_retry
+
+from .incidents import incidents_sync
+from .recovery import recover
+
+logger = logging.getLogger("ops.tasks")
+
+
+@shared_task
+def retry_webhook_events():
+    """Every minute: reprocess stored webhook deliveries that failed or were never processed."""
+    return webhook_events_retry()
+
+
+@shared_task
+def watch_and_recover():
+    """Every 5 minutes: alert on every problem, repair orphaned orders, then
+    resolve what the repair fixed. Stuck servers are alerted, not retried here:
+    a server that keeps failing needs a human, not a loop."""
+    incidents_sync()
+    report = recover(source="periodic", include_stuck=False)
+    if report.created:
+        incidents_sync()
+    return report.as_json()
+
+
+@shared_task
+def reconcile_recent_payments():
+    """Every 15 minutes: ask Razorpay about recent orders still awaiting payment."""
+    return payments_reconcile().as_json()
