@@ -6,6 +6,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hostingportal.throttles import TokenIssueThrottle
+
 
 class TokenRequestSerializer(serializers.Serializer):
     email = serializers.EmailField()
@@ -17,6 +19,7 @@ class TokenIssueView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = [TokenIssueThrottle]
 
     @extend_schema(
         request=TokenRequestSerializer,
