@@ -167,8 +167,10 @@ def invoice_number_assign(order, day):
     """Next number of the year's gap-free sequence. Runs inside the transaction
     that marks the order paid, so a rolled-back payment consumes no number."""
     fy = financial_year(day)
-    InvoiceSequence.objects.get_or_create(financial_year=fy)
-    sequence = InvoiceSequence.objects.select_for_update().get(financial_year=fy)
+    sequence = InvoiceSequence.objects.select_for_update().filter(financial_year=fy).first()
+    if sequence is None:  # first invoice of the year; the unique constraint settles a tie
+        InvoiceSequence.objects.get_or_create(financial_year=fy)
+        sequence = InvoiceSequence.objects.select_for_update().get(financial_year=fy)
     sequence.last_number += 1
     sequence.save(update_fields=["last_number"])
     order.invoice_number = f"HP/{fy[2:]}/{sequence.last_number:06d}"
@@ -199,6 +201,7 @@ def payment_record(order, gateway_payment: GatewayPayment) -> Payment:
             error_code=gateway_payment.error_code,
             error_description=gateway_payment.error_description,
             gateway_data=gateway_payment.raw,
+            captured_at=timezone.now() if gateway_payment.status == Payment.Status.CAPTURED else None,
         ),
     )
     if not created and PAYMENT_STATUS_RANK.get(gateway_payment.status, 0) >= PAYMENT_STATUS_RANK.get(payment.status, 0):
@@ -305,7 +308,7 @@ def order_mark_paid(order, gateway_payment, *, source, actor=None):
         "confirmed_by": source,
     }
     invoice_number_assign(order, timezone.localdate(now))
-    order.save()
+    order.save(update_fields=["status", "paid_at", "payment_metadata", "invoice_number", "invoice_date", "updated_at"])
 
 
 def order_flag(order, reason, *, source):

@@ -126,10 +126,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- Email and alerts ---------------------------------------------------------
-EMAIL_BACKEND = env.str(
-    "EMAIL_BACKEND",
-    default="django.core.mail.backends.console.EmailBackend" if DEBUG else "anymail.backends.amazon_ses.EmailBackend",
-)
+# Dev prints mail to the console. Production must name its ESP explicitly
+# (e.g. anymail.backends.mailgun.EmailBackend plus ANYMAIL credentials): a
+# silent default would mean alerts that never leave the building.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend" if DEBUG else "")
+if not EMAIL_BACKEND:
+    raise ImproperlyConfigured("EMAIL_BACKEND must be set when DEBUG=False (e.g. anymail.backends.mailgun.EmailBackend).")
 ANYMAIL = env.json("ANYMAIL", default={})
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hosting Portal <noreply@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -212,6 +214,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["hostingportal.throttles.AnonThrottle", "hostingportal.throttles.UserThrottle"],
+    "EXCEPTION_HANDLER": "hostingportal.api_errors.api_exception_handler",
 }
 API_THROTTLE_RATES = {
     "anon": env.str("API_THROTTLE_ANON", default="60/min"),

@@ -13,6 +13,7 @@ PRODUCTION_ENV = {
     "RAZORPAY_KEY_ID": "rzp_test_abc",
     "RAZORPAY_KEY_SECRET": "key-secret",
     "RAZORPAY_WEBHOOK_SECRET": "webhook-secret",
+    "EMAIL_BACKEND": "anymail.backends.test.EmailBackend",
 }
 
 
@@ -42,3 +43,10 @@ def test_it_refuses_simulated_payments_in_production():
 def test_deploy_check_is_clean_with_production_variables():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_it_refuses_to_start_in_production_without_an_email_backend():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "EMAIL_BACKEND"}
+    result = run_manage("check", **env)
+    assert result.returncode != 0
+    assert "EMAIL_BACKEND must be set" in result.stderr
