@@ -1,8 +1,10 @@
 """Fixtures shared by every app's tests: a small world of users and plans."""
 
+import threading
+
 import kombu.pools
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from hostingportal.celery import app as celery_app
 
@@ -104,3 +106,26 @@ def fake_razorpay(settings):
     settings.RAZORPAY_API_BASE = fake.base_url
     yield fake
     fake.stop()
+
+
+def in_threads(callables):
+    """Start all callables at once (a barrier) in threads with their own database
+    connections; returns (results, errors). For race tests on PostgreSQL."""
+    barrier = threading.Barrier(len(callables))
+    results, errors = [], []
+
+    def run(fn):
+        try:
+            barrier.wait()
+            results.append(fn())
+        except Exception as exc:  # noqa: BLE001 - collected for the test to assert on
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(fn,)) for fn in callables]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results, errors

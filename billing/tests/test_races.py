@@ -1,38 +1,16 @@
 """Concurrent arrivals of one payment, on PostgreSQL with real row locks."""
 
-import threading
 import time
 
 import pytest
-from django.db import connections
 from rest_framework.test import APIClient
 
 from billing.models import Order, Payment
+from conftest import in_threads
 from hostingportal.celery import app as celery_app
 from servers.models import Server
 
 from .conftest import post_webhook
-
-
-def in_threads(callables):
-    barrier = threading.Barrier(len(callables))
-    results, errors = [], []
-
-    def run(fn):
-        try:
-            barrier.wait()
-            results.append(fn())
-        except Exception as exc:  # collected and asserted on below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(fn,)) for fn in callables]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
 
 
 @pytest.mark.postgres_only

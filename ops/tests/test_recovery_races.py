@@ -5,39 +5,18 @@ import json
 import os
 import subprocess
 import sys
-import threading
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
 from billing.models import OrderEvent
+from conftest import in_threads
 from ops.recovery import recover
 from servers.models import Server
 
 from .conftest import paid_order_without_server
-
-
-def in_threads(callables):
-    barrier = threading.Barrier(len(callables))
-    results, errors = [], []
-
-    def run(fn):
-        try:
-            barrier.wait()
-            results.append(fn())
-        except Exception as exc:  # collected and asserted on below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(fn,)) for fn in callables]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
 
 
 def command_run():
