@@ -11,12 +11,12 @@ GET /healthz, then the time from verify to server `active`.
 """
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -37,30 +37,26 @@ def percentile(values, pct):
     return values[min(len(values) - 1, int(round(pct / 100 * (len(values) - 1))))]
 
 
-def run_load(name, concurrency, requests_list):
-    """requests_list: callables taking a requests.Session; returns stats dict."""
-    sessions = [requests.Session() for _ in range(concurrency)]
-    latencies, statuses = [], {}
-
-    def work(index_and_call):
-        index, call = index_and_call
-        started = time.perf_counter()
-        response = call(sessions[index % concurrency])
-        latencies.append((time.perf_counter() - started) * 1000)
-        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(work, enumerate(requests_list)))
-    wall = time.perf_counter() - started
+def run_load(name, concurrency, specs):
+    """specs: [{"method", "url", "headers", "body"}], sent by bench/load.py in its own process."""
+    answer = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "load.py")],
+        input=json.dumps({"concurrency": concurrency, "requests": specs}),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    result = json.loads(answer.stdout)
+    latencies = result["latencies_ms"]
     return {
         "name": name,
         "concurrency": concurrency,
-        "n": len(requests_list),
+        "n": len(specs),
         "p50": statistics.median(latencies),
         "p95": percentile(latencies, 95),
-        "rps": len(requests_list) / wall,
-        "statuses": statuses,
+        "rps": len(specs) / result["wall_s"],
+        "statuses": result["statuses"],
     }
 
 
@@ -122,6 +118,17 @@ def main():
     token = Token.objects.create(user=user).key
     auth = {"Authorization": f"Token {token}"}
 
+    def get_spec(path):
+        return {"method": "GET", "url": f"{BASE}{path}", "headers": {}, "body": ""}
+
+    def verify_spec(body):
+        return {
+            "method": "POST",
+            "url": f"{BASE}/api/v1/payments/verify/",
+            "body": json.dumps(body),
+            "headers": {**auth, "Content-Type": "application/json"},
+        }
+
     def new_paid_orders(count):
         orders = [order_create(user=user, plan=plan, billing_cycle_months=1) for _ in range(count)]
         return [fake.checkout_response(fake.pay(o.razorpay_order_id)) for o in orders]
@@ -181,49 +188,29 @@ def main():
         for concurrency in (1, 8, 32):
             n = args.per_level
             fresh = new_paid_orders(n)
-            results.append(run_load("GET /healthz", concurrency, [lambda s: s.get(f"{BASE}/healthz", timeout=10)] * n))
-            results.append(
-                run_load(
-                    "verify (fresh)",
-                    concurrency,
-                    [
-                        (
-                            lambda body: lambda s: s.post(
-                                f"{BASE}/api/v1/payments/verify/", json=body, headers=auth, timeout=10
-                            )
-                        )(b)
-                        for b in fresh
-                    ],
-                )
-            )
-            results.append(
-                run_load(
-                    "verify (repeat)",
-                    concurrency,
-                    [
-                        (
-                            lambda body: lambda s: s.post(
-                                f"{BASE}/api/v1/payments/verify/", json=body, headers=auth, timeout=10
-                            )
-                        )(b)
-                        for b in fresh
-                    ],
-                )
-            )
+            results.append(run_load("GET /healthz", concurrency, [get_spec("/healthz")] * n))
+            results.append(run_load("verify (fresh)", concurrency, [verify_spec(body) for body in fresh]))
+            results.append(run_load("verify (repeat)", concurrency, [verify_spec(body) for body in fresh]))
             hooks = []
             for order in [order_create(user=user, plan=plan, billing_cycle_months=1) for _ in range(n)]:
                 body, headers = fake.webhook("payment.captured", fake.pay(order.razorpay_order_id))
-                headers = {
-                    "X-Razorpay-Signature": headers["HTTP_X_RAZORPAY_SIGNATURE"],
-                    "X-Razorpay-Event-Id": headers["HTTP_X_RAZORPAY_EVENT_ID"],
-                    "Content-Type": "application/json",
-                }
                 hooks.append(
-                    (lambda b, h: lambda s: s.post(f"{BASE}/webhooks/razorpay/", data=b, headers=h, timeout=10))(
-                        body, headers
-                    )
+                    {
+                        "method": "POST",
+                        "url": f"{BASE}/webhooks/razorpay/",
+                        "body": body.decode(),
+                        "headers": {
+                            "X-Razorpay-Signature": headers["HTTP_X_RAZORPAY_SIGNATURE"],
+                            "X-Razorpay-Event-Id": headers["HTTP_X_RAZORPAY_EVENT_ID"],
+                            "Content-Type": "application/json",
+                        },
+                    }
                 )
             results.append(run_load("webhook payment.captured", concurrency, hooks))
+            # Let the worker finish this level's provisioning so levels do not share a backlog.
+            deadline = time.monotonic() + 300
+            while Server.objects.exclude(status="active").exists() and time.monotonic() < deadline:
+                time.sleep(0.5)
 
         paid = Order.objects.filter(status="paid").count()
         servers = Server.objects.count()

@@ -285,6 +285,12 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
 
             order_mark_paid(order, gateway_payment, source=source, actor=actor)
             server = server_create_for_paid_order(order, source=source, actor=actor)
+            # Last before commit: every payment waits on the year's invoice counter
+            # row, so it is held for as short a time as possible.
+            invoice_number_assign(order, timezone.localdate(order.paid_at))
+            order.save(
+                update_fields=["status", "paid_at", "payment_metadata", "invoice_number", "invoice_date", "updated_at"]
+            )
             from .tasks import send_payment_received_email
 
             transaction.on_commit(lambda: enqueue(send_payment_received_email, order.pk))
@@ -296,6 +302,8 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
 
 
 def order_mark_paid(order, gateway_payment, *, source, actor=None):
+    """Mark the locked order paid in memory and log it; the caller saves it
+    after writing the server and the invoice number."""
     now = timezone.now()
     order_transition(
         order, Order.Status.PAID, source=source, actor=actor, message=f"Payment {gateway_payment.id} captured"
@@ -307,8 +315,6 @@ def order_mark_paid(order, gateway_payment, *, source, actor=None):
         "method": gateway_payment.method,
         "confirmed_by": source,
     }
-    invoice_number_assign(order, timezone.localdate(now))
-    order.save(update_fields=["status", "paid_at", "payment_metadata", "invoice_number", "invoice_date", "updated_at"])
 
 
 def order_flag(order, reason, *, source):

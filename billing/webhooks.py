@@ -74,17 +74,18 @@ def webhook_event_process(event_id) -> str:
     stored = WebhookEvent.objects.get(event_id=event_id)
     if stored.status not in (WebhookEvent.Status.RECEIVED, WebhookEvent.Status.FAILED):
         return stored.status
-    WebhookEvent.objects.filter(pk=stored.pk).update(attempts=F("attempts") + 1)
     try:
         result = webhook_event_apply(json.loads(stored.raw_body))
     except Exception as exc:  # noqa: BLE001 - stored with its error and retried, never dropped
         logger.exception("webhook_failed event=%s type=%s", stored.event_id, stored.event_type)
         WebhookEvent.objects.filter(pk=stored.pk).update(
-            status=WebhookEvent.Status.FAILED, error=f"{type(exc).__name__}: {exc}"
+            status=WebhookEvent.Status.FAILED, error=f"{type(exc).__name__}: {exc}", attempts=F("attempts") + 1
         )
         return "failed"
     status = WebhookEvent.Status.IGNORED if result == "ignored" else WebhookEvent.Status.PROCESSED
-    WebhookEvent.objects.filter(pk=stored.pk).update(status=status, error="", processed_at=timezone.now())
+    WebhookEvent.objects.filter(pk=stored.pk).update(
+        status=status, error="", processed_at=timezone.now(), attempts=F("attempts") + 1
+    )
     logger.info("webhook_processed event=%s type=%s result=%s", stored.event_id, stored.event_type, result)
     return result
 
