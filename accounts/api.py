@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hostingportal.api_errors import error_responses
 from hostingportal.throttles import TokenIssueThrottle
 
 
@@ -22,8 +23,12 @@ class TokenIssueView(APIView):
     throttle_classes = [TokenIssueThrottle]
 
     @extend_schema(
+        auth=[],
         request=TokenRequestSerializer,
-        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+        responses={
+            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            **error_responses(400, 429, e400="Missing fields, or no active account with that email and password."),
+        },
     )
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)

@@ -3,7 +3,8 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.authtoken.models import Token
 
 from billing.forms import BillingDetailsForm
 
@@ -36,5 +37,28 @@ def profile(request):
             form.save()
             messages.success(request, "Your billing details are saved. They apply to your next orders.")
             return redirect("profile")
-        return render(request, "accounts/profile.html", {"form": form}, status=400)
-    return render(request, "accounts/profile.html", {"form": form})
+        return render(request, "accounts/profile.html", profile_context(request, form), status=400)
+    return render(request, "accounts/profile.html", profile_context(request, form))
+
+
+def profile_context(request, form):
+    return {"form": form, "api_token": Token.objects.filter(user=request.user).first()}
+
+
+@login_required
+@require_POST
+def api_token_create(request):
+    """The caller's API token: the existing one, or a new one (the same as POST /api/v1/auth/token/)."""
+    Token.objects.get_or_create(user=request.user)
+    messages.success(request, "Your API token is ready. Send it as “Authorization: Token <key>”.")
+    return redirect("profile")
+
+
+@login_required
+@require_POST
+def api_token_revoke(request):
+    """Delete the caller's API token: requests using it are refused (401) from now on."""
+    deleted, _ = Token.objects.filter(user=request.user).delete()
+    if deleted:
+        messages.success(request, "Your API token is revoked. Programs using it can no longer sign in.")
+    return redirect("profile")

@@ -1,12 +1,20 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hostingportal.api_errors import (
+    AUTHENTICATED,
+    error_responses,
+    status_filter_parameter,
+    status_filter_value,
+)
+
 from . import selectors, services
 from .gateways import GatewayError
+from .models import OrderStatus
 from .serializers import (
     OrderCreateSerializer,
     OrderSerializer,
@@ -16,6 +24,7 @@ from .serializers import (
 )
 
 
+@extend_schema_view(get=extend_schema(responses={200: PlanSerializer, **error_responses(404, 429)}))
 class PlanListView(generics.ListAPIView):
     serializer_class = PlanSerializer
     permission_classes = [AllowAny]
@@ -24,18 +33,27 @@ class PlanListView(generics.ListAPIView):
         return selectors.active_plans()
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[status_filter_parameter(OrderStatus.choices)],
+        responses={200: OrderSerializer, **error_responses(400, 404, *AUTHENTICATED)},
+    )
+)
 class OrderListCreateView(generics.ListAPIView):
     serializer_class = OrderSerializer
 
     def get_queryset(self):
         orders = selectors.orders_for_user(self.request.user)
-        if status_filter := self.request.query_params.get("status"):
+        if status_filter := status_filter_value(self.request, OrderStatus.choices):
             orders = orders.filter(status=status_filter)
         return orders
 
     @extend_schema(
         request=OrderCreateSerializer,
-        responses={201: OrderSerializer, 503: OpenApiResponse(description="Razorpay unreachable")},
+        responses={
+            201: OrderSerializer,
+            **error_responses(400, *AUTHENTICATED, 503, e400="Unknown or inactive plan, or a bad billing cycle."),
+        },
     )
     def post(self, request):
         serializer = OrderCreateSerializer(data=request.data)
@@ -54,6 +72,7 @@ class OrderListCreateView(generics.ListAPIView):
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(get=extend_schema(responses={200: OrderSerializer, **error_responses(404, *AUTHENTICATED)}))
 class OrderDetailView(generics.RetrieveAPIView):
     serializer_class = OrderSerializer
     lookup_field = "number"
@@ -70,8 +89,7 @@ class PaymentVerifyView(APIView):
         responses={
             200: VerifyResponseSerializer,
             202: VerifyResponseSerializer,
-            400: OpenApiResponse(description="Bad signature or body"),
-            404: OpenApiResponse(description="Not the caller's order"),
+            **error_responses(400, 404, *AUTHENTICATED, e400="Bad signature or body; nothing recorded."),
         },
     )
     def post(self, request):

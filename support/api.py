@@ -1,9 +1,11 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from hostingportal.api_errors import AUTHENTICATED, error_responses
 
 from . import selectors, services
 from .models import Ticket
@@ -17,13 +19,17 @@ from .serializers import (
 from .uploads import AttachmentRefused, upload_limit_install
 
 
+@extend_schema_view(get=extend_schema(responses={200: TicketSerializer, **error_responses(404, *AUTHENTICATED)}))
 class TicketListCreateView(generics.ListAPIView):
     serializer_class = TicketSerializer
 
     def get_queryset(self):
         return selectors.tickets_for_user(self.request.user)
 
-    @extend_schema(request=TicketCreateSerializer, responses={201: TicketDetailSerializer})
+    @extend_schema(
+        request=TicketCreateSerializer,
+        responses={201: TicketDetailSerializer, **error_responses(400, *AUTHENTICATED)},
+    )
     def post(self, request):
         serializer = TicketCreateSerializer(
             data=request.data, context={"servers": selectors.servers_for_ticket_form(request.user)}
@@ -37,7 +43,9 @@ class TicketListCreateView(generics.ListAPIView):
 
 
 class TicketDetailView(APIView):
-    @extend_schema(responses={200: TicketDetailSerializer, 404: OpenApiResponse(description="Not your ticket")})
+    @extend_schema(
+        responses={200: TicketDetailSerializer, **error_responses(404, *AUTHENTICATED, e404="Not your ticket")}
+    )
     def get(self, request, pk):
         return Response(ticket_detail_data(request, pk))
 
@@ -54,8 +62,13 @@ class TicketMessageCreateView(APIView):
         request={"multipart/form-data": MessageCreateSerializer},
         responses={
             201: MessageSerializer,
-            400: OpenApiResponse(description="Missing body, or an attachment refused (the detail names the rule)"),
-            404: OpenApiResponse(description="Not your ticket"),
+            **error_responses(
+                400,
+                404,
+                *AUTHENTICATED,
+                e400="Missing body, or an attachment refused (the message names the rule)",
+                e404="Not your ticket",
+            ),
         },
     )
     def post(self, request, pk):
