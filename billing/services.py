@@ -17,7 +17,7 @@ from django.utils import timezone
 from hostingportal.queueing import enqueue
 
 from . import pricing
-from .gateways import GatewayPayment, GatewayUnavailable, get_gateway, payment_signature_valid
+from .gateways import GatewayError, GatewayPayment, GatewayRejected, get_gateway, payment_signature_valid
 from .models import HostingPlan, InvoiceSequence, Order, OrderEvent, Payment, Refund
 
 logger = logging.getLogger("billing.payments")
@@ -273,12 +273,19 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
         elif gateway_payment.status != "captured":
             outcome = PaymentOutcome(order, existing_server, payment, gateway_payment.status)
         elif order.status in (Order.Status.PAID, Order.Status.REFUNDED):
-            if gateway_payment.id != order.payment_metadata.get("captured_payment_id") and not order.needs_attention:
+            if gateway_payment.id != order.payment_metadata.get("captured_payment_id"):
                 # The customer paid twice for one order: money to give back, not a second server.
-                order_flag(order, f"Second captured payment {gateway_payment.id}; refund it", source=source)
+                order_flag(
+                    order, gateway_payment.id, f"Second captured payment {gateway_payment.id}; refund it", source=source
+                )
             outcome = PaymentOutcome(order, existing_server, payment, "already_paid")
         elif problem := payment_mismatch(order, gateway_payment):
-            order_flag(order, f"Captured payment {gateway_payment.id} does not match: {problem}", source=source)
+            order_flag(
+                order,
+                gateway_payment.id,
+                f"Captured payment {gateway_payment.id} does not match: {problem}",
+                source=source,
+            )
             outcome = PaymentOutcome(order, None, payment, "mismatch")
         else:
             from servers.services import server_create_for_paid_order  # servers depends on billing, not back
@@ -317,13 +324,30 @@ def order_mark_paid(order, gateway_payment, *, source, actor=None):
     }
 
 
-def order_flag(order, reason, *, source):
-    """Put an order in front of staff and alert, once per order."""
+def order_flag(order, payment_id, reason, *, source):
+    """Put an order in front of staff and alert, once per problem payment: the same
+    payment arriving again (verify, webhook, reconcile) flags nothing new, while a
+    new one re-opens an order staff had already marked handled."""
     from alerts.services import incident_open  # alerts is a leaf app; imported late to keep billing importable alone
 
+    flagged = order.payment_metadata.get("flagged_payment_ids", [])
+    if payment_id in flagged:
+        return
+    order.payment_metadata = {**order.payment_metadata, "flagged_payment_ids": [*flagged, payment_id]}
     order.needs_attention = True
     order.attention_reason = reason
-    order.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
+    order.handled_at, order.handled_by, order.handled_reason = None, None, ""
+    order.save(
+        update_fields=[
+            "payment_metadata",
+            "needs_attention",
+            "attention_reason",
+            "handled_at",
+            "handled_by",
+            "handled_reason",
+            "updated_at",
+        ]
+    )
     order_event(order, "flagged", source=source, message=reason)
     detail = (
         f"Order {order.number} ({order.user.email}, total {order.total_paise} paise): {reason}. No server was created."
@@ -369,11 +393,16 @@ def payment_verify(*, user, razorpay_order_id, razorpay_payment_id, razorpay_sig
     try:
         gateway_payment = gateway.payment_fetch(razorpay_payment_id, timeout=VERIFY_GATEWAY_TIMEOUT_SECONDS)
         if gateway_payment.status == "authorized":
-            gateway_payment = gateway.payment_capture(
-                razorpay_payment_id, order.total_paise, order.currency, timeout=VERIFY_GATEWAY_TIMEOUT_SECONDS
-            )
-    except GatewayUnavailable as exc:
-        log_step("verify_gateway_unavailable", started, order=order.number, payment=razorpay_payment_id, error=exc)
+            try:
+                gateway_payment = gateway.payment_capture(
+                    razorpay_payment_id, order.total_paise, order.currency, timeout=VERIFY_GATEWAY_TIMEOUT_SECONDS
+                )
+            except GatewayRejected:
+                # Captured meanwhile (by the reconciler), or authorized for another
+                # amount: what Razorpay now says is what the funnel gets.
+                gateway_payment = gateway.payment_fetch(razorpay_payment_id, timeout=VERIFY_GATEWAY_TIMEOUT_SECONDS)
+    except GatewayError as exc:  # unreachable, or refused: the webhook or the reconciler finishes it
+        log_step("verify_gateway_error", started, order=order.number, payment=razorpay_payment_id, error=exc)
         return VerifyResult(order, None, False, "Your payment is being confirmed. This page will update shortly.")
 
     outcome = payment_apply(

@@ -36,6 +36,9 @@ class FakeRazorpay:
         self.delay_seconds = 0.0
         self.fail_next = 0
         self.echo_amount_delta = 0
+        # Optional iterator of payment entities that payment fetches answer first,
+        # to stage a state change between two calls (a capture elsewhere).
+        self.next_fetch_answers = None
         self.lock = threading.Lock()
         self.server = None
 
@@ -189,6 +192,9 @@ class RazorpayHandler(BaseHTTPRequestHandler):
         self.reply(200, {"entity": "collection", "count": len(items), "items": items})
 
     def payment_fetch(self, body, payment_id):
+        staged = next(self.fake.next_fetch_answers, None) if self.fake.next_fetch_answers else None
+        if staged is not None:
+            return self.reply(200, staged)
         if payment_id not in self.fake.payments:
             return self.error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
         self.reply(200, self.fake.payments[payment_id])

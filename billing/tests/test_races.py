@@ -69,8 +69,9 @@ def test_invoice_numbers_have_no_gaps_under_concurrent_payments(alice, plan, fak
 
 
 @pytest.mark.django_db
-def test_a_broker_that_is_down_does_not_fail_or_slow_the_payment(api, portal_order, fake_razorpay,
-                                                                  django_capture_on_commit_callbacks):
+def test_a_broker_that_is_down_does_not_fail_or_slow_the_payment(
+    api, portal_order, fake_razorpay, django_capture_on_commit_callbacks
+):
     from conftest import celery_configure
     from servers.services import pending_servers_enqueue
 

@@ -144,3 +144,28 @@ def test_simulated_mode_verifies_through_the_same_endpoint(api, plan, settings):
     assert response.status_code == 200 and response.json()["order_status"] == "paid"
     forged = {**simulated_checkout_response(order), "razorpay_signature": "f" * 64}
     assert verify(api, forged).status_code == 400
+
+
+@pytest.mark.django_db
+def test_an_authorization_for_another_amount_is_refused_by_razorpay_and_answers_202(api, portal_order, fake_razorpay):
+    payment = fake_razorpay.pay(
+        portal_order.razorpay_order_id, status="authorized", amount=portal_order.total_paise - 1
+    )
+    response = verify(api, fake_razorpay.checkout_response(payment))
+    assert response.status_code == 202
+    assert response.json()["server"] is None
+    portal_order.refresh_from_db()
+    assert portal_order.status == "created" and not Server.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_payment_captured_elsewhere_while_verify_captures_still_answers_200(api, portal_order, fake_razorpay):
+    payment = fake_razorpay.pay(portal_order.razorpay_order_id, status="authorized")
+    # Verify's first fetch still sees "authorized", but the payment was captured a moment
+    # later (as by the reconciler), so Razorpay refuses verify's capture with a 400.
+    fake_razorpay.payments[payment["id"]]["status"] = "captured"
+    fake_razorpay.payments[payment["id"]]["captured"] = True
+    fake_razorpay.next_fetch_answers = iter([{**fake_razorpay.payments[payment["id"]], "status": "authorized"}])
+    response = verify(api, fake_razorpay.checkout_response(payment))
+    assert response.status_code == 200
+    assert Server.objects.filter(order=portal_order).count() == 1

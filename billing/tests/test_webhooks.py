@@ -158,3 +158,24 @@ def test_an_event_that_fails_to_process_is_kept_and_retried(client, portal_order
     event.refresh_from_db()
     assert event.status == "processed" and event.attempts == 2
     assert Order.objects.get().status == "paid"
+
+
+@pytest.mark.django_db
+def test_every_extra_captured_payment_flags_the_order_again_even_after_staff_handled_it(
+    client, portal_order, fake_razorpay, staff
+):
+    first = fake_razorpay.pay(portal_order.razorpay_order_id)
+    post_webhook(client, *fake_razorpay.webhook("payment.captured", first))
+    second = fake_razorpay.pay(portal_order.razorpay_order_id)
+    post_webhook(client, *fake_razorpay.webhook("payment.captured", second))
+    post_webhook(client, *fake_razorpay.webhook("order.paid", second))  # same payment again: no new flag
+    portal_order.refresh_from_db()
+    assert portal_order.needs_attention and second["id"] in portal_order.attention_reason
+    assert portal_order.events.filter(kind="flagged").count() == 1
+    Order.objects.filter(pk=portal_order.pk).update(handled_at=portal_order.updated_at, handled_by=staff)
+    third = fake_razorpay.pay(portal_order.razorpay_order_id)
+    post_webhook(client, *fake_razorpay.webhook("payment.captured", third))
+    portal_order.refresh_from_db()
+    assert portal_order.handled_at is None and third["id"] in portal_order.attention_reason
+    assert portal_order.events.filter(kind="flagged").count() == 2
+    assert Server.objects.filter(order=portal_order).count() == 1
