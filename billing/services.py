@@ -136,7 +136,8 @@ def order_gateway_ensure(order) -> Order:
             locked.save(update_fields=["razorpay_order_id", "updated_at"])
             order_event(locked, "gateway_order", source="checkout", data={"razorpay_order_id": gateway_order.id})
     log_step("gateway_order_create", started, order=order.number, razorpay_order=gateway_order.id)
-    order.refresh_from_db()
+    # A concurrent call may have won the lock first: its id is the one kept.
+    order.razorpay_order_id, order.updated_at = locked.razorpay_order_id, locked.updated_at
     return order
 
 
@@ -190,32 +191,28 @@ class PaymentOutcome:
 
 def payment_record(order, gateway_payment: GatewayPayment) -> Payment:
     """Upsert the Payment row for a gateway payment, never moving it backwards. Caller holds the order lock."""
-    payment, created = Payment.objects.get_or_create(
-        razorpay_payment_id=gateway_payment.id,
-        defaults=dict(
-            order=order,
-            status=gateway_payment.status,
-            amount_paise=gateway_payment.amount_paise,
-            currency=gateway_payment.currency,
-            method=gateway_payment.method,
-            error_code=gateway_payment.error_code,
-            error_description=gateway_payment.error_description,
-            gateway_data=gateway_payment.raw,
-            captured_at=timezone.now() if gateway_payment.status == Payment.Status.CAPTURED else None,
-        ),
+    facts = dict(
+        status=gateway_payment.status,
+        amount_paise=gateway_payment.amount_paise,
+        currency=gateway_payment.currency,
+        method=gateway_payment.method,
+        error_code=gateway_payment.error_code,
+        error_description=gateway_payment.error_description,
+        gateway_data=gateway_payment.raw,
     )
-    if not created and PAYMENT_STATUS_RANK.get(gateway_payment.status, 0) >= PAYMENT_STATUS_RANK.get(payment.status, 0):
-        payment.status = gateway_payment.status
-        payment.amount_paise = gateway_payment.amount_paise
-        payment.currency = gateway_payment.currency
-        payment.method = gateway_payment.method or payment.method
-        payment.error_code = gateway_payment.error_code
-        payment.error_description = gateway_payment.error_description
-        payment.gateway_data = gateway_payment.raw or payment.gateway_data
+    captured_at = timezone.now() if gateway_payment.status == Payment.Status.CAPTURED else None
+    payment, created = Payment.objects.get_or_create(
+        razorpay_payment_id=gateway_payment.id, defaults=dict(order=order, captured_at=captured_at, **facts)
+    )
+    if created:
+        return payment
+    if PAYMENT_STATUS_RANK.get(gateway_payment.status, 0) >= PAYMENT_STATUS_RANK.get(payment.status, 0):
+        for name, value in facts.items():
+            # An event without a method or raw entity keeps what an earlier one recorded.
+            if value or name not in ("method", "gateway_data"):
+                setattr(payment, name, value)
+        payment.captured_at = payment.captured_at or captured_at
         payment.save()
-    if payment.status == Payment.Status.CAPTURED and payment.captured_at is None:
-        payment.captured_at = timezone.now()
-        payment.save(update_fields=["captured_at", "updated_at"])
     return payment
 
 
