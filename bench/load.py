@@ -2,7 +2,8 @@
 with the fake Razorpay server inside the benchmark process.
 
 Reads {"concurrency": N, "requests": [{"method", "url", "headers", "body"}]}
-on stdin and prints {"latencies_ms": [...], "statuses": {...}, "wall_s": ...}.
+on stdin and prints {"latencies_ms": [...], "statuses": {...}, "wall_s": ..., "cpu_s": ...}
+(cpu_s: this process's own CPU time, so the benchmark can subtract the load generator).
 Every request is bounded by a 10 s timeout; the run ends when the list does.
 """
 
@@ -37,7 +38,15 @@ def main():
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=spec["concurrency"]) as pool:
         list(pool.map(send, spec["requests"]))
-    json.dump({"latencies_ms": latencies, "statuses": statuses, "wall_s": time.perf_counter() - started}, sys.stdout)
+    json.dump(
+        {
+            "latencies_ms": latencies,
+            "statuses": statuses,
+            "wall_s": time.perf_counter() - started,
+            "cpu_s": time.process_time(),
+        },
+        sys.stdout,
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,54 @@ def percentile(values, pct):
     return values[min(len(values) - 1, int(round(pct / 100 * (len(values) - 1))))]
 
 
-def run_load(name, concurrency, specs):
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid):
+    """User + system CPU time of one process, from /proc (0 if it has gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; fields[0] is the state
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def processes():
+    """(pid, parent pid, command name) of every process on the machine."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        found.append((int(entry.name), ppid, comm))
+    return found
+
+
+def cpu_snapshot(web_pid):
+    """CPU seconds used so far by each part: gunicorn (master and workers), PostgreSQL
+    (every backend: persistent connections, so none exits during a level), Redis, and
+    this process, whose only busy thread during a level is the fake Razorpay server."""
+    totals = {"web": 0.0, "db": 0.0, "redis": 0.0}
+    for pid, ppid, comm in processes():
+        if pid == web_pid or ppid == web_pid:
+            totals["web"] += process_cpu_seconds(pid)
+        elif comm == "postgres":
+            totals["db"] += process_cpu_seconds(pid)
+        elif comm == "redis-server":
+            totals["redis"] += process_cpu_seconds(pid)
+    totals["fake"] = time.process_time()
+    return totals
+
+
+def run_load(name, concurrency, specs, web_pid):
     """specs: [{"method", "url", "headers", "body"}], sent by bench/load.py in its own process."""
+    before = cpu_snapshot(web_pid)
     answer = subprocess.run(
         [sys.executable, str(REPO / "bench" / "load.py")],
         input=json.dumps({"concurrency": concurrency, "requests": specs}),
@@ -47,8 +93,11 @@ def run_load(name, concurrency, specs):
         check=True,
         timeout=600,
     )
+    after = cpu_snapshot(web_pid)
     result = json.loads(answer.stdout)
     latencies = result["latencies_ms"]
+    cpu_ms = {part: (after[part] - before[part]) * 1000 / len(specs) for part in before}
+    cpu_ms["load"] = result["cpu_s"] * 1000 / len(specs)
     return {
         "name": name,
         "concurrency": concurrency,
@@ -57,6 +106,7 @@ def run_load(name, concurrency, specs):
         "p95": percentile(latencies, 95),
         "rps": len(specs) / result["wall_s"],
         "statuses": result["statuses"],
+        "cpu_ms": cpu_ms,
     }
 
 
@@ -195,9 +245,9 @@ def main():
         for concurrency in (1, 8, 32):
             n = args.per_level
             fresh = new_paid_orders(n)
-            results.append(run_load("GET /healthz", concurrency, [get_spec("/healthz")] * n))
-            results.append(run_load("verify (fresh)", concurrency, [verify_spec(body) for body in fresh]))
-            results.append(run_load("verify (repeat)", concurrency, [verify_spec(body) for body in fresh]))
+            results.append(run_load("GET /healthz", concurrency, [get_spec("/healthz")] * n, web.pid))
+            results.append(run_load("verify (fresh)", concurrency, [verify_spec(body) for body in fresh], web.pid))
+            results.append(run_load("verify (repeat)", concurrency, [verify_spec(body) for body in fresh], web.pid))
             hooks = []
             for order in [order_create(user=user, plan=plan, billing_cycle_months=1) for _ in range(n)]:
                 body, headers = fake.webhook("payment.captured", fake.pay(order.razorpay_order_id))
@@ -213,7 +263,7 @@ def main():
                         },
                     }
                 )
-            results.append(run_load("webhook payment.captured", concurrency, hooks))
+            results.append(run_load("webhook payment.captured", concurrency, hooks, web.pid))
             if not args.web_only:
                 # Let the worker finish this level's provisioning so levels do not share a backlog.
                 deadline = time.monotonic() + 300
@@ -230,13 +280,16 @@ def main():
         fake.stop()
 
     lines = [
-        "| endpoint | concurrency | requests | p50 ms | p95 ms | req/s | statuses |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| endpoint | concurrency | requests | p50 ms | p95 ms | req/s | statuses "
+        "| CPU ms/request: web, db, redis, fake Razorpay, load generator |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for r in results:
+        cpu = r["cpu_ms"]
         lines.append(
             f"| {r['name']} | {r['concurrency']} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | "
-            f"{r['rps']:.0f} | {r['statuses']} |"
+            f"{r['rps']:.0f} | {r['statuses']} | "
+            f"{cpu['web']:.1f}, {cpu['db']:.1f}, {cpu['redis']:.1f}, {cpu['fake']:.1f}, {cpu['load']:.1f} |"
         )
     lines.append("")
     lines.append(
