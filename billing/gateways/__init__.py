@@ -11,7 +11,7 @@ from .base import (
     GatewayRejected,
     GatewayUnavailable,
 )
-from .razorpay_gateway import RazorpayGateway
+from .razorpay_gateway import RazorpayGateway, razorpay_client
 from .simulated import SimulatedGateway
 
 __all__ = [
@@ -35,13 +35,11 @@ def get_gateway():
 def payment_signature_valid(razorpay_order_id, razorpay_payment_id, signature) -> bool:
     """Checkout's signature, checked with the SDK. Works for simulated payments
     too: they are signed with the dev key secret by the same scheme."""
-    import razorpay
     from razorpay.errors import SignatureVerificationError
 
-    client = razorpay.Client(auth=(settings.RAZORPAY_KEY_ID, settings.RAZORPAY_KEY_SECRET))
     try:
         return bool(
-            client.utility.verify_payment_signature(
+            razorpay_client().utility.verify_payment_signature(
                 {
                     "razorpay_order_id": razorpay_order_id,
                     "razorpay_payment_id": razorpay_payment_id,
@@ -54,11 +52,11 @@ def payment_signature_valid(razorpay_order_id, razorpay_payment_id, signature) -
 
 
 def webhook_signature_valid(body: str, signature: str) -> bool:
-    import razorpay
     from razorpay.errors import SignatureVerificationError
 
-    client = razorpay.Client(auth=(settings.RAZORPAY_KEY_ID, settings.RAZORPAY_KEY_SECRET))
     try:
-        return bool(client.utility.verify_webhook_signature(body, signature, settings.RAZORPAY_WEBHOOK_SECRET))
+        return bool(
+            razorpay_client().utility.verify_webhook_signature(body, signature, settings.RAZORPAY_WEBHOOK_SECRET)
+        )
     except (SignatureVerificationError, TypeError):
         return False

@@ -7,11 +7,13 @@ error format, basic auth, and knobs for the failures we must survive:
 """
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import re
 import secrets
+import socket
 import string
 import threading
 import time
@@ -40,6 +42,7 @@ class FakeRazorpay:
         # to stage a state change between two calls (a capture elsewhere).
         self.next_fetch_answers = None
         self.lock = threading.Lock()
+        self.connections = set()  # open keep-alive connections, closed by stop()
         self.server = None
 
     # --- lifecycle -------------------------------------------------------------
@@ -59,6 +62,11 @@ class FakeRazorpay:
         if self.server:
             self.server.shutdown()
             self.server.server_close()
+            # Kept-alive connections would otherwise go on being answered.
+            with self.lock:
+                for connection in list(self.connections):
+                    with contextlib.suppress(OSError):  # the client may have closed it already
+                        connection.shutdown(socket.SHUT_RDWR)
 
     @property
     def base_url(self):
@@ -125,6 +133,18 @@ class FakeRazorpay:
 
 class RazorpayHandler(BaseHTTPRequestHandler):
     fake: FakeRazorpay
+    protocol_version = "HTTP/1.1"  # keep-alive, as Razorpay's API does; every reply sends Content-Length
+    disable_nagle_algorithm = True  # headers and body are two writes; Nagle would hold the second for 40 ms
+
+    def setup(self):
+        super().setup()
+        with self.fake.lock:
+            self.fake.connections.add(self.connection)
+
+    def finish(self):
+        with self.fake.lock:
+            self.fake.connections.discard(self.connection)
+        super().finish()
 
     def log_message(self, *args):  # keep test output quiet
         pass
