@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hostingportal.queueing import enqueue
+from hostingportal.sql import increment_and_return, insert_unless_exists
 
 from . import pricing
 from .gateways import GatewayError, GatewayPayment, GatewayRejected, get_gateway, payment_signature_valid
@@ -168,13 +169,11 @@ def invoice_number_assign(order, day):
     """Next number of the year's gap-free sequence. Runs inside the transaction
     that marks the order paid, so a rolled-back payment consumes no number."""
     fy = financial_year(day)
-    sequence = InvoiceSequence.objects.select_for_update().filter(financial_year=fy).first()
-    if sequence is None:  # first invoice of the year; the unique constraint settles a tie
+    number = increment_and_return(InvoiceSequence, "last_number", financial_year=fy)
+    if number is None:  # first invoice of the year; the unique constraint settles a tie
         InvoiceSequence.objects.get_or_create(financial_year=fy)
-        sequence = InvoiceSequence.objects.select_for_update().get(financial_year=fy)
-    sequence.last_number += 1
-    sequence.save(update_fields=["last_number"])
-    order.invoice_number = f"HP/{fy[2:]}/{sequence.last_number:06d}"
+        number = increment_and_return(InvoiceSequence, "last_number", financial_year=fy)
+    order.invoice_number = f"HP/{fy[2:]}/{number:06d}"
     order.invoice_date = day
 
 
@@ -201,11 +200,10 @@ def payment_record(order, gateway_payment: GatewayPayment) -> Payment:
         gateway_data=gateway_payment.raw,
     )
     captured_at = timezone.now() if gateway_payment.status == Payment.Status.CAPTURED else None
-    payment, created = Payment.objects.get_or_create(
-        razorpay_payment_id=gateway_payment.id, defaults=dict(order=order, captured_at=captured_at, **facts)
-    )
-    if created:
+    payment = Payment(razorpay_payment_id=gateway_payment.id, order=order, captured_at=captured_at, **facts)
+    if insert_unless_exists(payment, "razorpay_payment_id"):  # one statement on the first arrival
         return payment
+    payment = Payment.objects.get(razorpay_payment_id=gateway_payment.id)
     if PAYMENT_STATUS_RANK.get(gateway_payment.status, 0) >= PAYMENT_STATUS_RANK.get(payment.status, 0):
         for name, value in facts.items():
             # An event without a method or raw entity keeps what an earlier one recorded.

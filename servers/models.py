@@ -35,8 +35,9 @@ class Server(models.Model):
     provider_node_id = models.CharField(max_length=255, blank=True)
     provisioning_attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
-    # When a provisioning task was last handed to the broker; the sweeper
-    # requeues pending servers whose task never started.
+    # When a provisioning task was last handed to the broker (for a new server:
+    # written with the row, for the publish right after commit; cleared if that
+    # publish fails). The sweeper requeues pending servers whose task never started.
     queued_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)

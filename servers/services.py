@@ -12,13 +12,14 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.timesince import timesince
 
 from billing.templatetags.money import rupees
 from hostingportal.queueing import enqueue
+from hostingportal.sql import insert_unless_exists
 
 from .models import ProvisioningAttempt, Server, ServerStatusChange
 from .provisioning import ProvisioningPermanentError, ProvisioningTransientError, ServerSpec, get_backend
@@ -86,49 +87,52 @@ def server_create_for_paid_order(order, *, source: str, actor=None) -> Server:
     Call inside the caller's transaction with the order row locked. Idempotent:
     if the order already has a server it is returned unchanged. The name comes
     from the order's snapshot; the plan is never looked up. The OneToOne on
-    Server.order is the last guard; a losing insert is rolled back to a
-    savepoint, so the caller's transaction stays usable.
+    Server.order is the last guard: the insert is one `ON CONFLICT DO NOTHING`
+    statement, so a losing insert (which waits for the winner to commit) writes
+    nothing and leaves the caller's transaction usable.
     """
     if order.status != order.Status.PAID:
         raise ValueError(f"Order {order.number} is {order.status}, not paid; it gets no server")
-    existing = Server.objects.filter(order_id=order.pk).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            server = Server.objects.create(
-                order=order, user_id=order.user_id, name=server_name(order), status=Server.Status.PENDING
-            )
-            ServerStatusChange.objects.create(
-                server=server,
-                from_status="",
-                to_status=Server.Status.PENDING,
-                source=source,
-                actor=actor,
-                note=f"Order {order.number} paid",
-            )
-    except IntegrityError:
-        existing = Server.objects.filter(order_id=order.pk).first()
-        if existing is None:
-            raise
-        return existing
-    transaction.on_commit(lambda: provisioning_enqueue(server.pk))
+    # queued_at is written now, for the publish right after commit: it saves the
+    # payment a second write, and provisioning_enqueue clears it if the publish fails.
+    server = Server(
+        order=order,
+        user_id=order.user_id,
+        name=server_name(order),
+        status=Server.Status.PENDING,
+        queued_at=timezone.now(),
+    )
+    if not insert_unless_exists(server, "order"):
+        return Server.objects.get(order_id=order.pk)
+    ServerStatusChange.objects.create(
+        server=server,
+        from_status="",
+        to_status=Server.Status.PENDING,
+        source=source,
+        actor=actor,
+        note=f"Order {order.number} paid",
+    )
+    transaction.on_commit(lambda: provisioning_enqueue(server.pk, queued_at_written=True))
     logger.info("server_created server=%s order=%s source=%s", server.pk, order.number, source)
     return server
 
 
-def provisioning_enqueue(server_id) -> bool:
-    """Hand the provisioning task to the broker and note when (Server.queued_at).
+def provisioning_enqueue(server_id, *, queued_at_written=False) -> bool:
+    """Hand the provisioning task to the broker and note when (Server.queued_at),
+    unless the caller wrote queued_at already.
 
-    Never raises for a broker outage and never waits on one for long: it logs
-    and returns False, and the sweeper queues the server later.
+    Never raises for a broker outage and never waits on one for long: it logs,
+    clears queued_at so the next sweep takes the server at once, and returns False.
     """
     from .tasks import provision_server  # tasks import this module
 
     if not enqueue(provision_server, server_id):
         logger.warning("provisioning_enqueue_failed server=%s; the sweeper will queue it again", server_id)
+        if queued_at_written:
+            Server.objects.filter(pk=server_id).update(queued_at=None)
         return False
-    Server.objects.filter(pk=server_id).update(queued_at=timezone.now())
+    if not queued_at_written:
+        Server.objects.filter(pk=server_id).update(queued_at=timezone.now())
     return True
 
 
