@@ -115,6 +115,7 @@ def main():
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--per-level", type=int, default=200, help="requests per endpoint and concurrency level")
     parser.add_argument("--web-only", action="store_true", help="stop the Celery worker during the load levels")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     args = parser.parse_args()
 
     from billing.tests.fake_razorpay import FakeRazorpay
@@ -193,7 +194,7 @@ def main():
             "--bind",
             f"127.0.0.1:{PORT}",
             "--workers",
-            "4",
+            str(args.workers),
             "--log-level",
             "warning",
         ],

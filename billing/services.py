@@ -365,6 +365,9 @@ class VerifyResult:
     detail: str = ""
 
 
+VERIFY_ORDER_FIELDS = ("number", "status", "razorpay_order_id", "total_paise", "currency", "server__status")
+
+
 def payment_verify(*, user, razorpay_order_id, razorpay_payment_id, razorpay_signature) -> VerifyResult:
     """What the browser's Checkout handler posts. Checks the signature against
     the caller's own order, confirms the capture with Razorpay within a bounded
@@ -372,7 +375,14 @@ def payment_verify(*, user, razorpay_order_id, razorpay_payment_id, razorpay_sig
     Answers "not yet confirmed" rather than waiting when Razorpay is slow or down.
     """
     started = time.monotonic()
-    order = Order.objects.filter(user=user, razorpay_order_id=razorpay_order_id).select_related("server").first()
+    # Only what the checks and the answer need: this runs on every confirmation.
+    order = (
+        Order.objects.filter(user=user, razorpay_order_id=razorpay_order_id)
+        .select_related("server")
+        .only(*VERIFY_ORDER_FIELDS)
+        .order_by()
+        .first()
+    )
     if order is None:
         raise OrderNotFound("No such order.")
     if not payment_signature_valid(order.razorpay_order_id, razorpay_payment_id, razorpay_signature):

@@ -37,7 +37,7 @@ def razorpay_webhook(request):
     except WebhookRejected as exc:
         return rejected(str(exc))
     stored, created = webhook_event_store(event_id=event_id[:100], signature=signature, body=body, event=event)
-    result = webhook_event_process(stored.event_id) if created else "duplicate"
+    result = webhook_event_process(stored, event) if created else "duplicate"
     logger.info(
         "payment_step step=webhook event=%s type=%s result=%s duration_ms=%.1f",
         stored.event_id,

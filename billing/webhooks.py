@@ -10,9 +10,11 @@ by `webhook_events_retry` (Celery beat), so no event is ever lost.
 import json
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+
+from hostingportal.sql import insert_unless_exists
 
 from .gateways import GatewayPayment
 from .models import WebhookEvent
@@ -48,44 +50,45 @@ def payment_entity(event: dict) -> dict | None:
 
 
 def webhook_event_store(*, event_id: str, signature: str, body: str, event: dict) -> tuple[WebhookEvent, bool]:
-    """Store a verified delivery. Returns (event, created); a duplicate id is not an error."""
+    """Store a verified delivery, committed before anything acts on it.
+    Returns (event, created); a duplicate id is not an error."""
     entity = payment_entity(event) or {}
-    try:
-        with transaction.atomic():
-            stored = WebhookEvent.objects.create(
-                event_id=event_id,
-                event_type=event["event"],
-                raw_body=body,
-                signature=signature,
-                razorpay_order_id=str(entity.get("order_id") or "")[:64],
-                razorpay_payment_id=str(entity.get("id") or "")[:64],
-                status=WebhookEvent.Status.RECEIVED
-                if event["event"] in HANDLED_EVENTS
-                else WebhookEvent.Status.IGNORED,
-            )
-    except IntegrityError:
-        return WebhookEvent.objects.get(event_id=event_id), False
-    return stored, True
+    stored = WebhookEvent(
+        event_id=event_id,
+        event_type=event["event"],
+        raw_body=body,
+        signature=signature,
+        razorpay_order_id=str(entity.get("order_id") or "")[:64],
+        razorpay_payment_id=str(entity.get("id") or "")[:64],
+        status=WebhookEvent.Status.RECEIVED if event["event"] in HANDLED_EVENTS else WebhookEvent.Status.IGNORED,
+    )
+    if insert_unless_exists(stored, "event_id"):
+        return stored, True
+    return WebhookEvent.objects.get(event_id=event_id), False
 
 
-def webhook_event_process(event_id) -> str:
-    """Act on a stored delivery. Safe to run twice (the request and the retry
-    task may overlap): everything it calls is idempotent under the order lock."""
-    stored = WebhookEvent.objects.get(event_id=event_id)
+def webhook_event_process(stored: WebhookEvent, event: dict | None = None) -> str:
+    """Act on a stored delivery (`event`: its parsed body, when the caller has it).
+    Safe to run twice (the request and the retry task may overlap): everything it
+    calls is idempotent under the order lock. The effects and the event's
+    "processed" mark commit together, so a processed event has really been applied."""
     if stored.status not in (WebhookEvent.Status.RECEIVED, WebhookEvent.Status.FAILED):
         return stored.status
     try:
-        result = webhook_event_apply(json.loads(stored.raw_body))
+        with transaction.atomic():
+            result = webhook_event_apply(event if event is not None else json.loads(stored.raw_body))
+            WebhookEvent.objects.filter(pk=stored.pk).update(
+                status=WebhookEvent.Status.IGNORED if result == "ignored" else WebhookEvent.Status.PROCESSED,
+                error="",
+                processed_at=timezone.now(),
+                attempts=F("attempts") + 1,
+            )
     except Exception as exc:  # noqa: BLE001 - stored with its error and retried, never dropped
         logger.exception("webhook_failed event=%s type=%s", stored.event_id, stored.event_type)
         WebhookEvent.objects.filter(pk=stored.pk).update(
             status=WebhookEvent.Status.FAILED, error=f"{type(exc).__name__}: {exc}", attempts=F("attempts") + 1
         )
         return "failed"
-    status = WebhookEvent.Status.IGNORED if result == "ignored" else WebhookEvent.Status.PROCESSED
-    WebhookEvent.objects.filter(pk=stored.pk).update(
-        status=status, error="", processed_at=timezone.now(), attempts=F("attempts") + 1
-    )
     logger.info("webhook_processed event=%s type=%s result=%s", stored.event_id, stored.event_type, result)
     return result
 
@@ -122,13 +125,13 @@ def webhook_event_apply(event: dict) -> str:
 def webhook_events_retry(limit=100) -> int:
     """Reprocess stored deliveries that failed (or were stored but never processed)."""
     cutoff = timezone.now() - timezone.timedelta(seconds=30)
-    ids = list(
+    events = list(
         WebhookEvent.objects.filter(
             status__in=[WebhookEvent.Status.FAILED, WebhookEvent.Status.RECEIVED],
             received_at__lt=cutoff,
             attempts__lt=MAX_ATTEMPTS,
-        ).values_list("event_id", flat=True)[:limit]
+        )[:limit]
     )
-    for event_id in ids:
-        webhook_event_process(event_id)
-    return len(ids)
+    for stored in events:
+        webhook_event_process(stored)
+    return len(events)
