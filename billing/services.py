@@ -14,7 +14,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from hostingportal.queueing import enqueue
 from hostingportal.sql import increment_and_return, insert_unless_exists
 
 from . import pricing
@@ -233,7 +232,8 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
     In one transaction, under the order's row lock: records the payment; if it is
     captured and matches the order's id, amount and currency, marks the order
     paid, assigns the invoice number and writes the server row (pending). After
-    commit the server is queued for provisioning and the customer is emailed.
+    commit the server is queued for provisioning (one publish); the first
+    provisioning attempt emails the customer that the payment was received.
     A captured payment that does not match never provisions: the order is
     flagged for staff and an alert goes out.
     """
@@ -293,9 +293,6 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
             order.save(
                 update_fields=["status", "paid_at", "payment_metadata", "invoice_number", "invoice_date", "updated_at"]
             )
-            from .tasks import send_payment_received_email
-
-            transaction.on_commit(lambda: enqueue(send_payment_received_email, order.pk))
             outcome = PaymentOutcome(order, server, payment, "paid")
     log_step(
         "payment_apply", started, order=order.number, payment=gateway_payment.id, source=source, result=outcome.result

@@ -198,6 +198,14 @@ def provisioning_claim(server_id, backend_name):
             server=server, number=server.provisioning_attempts, backend=backend_name
         )
     log_step("claim", server, started, attempt=attempt, backend=backend_name)
+    if attempt.number == 1:
+        # The customer's "payment received" email is queued by the first claim, which
+        # happens exactly once per server (compare-and-set above): the payment request
+        # then publishes one task instead of two, and a payment made while the broker
+        # was down still gets its email once the sweeper queues the server.
+        from billing.tasks import send_payment_received_email
+
+        enqueue(send_payment_received_email, server.order_id)
     return server, attempt
 
 

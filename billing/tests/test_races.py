@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from django.core import mail
 from rest_framework.test import APIClient
 
 from billing.models import Order, Payment
@@ -88,9 +89,12 @@ def test_a_broker_that_is_down_does_not_fail_or_slow_the_payment(
     assert response.status_code == 200
     assert elapsed < 3, f"payment took {elapsed:.2f}s with the broker down"
     server = Server.objects.get(order=portal_order)
-    assert server.status == "pending"
-    # The broker is back: the sweeper finds the server whose task never started.
-    Server.objects.filter(pk=server.pk).update(queued_at=None)
+    assert server.status == "pending" and server.queued_at is None, "a failed publish must leave it to the sweeper"
+    assert not mail.outbox
+    # The broker is back: the sweeper finds the server whose task never started,
+    # and the customer's payment email goes out with it.
     assert pending_servers_enqueue() >= 1
     server.refresh_from_db()
     assert server.status == "active"
+    subjects = [m.subject for m in mail.outbox]
+    assert subjects.count(f"Payment received for order {portal_order.number}") == 1

@@ -100,6 +100,8 @@ def test_transient_provider_errors_are_retried_until_the_server_is_active(
     assert statuses == ["pending", "provisioning", "pending", "provisioning", "pending", "provisioning", "active"]
     assert "Rate limit" in ProvisioningAttempt.objects.get(server=server, number=2).error
     assert alerts() == []
+    # The payment email goes out with the first attempt only, not with each retry.
+    assert [m.subject for m in mail.outbox].count(f"Payment received for order {paid_order.number}") == 1
 
 
 def test_a_permanent_provider_error_fails_the_server_and_alerts_once(
