@@ -239,9 +239,10 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
     """
     started = time.monotonic()
     with transaction.atomic():
-        order = Order.objects.select_for_update().filter(razorpay_order_id=razorpay_order_id).first()
-        if order is None:
-            raise OrderNotFound(f"No portal order has Razorpay order id {razorpay_order_id}")
+        try:  # get(), not first(): no ORDER BY to build on the hottest query
+            order = Order.objects.select_for_update().get(razorpay_order_id=razorpay_order_id)
+        except Order.DoesNotExist as exc:
+            raise OrderNotFound(f"No portal order has Razorpay order id {razorpay_order_id}") from exc
         payment = payment_record(order, gateway_payment)
         existing_server = getattr(order, "server", None) if order.status != Order.Status.CREATED else None
 
@@ -373,15 +374,14 @@ def payment_verify(*, user, razorpay_order_id, razorpay_payment_id, razorpay_sig
     """
     started = time.monotonic()
     # Only what the checks and the answer need: this runs on every confirmation.
-    order = (
-        Order.objects.filter(user=user, razorpay_order_id=razorpay_order_id)
-        .select_related("server")
-        .only(*VERIFY_ORDER_FIELDS)
-        .order_by()
-        .first()
-    )
-    if order is None:
-        raise OrderNotFound("No such order.")
+    try:
+        order = (
+            Order.objects.select_related("server")
+            .only(*VERIFY_ORDER_FIELDS)
+            .get(user=user, razorpay_order_id=razorpay_order_id)
+        )
+    except Order.DoesNotExist as exc:
+        raise OrderNotFound("No such order.") from exc
     if not payment_signature_valid(order.razorpay_order_id, razorpay_payment_id, razorpay_signature):
         log_step("verify_signature_invalid", started, order=order.number, payment=razorpay_payment_id)
         raise PaymentSignatureInvalid("The payment signature is not valid.")
