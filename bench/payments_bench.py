@@ -24,6 +24,7 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DB_NAME = "portal_bench_payments"
+CUSTOMERS = 100
 PORT = 8765
 BASE = f"http://127.0.0.1:{PORT}"
 
@@ -113,7 +114,7 @@ def run_load(name, concurrency, specs, web_pid):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--write", action="store_true")
-    parser.add_argument("--per-level", type=int, default=200, help="requests per endpoint and concurrency level")
+    parser.add_argument("--per-level", type=int, default=400, help="requests per endpoint and concurrency level")
     parser.add_argument("--web-only", action="store_true", help="stop the Celery worker during the load levels")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     args = parser.parse_args()
@@ -129,7 +130,6 @@ def main():
         "SECRET_KEY": "bench-" + "k" * 50,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "False",
-        "API_THROTTLE_USER": "1000000/min",
         "RAZORPAY_KEY_ID": fake.key_id,
         "RAZORPAY_KEY_SECRET": fake.key_secret,
         "RAZORPAY_WEBHOOK_SECRET": fake.webhook_secret,
@@ -166,14 +166,19 @@ def main():
     from servers.models import Server
 
     plan = HostingPlan.objects.create(slug="g-8gb", name="G.8GB", price_paise=224000, vcpu=4, ram_gb=8, disk_gb=160)
-    user = get_user_model().objects.create_user(email="bench@example.com", password="bench-pass-123")
-    token = Token.objects.create(user=user).key
-    auth = {"Authorization": f"Token {token}"}
+    # Many customers, each confirming their own payments under the production
+    # throttle rates (a single customer would need the throttle turned off, and
+    # its throttle history would grow far beyond any real customer's).
+    customers = []
+    for number in range(CUSTOMERS):
+        user = get_user_model().objects.create(email=f"customer{number}@example.com")
+        customers.append((user, {"Authorization": f"Token {Token.objects.create(user=user).key}"}))
 
     def get_spec(path):
         return {"method": "GET", "url": f"{BASE}{path}", "headers": {}, "body": ""}
 
-    def verify_spec(body):
+    def verify_spec(paid):
+        body, auth = paid
         return {
             "method": "POST",
             "url": f"{BASE}/api/v1/payments/verify/",
@@ -182,8 +187,13 @@ def main():
         }
 
     def new_paid_orders(count):
-        orders = [order_create(user=user, plan=plan, billing_cycle_months=1) for _ in range(count)]
-        return [fake.checkout_response(fake.pay(o.razorpay_order_id)) for o in orders]
+        """[(Checkout's answer, the paying customer's auth header)], customers in turn."""
+        paid = []
+        for index in range(count):
+            user, auth = customers[index % len(customers)]
+            order = order_create(user=user, plan=plan, billing_cycle_months=1)
+            paid.append((fake.checkout_response(fake.pay(order.razorpay_order_id)), auth))
+        return paid
 
     web = subprocess.Popen(
         [
@@ -228,7 +238,7 @@ def main():
         # Time from verify to active, one payment at a time with an idle live worker
         # (measured first: the load below leaves a provisioning backlog behind it).
         samples = []
-        for body in new_paid_orders(20):
+        for body, auth in new_paid_orders(20):
             started = time.perf_counter()
             answer = requests.post(f"{BASE}/api/v1/payments/verify/", json=body, headers=auth, timeout=10).json()
             server_id = answer["server"]["id"]
@@ -247,10 +257,14 @@ def main():
             n = args.per_level
             fresh = new_paid_orders(n)
             results.append(run_load("GET /healthz", concurrency, [get_spec("/healthz")] * n, web.pid))
-            results.append(run_load("verify (fresh)", concurrency, [verify_spec(body) for body in fresh], web.pid))
-            results.append(run_load("verify (repeat)", concurrency, [verify_spec(body) for body in fresh], web.pid))
+            results.append(run_load("verify (fresh)", concurrency, [verify_spec(paid) for paid in fresh], web.pid))
+            results.append(run_load("verify (repeat)", concurrency, [verify_spec(paid) for paid in fresh], web.pid))
             hooks = []
-            for order in [order_create(user=user, plan=plan, billing_cycle_months=1) for _ in range(n)]:
+            webhook_orders = [
+                order_create(user=customers[index % len(customers)][0], plan=plan, billing_cycle_months=1)
+                for index in range(n)
+            ]
+            for order in webhook_orders:
                 body, headers = fake.webhook("payment.captured", fake.pay(order.razorpay_order_id))
                 hooks.append(
                     {
