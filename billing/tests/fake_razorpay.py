@@ -62,11 +62,14 @@ class FakeRazorpay:
         if self.server:
             self.server.shutdown()
             self.server.server_close()
-            # Kept-alive connections would otherwise go on being answered.
-            with self.lock:
-                for connection in list(self.connections):
-                    with contextlib.suppress(OSError):  # the client may have closed it already
-                        connection.shutdown(socket.SHUT_RDWR)
+            self.drop_connections()  # kept-alive connections would otherwise go on being answered
+
+    def drop_connections(self):
+        """Close every kept-alive connection, as Razorpay does with idle ones."""
+        with self.lock:
+            for connection in list(self.connections):
+                with contextlib.suppress(OSError):  # the client may have closed it already
+                    connection.shutdown(socket.SHUT_RDWR)
 
     @property
     def base_url(self):

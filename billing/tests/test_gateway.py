@@ -5,7 +5,7 @@ import time
 import pytest
 
 from billing.gateways import GatewayMismatch, GatewayRejected, GatewayUnavailable
-from billing.gateways.razorpay_gateway import RazorpayGateway
+from billing.gateways.razorpay_gateway import RazorpayGateway, razorpay_client
 
 
 def test_order_create_sends_amount_receipt_and_notes(fake_razorpay):
@@ -56,3 +56,23 @@ def test_authorized_payment_is_captured(fake_razorpay):
     payment = fake_razorpay.pay(order.id, status="authorized")
     captured = RazorpayGateway().payment_capture(payment["id"], 5000, "INR")
     assert captured.status == "captured"
+
+
+def test_calls_reuse_one_connection_and_survive_razorpay_closing_it(fake_razorpay):
+    gateway = RazorpayGateway()
+    order = gateway.order_create(receipt="ORD-ABCDEFGHIJ", amount_paise=5000, currency="INR", notes={})
+    payment = fake_razorpay.pay(order.id)
+    assert gateway.payment_fetch(payment["id"]).status == "captured"
+    assert len(fake_razorpay.connections) == 1, "the second call did not reuse the first call's connection"
+    fake_razorpay.drop_connections()  # Razorpay closes an idle kept-alive connection
+    assert gateway.payment_fetch(payment["id"]).status == "captured"
+
+
+def test_proxy_settings_come_from_the_environment(fake_razorpay, settings, monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "")
+    settings.RAZORPAY_API_BASE = "https://api.razorpay.example"  # a new client, built with this environment
+    assert razorpay_client().session.proxies.get("https") == "http://proxy.internal:3128"
+    monkeypatch.setenv("NO_PROXY", "api.razorpay.example")
+    settings.RAZORPAY_KEY_ID = "rzp_test_other"
+    assert "https" not in razorpay_client().session.proxies
