@@ -363,7 +363,7 @@ class VerifyResult:
     detail: str = ""
 
 
-VERIFY_ORDER_FIELDS = ("number", "status", "razorpay_order_id", "total_paise", "currency", "server__status")
+VERIFY_ORDER_FIELDS = ("number", "status", "razorpay_order_id", "total_paise", "currency")
 
 
 def payment_verify(*, user, razorpay_order_id, razorpay_payment_id, razorpay_signature) -> VerifyResult:
@@ -375,11 +375,7 @@ def payment_verify(*, user, razorpay_order_id, razorpay_payment_id, razorpay_sig
     started = time.monotonic()
     # Only what the checks and the answer need: this runs on every confirmation.
     try:
-        order = (
-            Order.objects.select_related("server")
-            .only(*VERIFY_ORDER_FIELDS)
-            .get(user=user, razorpay_order_id=razorpay_order_id)
-        )
+        order = Order.objects.only(*VERIFY_ORDER_FIELDS).get(user=user, razorpay_order_id=razorpay_order_id)
     except Order.DoesNotExist as exc:
         raise OrderNotFound("No such order.") from exc
     if not payment_signature_valid(order.razorpay_order_id, razorpay_payment_id, razorpay_signature):
