@@ -68,19 +68,28 @@ def processes():
 
 
 def cpu_snapshot(web_pid):
-    """CPU seconds used so far by each part: gunicorn (master and workers), PostgreSQL
-    (every backend: persistent connections, so none exits during a level), Redis, and
-    this process, whose only busy thread during a level is the fake Razorpay server."""
-    totals = {"web": 0.0, "db": 0.0, "redis": 0.0}
+    """{pid: (part, CPU seconds so far)} for each part: gunicorn (master and workers),
+    PostgreSQL (every postgres process), Redis, and this process ("fake"), whose only
+    busy thread during a level is the fake Razorpay server."""
+    snapshot = {}
     for pid, ppid, comm in processes():
         if pid == web_pid or ppid == web_pid:
-            totals["web"] += process_cpu_seconds(pid)
+            snapshot[pid] = ("web", process_cpu_seconds(pid))
         elif comm == "postgres":
-            totals["db"] += process_cpu_seconds(pid)
+            snapshot[pid] = ("db", process_cpu_seconds(pid))
         elif comm == "redis-server":
-            totals["redis"] += process_cpu_seconds(pid)
-    totals["fake"] = time.process_time()
-    return totals
+            snapshot[pid] = ("redis", process_cpu_seconds(pid))
+    snapshot["fake"] = ("fake", time.process_time())
+    return snapshot
+
+
+def cpu_used(before, after):
+    """CPU seconds per part between two snapshots. A process that exited in between
+    (a database connection closed by the worker) is left out, never counted negative."""
+    used = {"web": 0.0, "db": 0.0, "redis": 0.0, "fake": 0.0}
+    for pid, (part, seconds) in after.items():
+        used[part] += seconds - before.get(pid, (part, 0.0))[1]
+    return used
 
 
 def run_load(name, concurrency, specs, web_pid):
@@ -97,7 +106,7 @@ def run_load(name, concurrency, specs, web_pid):
     after = cpu_snapshot(web_pid)
     result = json.loads(answer.stdout)
     latencies = result["latencies_ms"]
-    cpu_ms = {part: (after[part] - before[part]) * 1000 / len(specs) for part in before}
+    cpu_ms = {part: seconds * 1000 / len(specs) for part, seconds in cpu_used(before, after).items()}
     cpu_ms["load"] = result["cpu_s"] * 1000 / len(specs)
     return {
         "name": name,

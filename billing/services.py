@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from hostingportal.sql import increment_and_return, insert_unless_exists
+from hostingportal.sql import increment_and_return, insert_row, insert_unless_exists
 
 from . import pricing
 from .gateways import GatewayError, GatewayPayment, GatewayRejected, get_gateway, payment_signature_valid
@@ -49,7 +49,7 @@ def log_step(step, started, **fields):
 
 
 def order_event(order, kind, *, source, actor=None, message="", from_status="", to_status="", data=None):
-    return OrderEvent.objects.create(
+    event = OrderEvent(
         order=order,
         kind=kind,
         source=source,
@@ -59,6 +59,8 @@ def order_event(order, kind, *, source, actor=None, message="", from_status="", 
         to_status=to_status,
         data=data or {},
     )
+    insert_row(event)  # every payment writes one or two of these
+    return event
 
 
 def order_transition(order, new_status, *, source, actor=None, message=""):

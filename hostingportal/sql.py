@@ -6,10 +6,33 @@ a read-then-write (and its savepoint) with one statement, atomic in the
 database itself. Both work on PostgreSQL and on SQLite (3.35+, for RETURNING).
 """
 
+import functools
+
 from django.db import connections, router
 
 
-def insert_unless_exists(instance, unique_field: str) -> bool:
+@functools.lru_cache(maxsize=64)
+def insert_sql(model, unique_field, vendor_connection_alias):
+    """The INSERT statement for `model` (all concrete fields but the primary key), built once."""
+    meta = model._meta
+    connection = connections[vendor_connection_alias]
+    quote = connection.ops.quote_name
+    fields = tuple(field for field in meta.concrete_fields if not field.primary_key)
+    conflict = f"ON CONFLICT ({quote(meta.get_field(unique_field).column)}) DO NOTHING " if unique_field else ""
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) {conflict}RETURNING {quote(meta.pk.column)}"
+    )
+    return sql, fields
+
+
+def insert_row(instance) -> None:
+    """INSERT the unsaved `instance`: what Model.save() sends for a new row,
+    without the ORM building the statement again each time."""
+    insert_unless_exists(instance, None)
+
+
+def insert_unless_exists(instance, unique_field: str | None) -> bool:
     """INSERT the unsaved `instance`, unless a row with the same `unique_field`
     value exists: `INSERT ... ON CONFLICT (column) DO NOTHING RETURNING pk`.
 
@@ -20,18 +43,10 @@ def insert_unless_exists(instance, unique_field: str) -> bool:
     Defaults and auto_now(_add) fields are filled as Model.save() fills them;
     model save() methods and signals are not run (none exist on these models).
     """
-    meta = instance._meta
     using = router.db_for_write(type(instance), instance=instance)
     connection = connections[using]
-    quote = connection.ops.quote_name
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    sql, fields = insert_sql(type(instance), unique_field, using)
     values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote(meta.get_field(unique_field).column)}) DO NOTHING "
-        f"RETURNING {quote(meta.pk.column)}"
-    )
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()

@@ -19,7 +19,7 @@ from django.utils.timesince import timesince
 
 from billing.templatetags.money import rupees
 from hostingportal.queueing import enqueue
-from hostingportal.sql import insert_unless_exists
+from hostingportal.sql import insert_row, insert_unless_exists
 
 from .models import ProvisioningAttempt, Server, ServerStatusChange
 from .provisioning import ProvisioningPermanentError, ProvisioningTransientError, ServerSpec, get_backend
@@ -104,7 +104,7 @@ def server_create_for_paid_order(order, *, source: str, actor=None) -> Server:
     )
     if not insert_unless_exists(server, "order"):
         return Server.objects.get(order_id=order.pk)
-    ServerStatusChange.objects.create(
+    created = ServerStatusChange(
         server=server,
         from_status="",
         to_status=Server.Status.PENDING,
@@ -112,6 +112,7 @@ def server_create_for_paid_order(order, *, source: str, actor=None) -> Server:
         actor=actor,
         note=f"Order {order.number} paid",
     )
+    insert_row(created)  # on the payment's path
     transaction.on_commit(lambda: provisioning_enqueue(server.pk, queued_at_written=True))
     logger.info("server_created server=%s order=%s source=%s", server.pk, order.number, source)
     return server
