@@ -10,6 +10,7 @@ retries belong to our tasks, not to a web worker.
 
 import importlib.metadata
 import logging
+import os
 import threading
 import time
 
@@ -64,6 +65,9 @@ def new_razorpay_client(key_id, key_secret, base_url, timeout):
 
 _clients = threading.local()
 MAX_CLIENTS_PER_THREAD = 8  # settings rarely change; tests change them per test
+# A forked child (a Celery pool process) must not share its parent's open
+# connections: it starts with no clients of its own.
+os.register_at_fork(after_in_child=lambda: _clients.__dict__.clear())
 
 
 def razorpay_client(timeout=None):

@@ -76,3 +76,17 @@ def test_proxy_settings_come_from_the_environment(fake_razorpay, settings, monke
     monkeypatch.setenv("NO_PROXY", "api.razorpay.example")
     settings.RAZORPAY_KEY_ID = "rzp_test_other"
     assert "https" not in razorpay_client().session.proxies
+
+
+def test_a_forked_process_starts_without_its_parents_connections(fake_razorpay):
+    import os
+
+    parent_client = razorpay_client()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report whether it got a client of its own, then leave at once
+        os.write(write_end, b"new" if razorpay_client() is not parent_client else b"shared")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read_end, 10) == b"new"
+    assert razorpay_client() is parent_client
