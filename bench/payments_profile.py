@@ -1,0 +1,137 @@
+"""Where a payment confirmation spends its time, in process (issue 3).
+
+The load benchmark (payments_bench.py) varies by up to 20% between runs on a
+shared VM. This one is steadier: it sends requests through Django's test client
+in this process, on PostgreSQL with the fake Razorpay server, and reports the
+web tier's own CPU time per request (this thread only: the fake's threads are
+not counted) and the SQL statements each request runs.
+
+    .venv/bin/python bench/payments_profile.py             # figures and the statements
+    .venv/bin/python bench/payments_profile.py --cprofile  # plus a profile of fresh verifies
+"""
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DB_NAME = "portal_bench_profile"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--cprofile", action="store_true")
+    args = parser.parse_args()
+
+    from billing.tests.fake_razorpay import FakeRazorpay
+
+    fake = FakeRazorpay().start()
+    env = {
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/15",
+        "DEBUG": "False",
+        "SECRET_KEY": "profile-" + "k" * 50,
+        "ALLOWED_HOSTS": "testserver",
+        "SECURE_SSL_REDIRECT": "False",
+        "RAZORPAY_KEY_ID": fake.key_id,
+        "RAZORPAY_KEY_SECRET": fake.key_secret,
+        "RAZORPAY_WEBHOOK_SECRET": fake.webhook_secret,
+        "RAZORPAY_API_BASE": fake.base_url,
+        "LOG_LEVEL": "WARNING",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "DJANGO_SETTINGS_MODULE": "hostingportal.settings",
+    }
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)']
+        + ["-c", f'CREATE DATABASE "{DB_NAME}"'],
+        check=True,
+    )
+    os.environ.update(env)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, check=True)
+    subprocess.run(["redis-cli", "-n", "15", "FLUSHDB"], check=True, stdout=subprocess.DEVNULL)
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.authtoken.models import Token
+
+    from billing.models import HostingPlan
+    from billing.services import order_create
+
+    plan = HostingPlan.objects.create(slug="g-8gb", name="G.8GB", price_paise=224000, vcpu=4, ram_gb=8, disk_gb=160)
+    # Customers in turn, each under the production throttle rates, as in payments_bench.py.
+    customers = []
+    for number in range(100):
+        user = get_user_model().objects.create(email=f"customer{number}@example.com")
+        customers.append((user, Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")))
+
+    def paid_orders(count):
+        paid = []
+        for index in range(count):
+            user, client = customers[index % len(customers)]
+            order = order_create(user=user, plan=plan, billing_cycle_months=1)
+            paid.append((fake.checkout_response(fake.pay(order.razorpay_order_id)), client))
+        return paid
+
+    def verify(paid):
+        body, client = paid
+        answer = client.post("/api/v1/payments/verify/", json.dumps(body), content_type="application/json")
+        assert answer.status_code == 200, answer.content
+
+    def webhook(order):
+        body, headers = fake.webhook("payment.captured", fake.pay(order.razorpay_order_id))
+        answer = Client().post("/webhooks/razorpay/", body, content_type="application/json", **headers)
+        assert answer.status_code == 200, answer.content
+
+    def measure(name, function, items):
+        for item in items[:20]:  # warm up: imports, prepared statements, connections
+            function(item)
+        with CaptureQueriesContext(connection) as one:
+            function(items[20])
+        statements = [query["sql"] for query in one.captured_queries]  # now: each request resets the log
+        started = time.thread_time()
+        for item in items[21:]:
+            function(item)
+        cpu_ms = (time.thread_time() - started) * 1000 / len(items[21:])
+        return name, cpu_ms, statements
+
+    count = args.requests + 21
+    fresh = paid_orders(count)
+    results = [measure("verify (fresh)", verify, fresh), measure("verify (repeat)", verify, fresh)]
+    results.append(
+        measure(
+            "webhook payment.captured",
+            webhook,
+            [order_create(user=customers[0][0], plan=plan, billing_cycle_months=1) for _ in range(count)],
+        )
+    )
+    print("| request | web CPU ms (this thread) | SQL statements |\n| --- | ---: | ---: |")
+    for name, cpu_ms, statements in results:
+        print(f"| {name} | {cpu_ms:.2f} | {len(statements)} |")
+    for name, _, statements in results:
+        print(f"\n{name}:")
+        for sql in statements:
+            print(f"  {sql[:110]}")
+    if args.cprofile:
+        profile = cProfile.Profile()
+        profile.enable()
+        for paid in paid_orders(args.requests):
+            verify(paid)
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+    fake.stop()
+
+
+if __name__ == "__main__":
+    main()
