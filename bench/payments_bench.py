@@ -23,14 +23,12 @@ import requests
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from bench.payments_world import plan_and_customers, start  # noqa: E402 - needs the repo on the path
+
 DB_NAME = "portal_bench_payments"
-CUSTOMERS = 100
 PORT = 8765
 BASE = f"http://127.0.0.1:{PORT}"
-
-
-def sh(*args, env=None, **kwargs):
-    return subprocess.run(args, cwd=REPO, env=env, check=True, **kwargs)
 
 
 def percentile(values, pct):
@@ -128,60 +126,19 @@ def main():
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     args = parser.parse_args()
 
-    from billing.tests.fake_razorpay import FakeRazorpay
-
-    fake = FakeRazorpay().start()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
-        "DEBUG": "False",
-        "SECRET_KEY": "bench-" + "k" * 50,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "False",
-        "RAZORPAY_KEY_ID": fake.key_id,
-        "RAZORPAY_KEY_SECRET": fake.key_secret,
-        "RAZORPAY_WEBHOOK_SECRET": fake.webhook_secret,
-        "RAZORPAY_API_BASE": fake.base_url,
-        "PROVISIONING_BACKEND": "simulated",
-        "SIMULATED_PROVISIONING_DELAY_SECONDS": "0.5",
-        "LOG_LEVEL": "WARNING",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-    }
-    sh(
-        "psql",
-        "-h",
-        "127.0.0.1",
-        "-U",
-        "postgres",
-        "-q",
-        "-c",
-        f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)',
-        "-c",
-        f'CREATE DATABASE "{DB_NAME}"',
+    fake, env = start(
+        DB_NAME,
+        14,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        PROVISIONING_BACKEND="simulated",
+        SIMULATED_PROVISIONING_DELAY_SECONDS="0.5",
     )
-    sh(sys.executable, "manage.py", "migrate", "-v0", env=env)
-    sh("redis-cli", "-n", "14", "FLUSHDB", stdout=subprocess.DEVNULL)
-    os.environ.update(env)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "hostingportal.settings"
-    import django
-
-    django.setup()
-    from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
-
-    from billing.models import HostingPlan, Order
+    from billing.models import Order
     from billing.services import order_create
     from servers.models import Server
 
-    plan = HostingPlan.objects.create(slug="g-8gb", name="G.8GB", price_paise=224000, vcpu=4, ram_gb=8, disk_gb=160)
-    # Many customers, each confirming their own payments under the production
-    # throttle rates (a single customer would need the throttle turned off, and
-    # its throttle history would grow far beyond any real customer's).
-    customers = []
-    for number in range(CUSTOMERS):
-        user = get_user_model().objects.create(email=f"customer{number}@example.com")
-        customers.append((user, {"Authorization": f"Token {Token.objects.create(user=user).key}"}))
+    plan, tokens = plan_and_customers()
+    customers = [(user, {"Authorization": f"Token {key}"}) for user, key in tokens]
 
     def get_spec(path):
         return {"method": "GET", "url": f"{BASE}{path}", "headers": {}, "body": ""}

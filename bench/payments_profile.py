@@ -13,15 +13,16 @@ not counted) and the SQL statements each request runs.
 import argparse
 import cProfile
 import json
-import os
 import pstats
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from bench.payments_world import plan_and_customers, start  # noqa: E402 - needs the repo on the path
+
 DB_NAME = "portal_bench_profile"
 
 
@@ -31,50 +32,15 @@ def main():
     parser.add_argument("--cprofile", action="store_true")
     args = parser.parse_args()
 
-    from billing.tests.fake_razorpay import FakeRazorpay
-
-    fake = FakeRazorpay().start()
-    env = {
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/15",
-        "DEBUG": "False",
-        "SECRET_KEY": "profile-" + "k" * 50,
-        "ALLOWED_HOSTS": "testserver",
-        "SECURE_SSL_REDIRECT": "False",
-        "RAZORPAY_KEY_ID": fake.key_id,
-        "RAZORPAY_KEY_SECRET": fake.key_secret,
-        "RAZORPAY_WEBHOOK_SECRET": fake.webhook_secret,
-        "RAZORPAY_API_BASE": fake.base_url,
-        "LOG_LEVEL": "WARNING",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        "DJANGO_SETTINGS_MODULE": "hostingportal.settings",
-    }
-    subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)']
-        + ["-c", f'CREATE DATABASE "{DB_NAME}"'],
-        check=True,
-    )
-    os.environ.update(env)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, check=True)
-    subprocess.run(["redis-cli", "-n", "15", "FLUSHDB"], check=True, stdout=subprocess.DEVNULL)
-    import django
-
-    django.setup()
-    from django.contrib.auth import get_user_model
+    fake, _ = start(DB_NAME, 15, ALLOWED_HOSTS="testserver")
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-    from rest_framework.authtoken.models import Token
 
-    from billing.models import HostingPlan
     from billing.services import order_create
 
-    plan = HostingPlan.objects.create(slug="g-8gb", name="G.8GB", price_paise=224000, vcpu=4, ram_gb=8, disk_gb=160)
-    # Customers in turn, each under the production throttle rates, as in payments_bench.py.
-    customers = []
-    for number in range(100):
-        user = get_user_model().objects.create(email=f"customer{number}@example.com")
-        customers.append((user, Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")))
+    plan, tokens = plan_and_customers()
+    customers = [(user, Client(HTTP_AUTHORIZATION=f"Token {key}")) for user, key in tokens]
 
     def paid_orders(count):
         paid = []

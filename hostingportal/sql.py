@@ -12,10 +12,10 @@ from django.db import connections, router
 
 
 @functools.lru_cache(maxsize=64)
-def insert_sql(model, unique_field, vendor_connection_alias):
+def insert_sql(model, unique_field, using):
     """The INSERT statement for `model` (all concrete fields but the primary key), built once."""
     meta = model._meta
-    connection = connections[vendor_connection_alias]
+    connection = connections[using]
     quote = connection.ops.quote_name
     fields = tuple(field for field in meta.concrete_fields if not field.primary_key)
     conflict = f"ON CONFLICT ({quote(meta.get_field(unique_field).column)}) DO NOTHING " if unique_field else ""
