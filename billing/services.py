@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from hostingportal.sql import increment_and_return, insert_row, insert_unless_exists
+from hostingportal.sql import increment_and_return, insert_row, insert_unless_exists, select_row, update_row
 
 from . import pricing
 from .gateways import GatewayError, GatewayPayment, GatewayRejected, get_gateway, payment_signature_valid
@@ -241,10 +241,9 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
     """
     started = time.monotonic()
     with transaction.atomic():
-        try:  # get(), not first(): no ORDER BY to build on the hottest query
-            order = Order.objects.select_for_update().get(razorpay_order_id=razorpay_order_id)
-        except Order.DoesNotExist as exc:
-            raise OrderNotFound(f"No portal order has Razorpay order id {razorpay_order_id}") from exc
+        order = select_row(Order, for_update=True, razorpay_order_id=razorpay_order_id)
+        if order is None:
+            raise OrderNotFound(f"No portal order has Razorpay order id {razorpay_order_id}")
         payment = payment_record(order, gateway_payment)
         existing_server = getattr(order, "server", None) if order.status != Order.Status.CREATED else None
 
@@ -293,9 +292,7 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
             # Last before commit: every payment waits on the year's invoice counter
             # row, so it is held for as short a time as possible.
             invoice_number_assign(order, timezone.localdate(order.paid_at))
-            order.save(
-                update_fields=["status", "paid_at", "payment_metadata", "invoice_number", "invoice_date", "updated_at"]
-            )
+            update_row(order, ("status", "paid_at", "payment_metadata", "invoice_number", "invoice_date", "updated_at"))
             outcome = PaymentOutcome(order, server, payment, "paid")
     log_step(
         "payment_apply", started, order=order.number, payment=gateway_payment.id, source=source, result=outcome.result
@@ -376,10 +373,9 @@ def payment_verify(*, user, razorpay_order_id, razorpay_payment_id, razorpay_sig
     """
     started = time.monotonic()
     # Only what the checks and the answer need: this runs on every confirmation.
-    try:
-        order = Order.objects.only(*VERIFY_ORDER_FIELDS).get(user=user, razorpay_order_id=razorpay_order_id)
-    except Order.DoesNotExist as exc:
-        raise OrderNotFound("No such order.") from exc
+    order = select_row(Order, fields=VERIFY_ORDER_FIELDS, user_id=user.pk, razorpay_order_id=razorpay_order_id)
+    if order is None:
+        raise OrderNotFound("No such order.")
     if not payment_signature_valid(order.razorpay_order_id, razorpay_payment_id, razorpay_signature):
         log_step("verify_signature_invalid", started, order=order.number, payment=razorpay_payment_id)
         raise PaymentSignatureInvalid("The payment signature is not valid.")
