@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 
 from . import services
 from .forms import MultipleFileField
-from .models import Ticket, TicketAttachment, TicketMessage
+from .models import Ticket, TicketAttachment, TicketEvent, TicketMessage
 
 
 def attachment_links(message):
@@ -48,6 +48,27 @@ class ThreadInline(admin.StackedInline):
     @admin.display(description="attachments")
     def files(self, message):
         return attachment_links(message) or "—"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class HistoryInline(admin.TabularInline):
+    """Who moved the ticket, reassigned it or changed its priority, and when. Read-only."""
+
+    model = TicketEvent
+    extra = 0
+    can_delete = False
+    verbose_name = "change"
+    verbose_name_plural = "history (status, assignee, priority)"
+    fields = ["at", "kind", "from_value", "to_value", "actor"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -113,7 +134,7 @@ class TicketAdmin(admin.ModelAdmin):
         ("Write", {"fields": ["reply_body", "reply_internal", "reply_attachments"]}),
         ("Dates", {"fields": ["created_at", "updated_at", "closed_at"], "classes": ["collapse"]}),
     ]
-    inlines = [ThreadInline]
+    inlines = [ThreadInline, HistoryInline]
 
     @admin.display(description="server")
     def server_info(self, ticket):
@@ -143,7 +164,7 @@ class TicketAdmin(admin.ModelAdmin):
         # Not super(): each change goes through its service (locks, status rules, notifications).
         stored = Ticket.objects.get(pk=obj.pk)
         if obj.priority != stored.priority:
-            Ticket.objects.filter(pk=obj.pk).update(priority=obj.priority, updated_at=timezone.now())
+            services.ticket_priority_set(ticket=stored, priority=obj.priority, actor=request.user)
         if obj.assignee_id != stored.assignee_id:
             services.ticket_assign(ticket=stored, assignee=obj.assignee, actor=request.user)
         data = form.cleaned_data

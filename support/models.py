@@ -61,6 +61,38 @@ class Ticket(models.Model):
         return f"#{self.pk} {self.subject}"
 
 
+class TicketEventKind(models.TextChoices):
+    STATUS = "status", "Status"
+    ASSIGNEE = "assignee", "Assignee"
+    PRIORITY = "priority", "Priority"
+
+
+class TicketEvent(models.Model):
+    """Who changed a ticket's status, assignee or priority, and when. Values are kept
+    as text (the assignee's email, say), so the history reads the same after the
+    people in it are gone."""
+
+    Kind = TicketEventKind
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    from_value = models.CharField(max_length=254, blank=True)
+    to_value = models.CharField(max_length=254, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=TicketEventKind.values), name="ticket_event_kind_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind}: {self.from_value or '∅'} → {self.to_value or '∅'}"
+
+
 class TicketMessage(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

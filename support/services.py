@@ -13,7 +13,7 @@ from django.utils import timezone
 from hostingportal.queueing import enqueue
 
 from . import tasks
-from .models import Ticket, TicketAttachment, TicketMessage
+from .models import Ticket, TicketAttachment, TicketEvent, TicketMessage
 from .uploads import files_check
 
 logger = logging.getLogger("support")
@@ -47,6 +47,7 @@ def ticket_create(*, user, subject, body, server=None, files=()) -> Ticket:
     checked = files_check(files)
     with transaction.atomic():
         ticket = Ticket.objects.create(user=user, subject=subject.strip(), server=server)
+        ticket_event(ticket, TicketEvent.Kind.STATUS, "", ticket.status, actor=user)
         message_write(ticket, user, body, checked, internal=False)
     return ticket
 
@@ -64,7 +65,7 @@ def message_add(*, ticket, author, body, files=(), internal=False) -> TicketMess
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         message = message_write(ticket, author, body, checked, internal=internal)
         if not internal:
-            ticket_transition(ticket, Status.AWAITING_CUSTOMER if staff else Status.AWAITING_STAFF)
+            ticket_transition(ticket, Status.AWAITING_CUSTOMER if staff else Status.AWAITING_STAFF, actor=author)
         # The list is ordered by updated_at: any message, even a note, is activity.
         ticket.save()
     return message
@@ -110,10 +111,17 @@ def message_notify(message):
         enqueue(tasks.notify_staff_of_customer_message, message.pk)
 
 
-def ticket_transition(ticket, new_status):
-    """Move a ticket along TRANSITIONS. Caller saves and holds the row lock."""
-    if new_status != ticket.status and new_status not in TRANSITIONS[Status(ticket.status)]:
+def ticket_event(ticket, kind, from_value, to_value, *, actor):
+    return TicketEvent.objects.create(ticket=ticket, kind=kind, from_value=from_value, to_value=to_value, actor=actor)
+
+
+def ticket_transition(ticket, new_status, *, actor):
+    """Move a ticket along TRANSITIONS and record who did it. Caller saves and holds the row lock."""
+    if new_status == ticket.status:
+        return
+    if new_status not in TRANSITIONS[Status(ticket.status)]:
         raise TicketError(f"A {ticket.get_status_display().lower()} ticket cannot become {Status(new_status).label}.")
+    ticket_event(ticket, TicketEvent.Kind.STATUS, ticket.status, new_status, actor=actor)
     ticket.status = new_status
     ticket.closed_at = timezone.now() if new_status == Status.CLOSED else None
 
@@ -123,7 +131,7 @@ def ticket_status_set(*, ticket, status, actor) -> Ticket:
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         if ticket.status != status:
-            ticket_transition(ticket, status)
+            ticket_transition(ticket, status, actor=actor)
             ticket.save()
             logger.info("ticket_status ticket=%s status=%s actor=%s", ticket.pk, status, actor.pk)
     return ticket
@@ -134,17 +142,46 @@ def ticket_close(*, ticket, actor) -> Ticket:
 
 
 def ticket_reopen(*, ticket, actor) -> Ticket:
-    """A reopened ticket waits for staff: someone reopens because they still need help."""
-    if ticket.status != Status.CLOSED:
-        return ticket
-    return ticket_status_set(ticket=ticket, status=Status.AWAITING_STAFF, actor=actor)
+    """A reopened ticket waits for staff: someone reopens because they still need help.
+    Only a closed ticket reopens (checked under the lock, not on the caller's copy)."""
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if locked.status != Status.CLOSED:
+            return locked
+        return ticket_status_set(ticket=locked, status=Status.AWAITING_STAFF, actor=actor)
 
 
 def ticket_assign(*, ticket, assignee, actor) -> Ticket:
     """Assign to a staff member (or nobody, with None). Later customer messages email the assignee."""
     if assignee is not None and not assignee.is_staff:
         raise TicketError("Tickets can only be assigned to staff.")
-    Ticket.objects.filter(pk=ticket.pk).update(assignee=assignee, updated_at=timezone.now())
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=ticket.pk)
+        if locked.assignee_id != getattr(assignee, "pk", None):
+            ticket_event(
+                locked,
+                TicketEvent.Kind.ASSIGNEE,
+                locked.assignee.email if locked.assignee else "",
+                assignee.email if assignee else "",
+                actor=actor,
+            )
+            Ticket.objects.filter(pk=ticket.pk).update(assignee=assignee, updated_at=timezone.now())
+            logger.info(
+                "ticket_assign ticket=%s assignee=%s actor=%s", ticket.pk, getattr(assignee, "pk", None), actor.pk
+            )
     ticket.assignee = assignee
-    logger.info("ticket_assign ticket=%s assignee=%s actor=%s", ticket.pk, getattr(assignee, "pk", None), actor.pk)
+    return ticket
+
+
+def ticket_priority_set(*, ticket, priority, actor) -> Ticket:
+    """Staff triage. Idempotent."""
+    Priority = Ticket.Priority
+    if priority not in Priority.values:
+        raise TicketError(f"Unknown priority {priority!r}.")
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if locked.priority != priority:
+            ticket_event(locked, TicketEvent.Kind.PRIORITY, locked.priority, priority, actor=actor)
+            Ticket.objects.filter(pk=ticket.pk).update(priority=priority, updated_at=timezone.now())
+    ticket.priority = priority
     return ticket

@@ -102,6 +102,60 @@ def test_tickets_are_assigned_to_staff_only(alice_ticket, alice, staff):
         services.ticket_assign(ticket=alice_ticket, assignee=alice, actor=staff)
 
 
+# --- History ----------------------------------------------------------------------
+
+
+def history(ticket):
+    return [(e.kind, e.from_value, e.to_value, e.actor.email if e.actor else None) for e in ticket.events.all()]
+
+
+def test_every_status_change_is_recorded_with_who_made_it(alice_ticket, alice, staff):
+    services.message_add(ticket=alice_ticket, author=staff, body="Try again")
+    services.message_add(ticket=alice_ticket, author=staff, body="Any news?")  # no move: no entry
+    services.message_add(ticket=alice_ticket, author=staff, body="note", internal=True)
+    services.message_add(ticket=alice_ticket, author=alice, body="Still broken")
+    services.ticket_close(ticket=alice_ticket, actor=alice)
+    services.ticket_close(ticket=alice_ticket, actor=alice)  # already closed: no entry
+    services.ticket_reopen(ticket=alice_ticket, actor=alice)
+
+    assert history(alice_ticket) == [
+        ("status", "", "open", "alice@example.com"),
+        ("status", "open", "awaiting_customer", "staff@example.com"),
+        ("status", "awaiting_customer", "awaiting_staff", "alice@example.com"),
+        ("status", "awaiting_staff", "closed", "alice@example.com"),
+        ("status", "closed", "awaiting_staff", "alice@example.com"),
+    ]
+
+
+def test_a_refused_move_records_nothing(alice_ticket, staff):
+    services.message_add(ticket=alice_ticket, author=staff, body="Hi")
+    with pytest.raises(services.TicketError):
+        services.ticket_status_set(ticket=alice_ticket, status=Status.OPEN, actor=staff)
+    assert [entry[2] for entry in history(alice_ticket)] == ["open", "awaiting_customer"]
+
+
+def test_assignment_and_priority_changes_are_recorded(alice_ticket, staff):
+    from accounts.factories import UserFactory
+
+    colleague = UserFactory(email="colleague@example.com", is_staff=True)
+    services.ticket_assign(ticket=alice_ticket, assignee=staff, actor=staff)
+    services.ticket_assign(ticket=alice_ticket, assignee=staff, actor=staff)  # unchanged: no entry
+    services.ticket_assign(ticket=alice_ticket, assignee=colleague, actor=staff)
+    services.ticket_assign(ticket=alice_ticket, assignee=None, actor=colleague)
+    services.ticket_priority_set(ticket=alice_ticket, priority="urgent", actor=colleague)
+    with pytest.raises(services.TicketError):
+        services.ticket_priority_set(ticket=alice_ticket, priority="whenever", actor=colleague)
+
+    assert history(alice_ticket)[1:] == [
+        ("assignee", "", "staff@example.com", "staff@example.com"),
+        ("assignee", "staff@example.com", "colleague@example.com", "staff@example.com"),
+        ("assignee", "colleague@example.com", "", "colleague@example.com"),
+        ("priority", "normal", "urgent", "colleague@example.com"),
+    ]
+    stored = Ticket.objects.get(pk=alice_ticket.pk)
+    assert (stored.assignee, stored.priority) == (None, "urgent")
+
+
 # --- Notifications ----------------------------------------------------------------
 
 

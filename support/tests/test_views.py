@@ -194,6 +194,13 @@ def admin_post(client, ticket, **fields):
     for n, message in enumerate(ticket.messages.all()):
         data[f"messages-{n}-id"] = message.pk
         data[f"messages-{n}-ticket"] = ticket.pk
+    # The read-only history inline still posts its management form.
+    events = list(ticket.events.all())
+    data.update({"events-TOTAL_FORMS": len(events), "events-INITIAL_FORMS": len(events)})
+    data.update({"events-MIN_NUM_FORMS": 0, "events-MAX_NUM_FORMS": 1000})
+    for n, event in enumerate(events):
+        data[f"events-{n}-id"] = event.pk
+        data[f"events-{n}-ticket"] = ticket.pk
     data.update(fields)
     return client.post(reverse("admin:support_ticket_change", args=[ticket.pk]), data)
 
@@ -238,6 +245,21 @@ def test_the_admin_shows_the_servers_status_ip_and_attempts(client, staff, alice
     client.force_login(staff)
     page = client.get(reverse("admin:support_ticket_change", args=[ticket.pk])).content.decode()
     assert "203.0.113.9" in page and "failed" in page and "quota exceeded" in page
+
+
+def test_staff_changes_in_the_admin_are_in_the_tickets_history(client, staff, alice_ticket):
+    client.force_login(staff)
+    response = admin_post(client, alice_ticket, status="closed", priority="high", assignee=staff.pk)
+    assert response.status_code == 302
+
+    assert [(e.kind, e.from_value, e.to_value, e.actor) for e in alice_ticket.events.all()][1:] == [
+        ("priority", "normal", "high", staff),
+        ("assignee", "", "staff@example.com", staff),
+        ("status", "open", "closed", staff),
+    ]
+    page = client.get(reverse("admin:support_ticket_change", args=[alice_ticket.pk])).content.decode()
+    history = page.lower().split("history (status, assignee, priority)")[1]
+    assert "closed" in history and "high" in history and history.count("staff@example.com") >= 2
 
 
 @pytest.mark.parametrize("age", ["1d", "3d", "7d", "older"])
