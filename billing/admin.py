@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from hostingportal.admin_inlines import ReadOnlyTabularInline
+
 from .models import HostingPlan, InvoiceSequence, Order, OrderEvent, Payment, Refund, WebhookEvent
 from .templatetags.money import rupees
 
@@ -39,26 +41,14 @@ class HostingPlanAdmin(admin.ModelAdmin):
         return obj is None or not obj.orders.exists()
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(ReadOnlyTabularInline):
     model = OrderEvent
-    extra = 0
-    can_delete = False
     fields = ["at", "kind", "from_status", "to_status", "source", "actor", "message"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(ReadOnlyTabularInline):
     model = Payment
-    extra = 0
-    can_delete = False
     fields = ["razorpay_payment_id", "status", "amount_paise", "currency", "method", "error_description", "captured_at"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Order)

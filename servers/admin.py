@@ -1,28 +1,18 @@
 from django.contrib import admin
 
+from hostingportal.admin_inlines import ReadOnlyTabularInline
+
 from .models import ProvisioningAttempt, Server, ServerStatusChange
 
 
-class StatusChangeInline(admin.TabularInline):
+class StatusChangeInline(ReadOnlyTabularInline):
     model = ServerStatusChange
-    extra = 0
-    can_delete = False
     fields = ["at", "from_status", "to_status", "source", "actor", "note"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(ReadOnlyTabularInline):
     model = ProvisioningAttempt
-    extra = 0
-    can_delete = False
     fields = ["number", "backend", "outcome", "error", "started_at", "finished_at"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Server)

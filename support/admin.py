@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from hostingportal.admin_inlines import ReadOnlyStackedInline, ReadOnlyTabularInline
+
 from . import services
 from .forms import MultipleFileField
 from .models import Ticket, TicketAttachment, TicketEvent, TicketMessage
@@ -25,16 +27,13 @@ def attachment_links(message):
     )
 
 
-class ThreadInline(admin.StackedInline):
+class ThreadInline(ReadOnlyStackedInline):
     """The conversation, read-only: new messages are written with the reply fields above it."""
 
     model = TicketMessage
-    extra = 0
-    can_delete = False
     verbose_name = "message"
     verbose_name_plural = "thread (internal notes are marked and never shown to the customer)"
     fields = ["created_at", "author", "kind", "body", "files"]
-    readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("author").prefetch_related("attachments")
@@ -49,32 +48,17 @@ class ThreadInline(admin.StackedInline):
     def files(self, message):
         return attachment_links(message) or "—"
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class HistoryInline(admin.TabularInline):
-    """Who moved the ticket, reassigned it or changed its priority, and when. Read-only."""
+class HistoryInline(ReadOnlyTabularInline):
+    """Who moved the ticket, reassigned it or changed its priority, and when."""
 
     model = TicketEvent
-    extra = 0
-    can_delete = False
     verbose_name = "change"
     verbose_name_plural = "history (status, assignee, priority)"
     fields = ["at", "kind", "from_value", "to_value", "actor"]
-    readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class TicketAdminForm(forms.ModelForm):
@@ -181,15 +165,9 @@ class TicketAdmin(admin.ModelAdmin):
             services.ticket_status_set(ticket=stored, status=obj.status, actor=request.user)
 
 
-class AttachmentInline(admin.TabularInline):
+class AttachmentInline(ReadOnlyTabularInline):
     model = TicketAttachment
-    extra = 0
-    can_delete = False
     fields = ["original_name", "content_type", "size", "sha256", "created_at"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(TicketMessage)
