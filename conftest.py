@@ -1,10 +1,12 @@
 """Fixtures shared by every app's tests: a small world of users and plans."""
 
+import contextlib
 import threading
+import types
 
 import kombu.pools
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from hostingportal.celery import app as celery_app
 
@@ -129,3 +131,40 @@ def in_threads(callables):
     for thread in threads:
         thread.join(timeout=60)
     return results, errors
+
+
+@contextlib.contextmanager
+def transaction_held_open(work):
+    """Run `work` in a transaction in another thread (its own connection) and keep
+    that transaction open, with its row locks and uncommitted rows, until the block
+    ends or `held.commit(after=seconds)` lets it go while the caller is blocked on it.
+    Yields `held`, with `held.result` from `work`. For lock and race tests on PostgreSQL."""
+    held = types.SimpleNamespace(result=None, error=None)
+    done, release = threading.Event(), threading.Event()
+
+    def commit(after=0):
+        threading.Timer(after, release.set).start()
+
+    def run():
+        try:
+            with transaction.atomic():
+                held.result = work()
+                done.set()
+                release.wait(10)
+        except Exception as exc:  # noqa: BLE001 - raised again in the test's thread
+            held.error = exc
+        finally:
+            done.set()
+            connections.close_all()
+
+    held.commit = commit
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert done.wait(10), "the work in the held transaction did not finish"
+        if held.error:
+            raise held.error
+        yield held
+    finally:
+        release.set()
+        thread.join(10)

@@ -2,14 +2,13 @@
 that the payment path uses. They must read and write what the ORM would, and
 select_row must really lock on PostgreSQL."""
 
-import threading
-
 import pytest
-from django.db import DatabaseError, OperationalError, connection, connections, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models.query_utils import DeferredAttribute
 
 from billing.models import Order
 from billing.services import order_create
+from conftest import transaction_held_open
 from hostingportal.sql import select_row, update_row
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,22 +52,10 @@ def test_no_match_is_none(order, bob):
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 def test_for_update_holds_the_row_lock_until_commit(order):
-    locked = threading.Event()
-    release = threading.Event()
+    def lock_the_order():
+        return select_row(Order, for_update=True, razorpay_order_id=order.razorpay_order_id)
 
-    def hold_lock():
-        try:
-            with transaction.atomic():
-                select_row(Order, for_update=True, razorpay_order_id=order.razorpay_order_id)
-                locked.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=hold_lock)
-    holder.start()
-    assert locked.wait(10)
-    try:
+    with transaction_held_open(lock_the_order):
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL lock_timeout = '200ms'")
@@ -76,9 +63,6 @@ def test_for_update_holds_the_row_lock_until_commit(order):
                 select_row(Order, for_update=True, razorpay_order_id=order.razorpay_order_id)
         # A plain read does not wait for the lock.
         assert select_row(Order, razorpay_order_id=order.razorpay_order_id).pk == order.pk
-    finally:
-        release.set()
-        holder.join()
     with transaction.atomic():
         assert select_row(Order, for_update=True, razorpay_order_id=order.razorpay_order_id).pk == order.pk
 
