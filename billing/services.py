@@ -445,7 +445,11 @@ def refund_apply(*, refund_id, payment_id, amount_paise, status, source, actor=N
             message=reason,
             data={"refund_id": refund_id, "amount_paise": amount_paise},
         )
-        if order.status == Order.Status.PAID and refunded_total >= order.total_paise:
+        # Only refunding the payment the order was paid with refunds the order: a
+        # second, duplicate payment refunded in full leaves the order and its server as
+        # they are. A partial refund is recorded and leaves the order paid.
+        pays_for_the_order = payment.razorpay_payment_id == order.payment_metadata.get("captured_payment_id")
+        if order.status == Order.Status.PAID and pays_for_the_order and refunded_total >= order.total_paise:
             order_transition(order, Order.Status.REFUNDED, source=source, actor=actor, message=f"Refund {refund_id}")
             order.save(update_fields=["status", "updated_at"])
     return refund

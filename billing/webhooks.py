@@ -42,7 +42,41 @@ def webhook_parse(body: str) -> dict:
         or not isinstance(event.get("payload"), dict)
     ):
         raise WebhookRejected("Body is not a Razorpay event (needs 'event' and 'payload').")
+    kind = event["event"]
+    if not 0 < len(kind) <= MAX_EVENT_NAME:
+        raise WebhookRejected("Body is not a Razorpay event (its 'event' name is empty or too long).")
+    if kind in PAYMENT_EVENTS:
+        entity_check(kind, event["payload"], "payment", PAYMENT_ENTITY_FIELDS)
+    elif kind == "refund.processed":
+        entity_check(kind, event["payload"], "refund", REFUND_ENTITY_FIELDS)
     return event
+
+
+# What an event we act on must carry, and of which type, before it is stored: a
+# signed body of another shape is refused (400) instead of failing on every retry.
+MAX_EVENT_NAME = WebhookEvent._meta.get_field("event_type").max_length
+MAX_ID = 64  # the longest Razorpay id we store (Payment.razorpay_payment_id, Order.razorpay_order_id)
+PAYMENT_ENTITY_FIELDS = {"id": str, "status": str, "amount": int, "currency": str}
+REFUND_ENTITY_FIELDS = {"id": str, "payment_id": str, "amount": int}
+
+
+def entity_check(kind, payload, name, fields):
+    holder = payload.get(name)
+    entity = holder.get("entity") if isinstance(holder, dict) else None
+    if not isinstance(entity, dict):
+        raise WebhookRejected(f"{kind} without a {name} entity.")
+    for field, expected in fields.items():
+        value = entity.get(field)
+        if isinstance(value, bool) or not isinstance(value, expected) or (expected is str and not value):
+            raise WebhookRejected(f"{kind}: the {name} entity's '{field}' is missing or not a {expected.__name__}.")
+    ids = [entity[field] for field in ("id", "payment_id") if field in fields]
+    order_id = entity.get("order_id")
+    if order_id is not None:
+        if not isinstance(order_id, str):
+            raise WebhookRejected(f"{kind}: the {name} entity's 'order_id' is not a string.")
+        ids.append(order_id)
+    if any(len(value) > MAX_ID for value in ids):
+        raise WebhookRejected(f"{kind}: an id in the {name} entity is longer than {MAX_ID} characters.")
 
 
 def payment_entity(event: dict) -> dict | None:

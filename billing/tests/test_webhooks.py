@@ -2,6 +2,7 @@ import json
 
 import pytest
 from django.core import mail
+from django.db import connection
 
 from billing.models import Order, Payment, WebhookEvent
 from billing.tests.conftest import post_webhook
@@ -80,6 +81,38 @@ def test_a_signed_body_that_is_not_an_event_is_400(client, fake_razorpay):
     assert not WebhookEvent.objects.exists()
 
 
+PAYMENT = {"id": "pay_1", "status": "captured", "amount": 264320, "currency": "INR", "order_id": "order_1"}
+MALFORMED_EVENTS = {
+    "payment is a string": {"event": "payment.captured", "payload": {"payment": "x"}},
+    "entity is a list": {"event": "payment.captured", "payload": {"payment": {"entity": [1]}}},
+    "no payment": {"event": "order.paid", "payload": {}},
+    "amount is text": {"event": "payment.captured", "payload": {"payment": {"entity": {**PAYMENT, "amount": "9"}}}},
+    "amount is a bool": {"event": "payment.failed", "payload": {"payment": {"entity": {**PAYMENT, "amount": True}}}},
+    "no id": {"event": "payment.captured", "payload": {"payment": {"entity": {**PAYMENT, "id": ""}}}},
+    "order id not text": {"event": "payment.captured", "payload": {"payment": {"entity": {**PAYMENT, "order_id": 7}}}},
+    "id too long": {"event": "payment.captured", "payload": {"payment": {"entity": {**PAYMENT, "id": "p" * 65}}}},
+    "refund without amount": {"event": "refund.processed", "payload": {"refund": {"entity": {"id": "rfnd_1"}}}},
+    "event name too long": {"event": "x" * 61, "payload": {}},
+    "empty event name": {"event": "", "payload": {}},
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", MALFORMED_EVENTS)
+def test_a_signed_event_of_the_wrong_shape_is_400_and_nothing_is_stored(client, fake_razorpay, portal_order, case):
+    from billing.tests.fake_razorpay import sign
+
+    body = json.dumps(MALFORMED_EVENTS[case])
+    response = post_webhook(
+        client,
+        body.encode(),
+        {"HTTP_X_RAZORPAY_SIGNATURE": sign(body, fake_razorpay.webhook_secret), "HTTP_X_RAZORPAY_EVENT_ID": "evt_x"},
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"]
+    assert not WebhookEvent.objects.exists() and not Payment.objects.exists()
+
+
 @pytest.mark.django_db
 def test_an_ignored_event_type_is_stored_and_200(client, fake_razorpay, portal_order):
     payment = fake_razorpay.pay(portal_order.razorpay_order_id, status="authorized")
@@ -134,26 +167,61 @@ def test_refund_processed_marks_the_order_refunded(client, portal_order, fake_ra
 
 
 @pytest.mark.django_db
+def test_refunding_a_duplicate_payment_leaves_the_order_paid(client, portal_order, fake_razorpay):
+    first = fake_razorpay.pay(portal_order.razorpay_order_id)
+    second = fake_razorpay.pay(portal_order.razorpay_order_id)  # the customer paid twice
+    for payment in (first, second):
+        post_webhook(client, *fake_razorpay.webhook("payment.captured", payment))
+    portal_order.refresh_from_db()
+    assert portal_order.needs_attention and "refund it" in portal_order.attention_reason
+
+    def refund(refund_id, payment, amount):
+        entity = {"id": refund_id, "payment_id": payment["id"], "amount": amount, "status": "processed"}
+        return post_webhook(client, *fake_razorpay.webhook("refund.processed", refund=entity))
+
+    assert refund("rfnd_dup", second, second["amount"]).status_code == 200
+    portal_order.refresh_from_db()
+    assert portal_order.status == "paid"  # still paid by the first payment; its server stays
+    assert Payment.objects.get(razorpay_payment_id=second["id"]).status == "refunded"
+
+    assert refund("rfnd_part", first, 1000).status_code == 200  # partial: recorded, order stays paid
+    portal_order.refresh_from_db()
+    assert portal_order.status == "paid"
+    assert refund("rfnd_rest", first, first["amount"] - 1000).status_code == 200
+    portal_order.refresh_from_db()
+    assert portal_order.status == "refunded"
+    assert Payment.objects.get(razorpay_payment_id=first["id"]).status == "refunded"
+
+
+@pytest.mark.django_db
 def test_an_event_for_an_unknown_order_is_stored_and_ignored(client, fake_razorpay, portal_order):
     payment = {**fake_razorpay.pay(portal_order.razorpay_order_id), "order_id": "order_notours"}
     assert post_webhook(client, *fake_razorpay.webhook("payment.captured", payment)).status_code == 200
     assert WebhookEvent.objects.get().status == "ignored"
 
 
-@pytest.mark.django_db
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
 def test_an_event_that_fails_to_process_is_kept_and_retried(client, portal_order, fake_razorpay):
+    from conftest import transaction_held_open
+
     payment = fake_razorpay.pay(portal_order.razorpay_order_id)
-    broken = {k: v for k, v in payment.items() if k != "amount"}  # processing will fail: no amount
-    body, headers = fake_razorpay.webhook("payment.captured", broken)
-    assert post_webhook(client, body, headers).status_code == 200
+    body, headers = fake_razorpay.webhook("payment.captured", payment)
+    # Processing fails for a reason outside the event: the order row stays locked
+    # longer than the database lets this request wait.
+    with transaction_held_open(lambda: Order.objects.select_for_update().get(pk=portal_order.pk)):
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '200ms'")
+        try:
+            assert post_webhook(client, body, headers).status_code == 200
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
     event = WebhookEvent.objects.get()
-    assert event.status == "failed" and "amount" in event.error
-    # Razorpay's data is fixed up (as an operator would, or a corrected redelivery);
-    # the periodic retry then processes the stored delivery.
-    WebhookEvent.objects.filter(pk=event.pk).update(
-        raw_body=fake_razorpay.webhook("payment.captured", payment)[0].decode(),
-        received_at=event.received_at.replace(year=2000),
-    )
+    assert event.status == "failed" and "lock timeout" in event.error
+    assert Order.objects.get().status == "created" and not Payment.objects.exists()
+    # The periodic retry then processes the stored delivery.
+    WebhookEvent.objects.filter(pk=event.pk).update(received_at=event.received_at.replace(year=2000))
     assert webhook_events_retry() == 1
     event.refresh_from_db()
     assert event.status == "processed" and event.attempts == 2
