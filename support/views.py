@@ -6,6 +6,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.authentication import login_or_token_required
+
 from . import selectors, services
 from .forms import ReplyForm, TicketForm
 from .models import Ticket, TicketAttachment
@@ -124,7 +126,7 @@ def render_detail(request, pk, form, status=200):
     return render(request, "support/detail.html", context, status=status)
 
 
-@login_required
+@login_or_token_required  # its URL is in the API's ticket answers
 @require_GET
 def attachment_download(request, pk):
     """The only way an attachment leaves the server: owner (not internal notes) or staff, else 404."""

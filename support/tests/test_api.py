@@ -58,6 +58,25 @@ def test_the_detail_has_messages_and_download_urls_without_internal_notes(api, a
     assert attachment["download_url"] == f"http://testserver/support/attachments/{attachment['id']}/"
 
 
+def test_an_api_client_downloads_an_attachment_with_its_token(api, alice_ticket, bob):
+    message = services.message_add(
+        ticket=alice_ticket, author=alice_ticket.user, body="log", files=[upload("a.png", PNG)]
+    )
+    [attachment] = api.get(f"/api/v1/tickets/{alice_ticket.pk}/").json()["messages"][1]["attachments"]
+
+    response = api.get(attachment["download_url"])
+    assert response.status_code == 200 and b"".join(response.streaming_content) == PNG
+    assert response["Content-Disposition"].startswith("attachment")
+    assert client_for(bob).get(attachment["download_url"]).status_code == 404  # another customer's
+    assert message.attachments.get().pk == attachment["id"]
+
+    stranger = APIClient()
+    stranger.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    refused = stranger.get(attachment["download_url"])
+    assert refused.status_code == 401 and refused.json() == {"detail": "Invalid token."}
+    assert APIClient().get(attachment["download_url"]).status_code == 302  # no credentials: to sign-in
+
+
 def test_staff_see_internal_notes_through_the_api(alice_ticket, staff):
     services.message_add(ticket=alice_ticket, author=staff, body="INTERNAL note", internal=True)
     body = client_for(staff).get(f"/api/v1/tickets/{alice_ticket.pk}/").json()
