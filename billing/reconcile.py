@@ -6,15 +6,20 @@ exactly as the webhook would pass it (source "reconcile"). Authorized payments
 are captured first, as verify does.
 
 Razorpay's capture window: an authorized payment not captured within 5 days
-is refunded to the customer by Razorpay and can no longer be captured. So an
-order older than CAPTURE_WINDOW with nothing captured can never be paid
-through its Razorpay order: it is cancelled (a late capture would still mark
-it paid: Order.TRANSITIONS allows cancelled -> paid).
+of being made is refunded to the customer by Razorpay and can no longer be
+captured. So an authorized payment is captured while its own window is open,
+whatever the order's age (a customer may pay an old order), and an order older
+than CAPTURE_WINDOW with nothing captured is cancelled (a late capture would
+still mark it paid: Order.TRANSITIONS allows cancelled -> paid).
+
+The periodic run (ops.tasks) looks back over the whole capture window, so no
+order's payment waits for the expiry sweep; the command's `--since` defaults to
+72 hours, as the contract says.
 """
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
@@ -28,6 +33,7 @@ logger = logging.getLogger("billing.reconcile")
 
 CAPTURE_WINDOW = timedelta(days=5)
 DEFAULT_SINCE_HOURS = 72
+PERIODIC_SINCE_HOURS = int(CAPTURE_WINDOW.total_seconds() // 3600)
 
 
 @dataclass
@@ -62,6 +68,14 @@ def is_news(gateway_payment, known_statuses) -> bool:
     return known is None or PAYMENT_STATUS_RANK.get(gateway_payment.status, 0) > PAYMENT_STATUS_RANK.get(known, 0)
 
 
+def capture_window_open(gateway_payment, order, now) -> bool:
+    """Whether Razorpay still lets this authorized payment be captured: timed from
+    the payment's own `created_at` (from the order's, if Razorpay did not say)."""
+    made = gateway_payment.raw.get("created_at") if gateway_payment.raw else None
+    made_at = datetime.fromtimestamp(made, tz=UTC) if isinstance(made, int) else order.created_at
+    return made_at >= now - CAPTURE_WINDOW
+
+
 def order_reconcile(order, gateway, report, now):
     """Apply an order's payments that we missed; cancel it if it is past the
     capture window with nothing captured. Gateway errors propagate to the caller."""
@@ -70,7 +84,7 @@ def order_reconcile(order, gateway, report, now):
     for gateway_payment in gateway.order_payments(order.razorpay_order_id):
         if (
             gateway_payment.status == "authorized"
-            and not expired
+            and capture_window_open(gateway_payment, order, now)
             and (gateway_payment.amount_paise, gateway_payment.currency) == (order.total_paise, order.currency)
         ):
             gateway_payment = gateway.payment_capture(gateway_payment.id, order.total_paise, order.currency)

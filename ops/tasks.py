@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from billing.reconcile import payments_reconcile
+from billing.reconcile import PERIODIC_SINCE_HOURS, payments_reconcile
 from billing.webhooks import webhook_events_retry
 
 from .incidents import incidents_sync
@@ -33,5 +33,6 @@ def watch_and_recover():
 
 @shared_task
 def reconcile_recent_payments():
-    """Every 15 minutes: ask Razorpay about recent orders still awaiting payment."""
-    return payments_reconcile().as_json()
+    """Every 15 minutes: ask Razorpay about every order still awaiting payment
+    within the capture window (and once more about those just past it)."""
+    return payments_reconcile(since_hours=PERIODIC_SINCE_HOURS).as_json()

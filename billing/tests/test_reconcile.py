@@ -81,6 +81,27 @@ def test_an_order_past_the_capture_window_with_nothing_captured_is_cancelled(por
 
 
 @pytest.mark.django_db
+def test_a_recent_authorization_on_an_old_order_is_captured_not_cancelled(portal_order, fake_razorpay):
+    payment = fake_razorpay.pay(portal_order.razorpay_order_id, status="authorized")  # made just now
+    age(portal_order, days=6)  # the customer paid an order opened six days ago
+    report = payments_reconcile()
+    assert report.applied[0]["result"] == "paid" and report.cancelled == []
+    assert fake_razorpay.payments[payment["id"]]["status"] == "captured"
+    assert Server.objects.filter(order=portal_order).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_authorization_past_its_own_capture_window_is_not_captured(portal_order, fake_razorpay):
+    payment = fake_razorpay.pay(portal_order.razorpay_order_id, status="authorized")
+    fake_razorpay.payments[payment["id"]]["created_at"] -= 6 * 24 * 3600
+    age(portal_order, days=6)
+    report = payments_reconcile()
+    assert ("POST", f"/v1/payments/{payment['id']}/capture") not in fake_razorpay.requests
+    assert report.cancelled == [portal_order.number]
+    assert Payment.objects.get().status == "authorized"
+
+
+@pytest.mark.django_db
 def test_an_old_order_that_was_captured_is_paid_not_cancelled(portal_order, fake_razorpay):
     fake_razorpay.pay(portal_order.razorpay_order_id)
     age(portal_order, days=6)

@@ -44,8 +44,10 @@ def test_a_webhook_that_failed_is_retried_by_the_minute_task(paid_at_razorpay, f
 
 
 @pytest.mark.django_db
-def test_the_quarter_hour_task_reconciles_recent_orders(paid_at_razorpay):
+def test_the_quarter_hour_task_reconciles_every_order_within_the_capture_window(paid_at_razorpay):
     order, payment = paid_at_razorpay
+    # Four days old: older than the command's default 72 hours, still inside Razorpay's window.
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(days=4))
     result = reconcile_recent_payments()
     assert result["checked"] == 1 and result["applied"][0]["payment"] == payment["id"]
     assert Server.objects.filter(order=order).count() == 1
