@@ -186,7 +186,7 @@ class PaymentOutcome:
     order: Order
     server: object | None
     payment: Payment | None
-    result: str  # "paid", "already_paid", "failed_recorded", "authorized", "mismatch", "ignored"
+    result: str  # "paid", "already_paid", "failed_recorded", "authorized", "mismatch", "refunded", "ignored"
 
 
 def payment_record(order, gateway_payment: GatewayPayment) -> Payment:
@@ -247,7 +247,11 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
         payment = payment_record(order, gateway_payment)
         existing_server = getattr(order, "server", None) if order.status != Order.Status.CREATED else None
 
-        if gateway_payment.status == "failed":
+        if payment.status == Payment.Status.REFUNDED and order.status in (Order.Status.CREATED, Order.Status.CANCELLED):
+            # What we recorded outranks a late event: Razorpay already gave this money
+            # back, so a delayed `payment.captured` for it must not provision.
+            outcome = PaymentOutcome(order, None, payment, "refunded")
+        elif gateway_payment.status == "failed":
             if order.status in (Order.Status.CREATED, Order.Status.CANCELLED):
                 order.payment_metadata = {
                     **order.payment_metadata,
@@ -388,7 +392,9 @@ def payment_verify(*, user, razorpay_order_id, razorpay_payment_id, razorpay_sig
     gateway = get_gateway()
     try:
         gateway_payment = gateway.payment_fetch(razorpay_payment_id, timeout=VERIFY_GATEWAY_TIMEOUT_SECONDS)
-        if gateway_payment.status == "authorized":
+        # A second authorization on an order already paid is left uncaptured: Razorpay
+        # releases it by itself, where a capture would be money to refund by hand.
+        if gateway_payment.status == "authorized" and order.status == Order.Status.CREATED:
             try:
                 gateway_payment = gateway.payment_capture(
                     razorpay_payment_id, order.total_paise, order.currency, timeout=VERIFY_GATEWAY_TIMEOUT_SECONDS

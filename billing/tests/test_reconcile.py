@@ -102,6 +102,22 @@ def test_an_authorization_past_its_own_capture_window_is_not_captured(portal_ord
 
 
 @pytest.mark.django_db
+def test_a_late_capture_event_for_a_payment_already_refunded_does_not_provision(client, portal_order, fake_razorpay):
+    from billing.tests.conftest import post_webhook
+
+    payment = fake_razorpay.pay(portal_order.razorpay_order_id)
+    captured_event = fake_razorpay.webhook("payment.captured", payment)
+    fake_razorpay.payments[payment["id"]]["status"] = "refunded"  # refunded before we heard of it
+    assert payments_reconcile().applied[0]["status"] == "refunded"
+
+    assert post_webhook(client, *captured_event).status_code == 200  # the delayed capture event
+
+    portal_order.refresh_from_db()
+    assert portal_order.status == "created" and not Server.objects.exists()
+    assert Payment.objects.get().status == "refunded"
+
+
+@pytest.mark.django_db
 def test_an_old_order_that_was_captured_is_paid_not_cancelled(portal_order, fake_razorpay):
     fake_razorpay.pay(portal_order.razorpay_order_id)
     age(portal_order, days=6)

@@ -52,6 +52,21 @@ def test_an_authorized_payment_is_captured_through_the_sdk(api, portal_order, fa
 
 
 @pytest.mark.django_db
+def test_a_second_authorization_on_a_paid_order_is_not_captured(api, portal_order, fake_razorpay):
+    first = fake_razorpay.pay(portal_order.razorpay_order_id)
+    assert verify(api, fake_razorpay.checkout_response(first)).status_code == 200
+    second = fake_razorpay.pay(portal_order.razorpay_order_id, status="authorized")  # another tab
+
+    response = verify(api, fake_razorpay.checkout_response(second))
+
+    assert response.json()["order_status"] == "paid"
+    assert ("POST", f"/v1/payments/{second['id']}/capture") not in fake_razorpay.requests
+    assert fake_razorpay.payments[second["id"]]["status"] == "authorized"  # Razorpay will release it
+    assert Payment.objects.get(razorpay_payment_id=second["id"]).status == "authorized"
+    assert Server.objects.count() == 1
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "field,value",
     [
