@@ -17,6 +17,11 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, email):
+        # Sign-in ignores case, as mail servers do: "Alice@Example.com" is alice@example.com.
+        # One account per address whatever its case (user_email_ci_unique), on that index.
+        return self.alias(email_lower=Lower("email")).get(email_lower=email.strip().lower())
+
     def create_user(self, email, password=None, **extra):
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)

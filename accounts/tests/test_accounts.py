@@ -58,6 +58,14 @@ def test_login_with_email_and_password(client, alice):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("typed", ["Alice@Example.com", "ALICE@EXAMPLE.COM", " alice@example.com "])
+def test_login_ignores_the_case_of_the_email(client, alice, typed):
+    response = client.post("/accounts/login/", {"username": typed, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/servers/").wsgi_request.user == alice
+
+
+@pytest.mark.django_db
 def test_login_with_a_wrong_password_says_so(client, alice):
     response = client.post("/accounts/login/", {"username": alice.email, "password": "nope"})
     assert response.status_code == 200
