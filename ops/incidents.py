@@ -45,7 +45,7 @@ def problems_now(now) -> dict:
             order_detail(order, "A paid order has no server.", now),
         )
     for server in selectors.stuck_servers(now=now):
-        problem = f"Server #{server.pk} is {server.status} since {timesince(server.status_changed_at, now)}."
+        problem = f"Server #{server.pk} is {server.status} since {timesince(server.problem_since, now)}."
         if server.last_error:
             problem += f"\nLast error: {server.last_error}"
         found[f"stuck-server:{server.pk}"] = (

@@ -167,7 +167,7 @@ def server_is_stuck(server, now=None) -> bool:
     if server.status == Server.Status.FAILED:
         return True
     cutoff = now - timedelta(minutes=settings.STUCK_SERVER_MINUTES)
-    return server.status in (Server.Status.PENDING, Server.Status.PROVISIONING) and server.status_changed_at < cutoff
+    return server.status in Server.WAITING and server.waiting_since < cutoff
 
 
 def stuck_server_requeue(server_id, *, source, actor=None) -> bool:

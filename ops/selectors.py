@@ -2,7 +2,7 @@
 
 Orphaned orders use the Order(status, paid_at) index and an anti-join on the
 server's unique order_id; stuck servers come from servers.selectors, which uses
-Server(status, status_changed_at).
+Server(status, waiting_since) and Server(status, status_changed_at).
 """
 
 from django.db.models import Exists, OuterRef

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class ServerStatus(models.TextChoices):
@@ -24,6 +25,7 @@ class Server(models.Model):
         Status.SUSPENDED: {Status.ACTIVE, Status.TERMINATED},
         Status.TERMINATED: set(),
     }
+    WAITING = (Status.PENDING, Status.PROVISIONING)  # the customer has paid and waits for the machine
 
     # OneToOne: the database itself refuses a second server for an order.
     order = models.OneToOneField("billing.Order", on_delete=models.PROTECT, related_name="server")
@@ -40,6 +42,11 @@ class Server(models.Model):
     # publish fails). The sweeper requeues pending servers whose task never started.
     queued_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(auto_now_add=True)
+    # When the server last entered pending/provisioning from outside them: how long
+    # its customer has been waiting. Retries (provisioning -> pending) keep it, so a
+    # server retrying for 40 minutes is stuck (CONTRACT: in pending or provisioning
+    # for more than 15 minutes), however recently its status flipped.
+    waiting_since = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -48,6 +55,7 @@ class Server(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "status_changed_at"], name="server_status_changed"),
+            models.Index(fields=["status", "waiting_since"], name="server_status_waiting"),
             models.Index(fields=["user", "-created_at"], name="server_user_created"),
         ]
         constraints = [
@@ -56,6 +64,12 @@ class Server(models.Model):
 
     def __str__(self):
         return self.hostname or self.name
+
+    @property
+    def problem_since(self):
+        """Since when a stuck server has been a problem: waiting since it entered
+        pending/provisioning, failed since it failed."""
+        return self.waiting_since if self.status in self.WAITING else self.status_changed_at
 
     def can_transition_to(self, new_status):
         return new_status in self.TRANSITIONS[self.Status(self.status)]

@@ -14,14 +14,12 @@ def servers_for_user(user):
 def stuck_servers(now=None):
     """Servers that need a human or a requeue (CONTRACT: pending or provisioning
     for more than STUCK_SERVER_MINUTES, or failed), oldest first, in one query
-    with their order and customer."""
+    with their order and customer. Waiting is counted from `waiting_since`, so a
+    server whose retries keep flipping it between the two is still found."""
     now = now or timezone.now()
     cutoff = now - timedelta(minutes=settings.STUCK_SERVER_MINUTES)
     return (
-        Server.objects.filter(
-            Q(status__in=[Server.Status.PENDING, Server.Status.PROVISIONING], status_changed_at__lt=cutoff)
-            | Q(status=Server.Status.FAILED)
-        )
+        Server.objects.filter(Q(status__in=Server.WAITING, waiting_since__lt=cutoff) | Q(status=Server.Status.FAILED))
         .select_related("order__user", "user")
         .order_by("status_changed_at", "pk")
     )

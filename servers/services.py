@@ -49,13 +49,16 @@ def log_step(step, server, started, *, attempt=None, **fields):
     )
 
 
-def server_transition(server, to_status, *, source, actor=None, note="", **fields) -> bool:
+def server_transition(server, to_status, *, source, actor=None, note="", attempt=None, **fields) -> bool:
     """Move `server` to `to_status` and record who did it and why.
 
     Raises InvalidServerTransition for a move Server.TRANSITIONS does not allow.
     Compare-and-set: the row changes only while its status is still
     `server.status`; if someone else changed it first, nothing is written and
-    False is returned. `fields` (values or F expressions) go into the same UPDATE.
+    False is returned. A worker finishing its provisioning `attempt` (number)
+    also compares the attempt count: if the server was requeued and claimed by
+    another worker meanwhile, its status is "provisioning" again, but not this
+    attempt's. `fields` (values or F expressions) go into the same UPDATE.
     On success the status change row is written in the same transaction and
     `server` is updated in memory.
     """
@@ -64,8 +67,11 @@ def server_transition(server, to_status, *, source, actor=None, note="", **field
     if not server.can_transition_to(to_status):
         raise InvalidServerTransition(f"Server #{server.pk}: {from_status} -> {to_status} is not allowed")
     now = timezone.now()
+    if to_status in Server.WAITING and from_status not in Server.WAITING:
+        fields = {"waiting_since": now, **fields}  # the customer starts waiting again (a requeue after failed)
     with transaction.atomic():
-        changed = Server.objects.filter(pk=server.pk, status=from_status).update(
+        current = {"provisioning_attempts": attempt} if attempt is not None else {}
+        changed = Server.objects.filter(pk=server.pk, status=from_status, **current).update(
             status=to_status, status_changed_at=now, updated_at=now, **fields
         )
         if not changed:
@@ -244,20 +250,20 @@ def server_provision(server_id, *, retry_in_seconds: float | None = None) -> Ser
             with transaction.atomic():
                 attempt_finish(attempt, ProvisioningAttempt.Outcome.TRANSIENT_ERROR, str(exc))
                 reason = f"Gave up after {attempt.number} attempt(s); last error: {exc}"
-                return server_provisioning_fail(server.pk, reason)
+                return server_provisioning_fail(server.pk, reason, attempt=attempt.number)
         provisioning_retry_later(server, attempt, exc, retry_in_seconds)
         raise
     except ProvisioningPermanentError as exc:
         log_step("backend_error", server, started, attempt=attempt, kind="permanent", error=repr(str(exc)))
         with transaction.atomic():
             attempt_finish(attempt, ProvisioningAttempt.Outcome.PERMANENT_ERROR, str(exc))
-            return server_provisioning_fail(server.pk, str(exc))
+            return server_provisioning_fail(server.pk, str(exc), attempt=attempt.number)
     except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen provider error must fail loudly, not leave the server in provisioning
         logger.exception("provisioning_unexpected_error server=%s attempt=%s", server.pk, attempt.number)
         reason = f"Unexpected {type(exc).__name__}: {exc}"
         with transaction.atomic():
             attempt_finish(attempt, ProvisioningAttempt.Outcome.PERMANENT_ERROR, reason)
-            return server_provisioning_fail(server.pk, reason)
+            return server_provisioning_fail(server.pk, reason, attempt=attempt.number)
     log_step("backend_create", server, started, attempt=attempt, node=result.provider_node_id)
     server_activate(server, attempt, result)
     return server
@@ -272,6 +278,7 @@ def provisioning_retry_later(server, attempt, exc, retry_in_seconds):
             Server.Status.PENDING,
             source="worker",
             note=f"Attempt {attempt.number} failed, retrying in {retry_in_seconds:.0f}s: {exc}",
+            attempt=attempt.number,
             last_error=str(exc),
             queued_at=due,
         )
@@ -289,6 +296,7 @@ def server_activate(server, attempt, result):
             Server.Status.ACTIVE,
             source="worker",
             note=f"{result.hostname} {result.ip_address or ''}".strip(),
+            attempt=attempt.number,
             hostname=result.hostname,
             ip_address=result.ip_address,
             provider_node_id=result.provider_node_id,
@@ -306,17 +314,21 @@ def server_activate(server, attempt, result):
     log_step("activate", server, started, attempt=attempt, status=server.status)
 
 
-def server_provisioning_fail(server_id, reason, *, source="worker") -> Server | None:
+def server_provisioning_fail(server_id, reason, *, source="worker", attempt=None) -> Server | None:
     """pending/provisioning -> failed with `reason` in last_error, and alert staff
     once (incident "stuck-server:<id>", the key the ops detector uses too).
-    A server already in another state is returned unchanged."""
+    A server already in another state, or (with `attempt`) already claimed by a
+    later attempt, is returned unchanged."""
     from alerts.services import incident_open  # alerts is a leaf app
 
     with transaction.atomic():
         server = Server.objects.select_for_update().filter(pk=server_id).first()
         if server is None or server.status not in (Server.Status.PENDING, Server.Status.PROVISIONING):
             return server
-        server_transition(server, Server.Status.FAILED, source=source, note=reason, last_error=reason)
+        if not server_transition(
+            server, Server.Status.FAILED, source=source, note=reason, attempt=attempt, last_error=reason
+        ):
+            return server
         order = server.order
         paid_at = order.paid_at or order.created_at
         incident_open(

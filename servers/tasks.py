@@ -14,9 +14,10 @@ from .services import pending_servers_enqueue, server_provision
 logger = logging.getLogger("servers.tasks")
 
 # Retry budget for transient provider errors: 15 s doubling to a 10-minute cap,
-# plus up to 25% jitter, 9 retries: roughly 45-60 minutes in all. The cap keeps
-# each wait (<12.5 min) under STUCK_SERVER_MINUTES, so a server that is merely
-# waiting for its next retry is not reported as stuck.
+# plus up to 25% jitter, 9 retries: roughly 45-60 minutes in all. A server still
+# retrying after STUCK_SERVER_MINUTES is reported as stuck (its customer has been
+# waiting that long; Server.waiting_since), so staff hear of a provider outage
+# long before the budget runs out and the server fails.
 RETRY_BASE_SECONDS = 15
 RETRY_CAP_SECONDS = 600
 MAX_RETRIES = 9

@@ -26,7 +26,8 @@ def paid_order_without_server(user=None, plan=None, hours_ago=2):
 
 def stuck_server(status="failed", minutes_ago=60, last_error="Provider said: quota exceeded"):
     server = ServerFactory(status=status, last_error=last_error, order__paid_at=timezone.now())
-    Server.objects.filter(pk=server.pk).update(status_changed_at=timezone.now() - timedelta(minutes=minutes_ago))
+    then = timezone.now() - timedelta(minutes=minutes_ago)
+    Server.objects.filter(pk=server.pk).update(status_changed_at=then, waiting_since=then)
     server.refresh_from_db()
     return server
 

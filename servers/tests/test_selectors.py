@@ -12,7 +12,8 @@ pytestmark = pytest.mark.django_db
 
 def server_in(status, minutes_ago, **fields):
     server = ServerFactory(status=status, **fields)
-    Server.objects.filter(pk=server.pk).update(status_changed_at=timezone.now() - timedelta(minutes=minutes_ago))
+    then = timezone.now() - timedelta(minutes=minutes_ago)
+    Server.objects.filter(pk=server.pk).update(status_changed_at=then, waiting_since=then)
     return server
 
 
@@ -46,3 +47,11 @@ def test_servers_for_user_lists_only_that_users_servers(alice, bob):
     mine = ServerFactory(order__user=alice, user=alice)
     ServerFactory(order__user=bob, user=bob)
     assert list(servers_for_user(alice)) == [mine]
+
+
+def test_a_server_retrying_for_longer_than_the_limit_is_stuck_however_recent_its_last_flip(settings):
+    """Retries move it provisioning -> pending -> provisioning; the customer has waited all along."""
+    settings.STUCK_SERVER_MINUTES = 15
+    retrying = server_in("pending", 1)
+    Server.objects.filter(pk=retrying.pk).update(waiting_since=timezone.now() - timedelta(minutes=40))
+    assert list(stuck_servers()) == [retrying]

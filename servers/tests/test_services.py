@@ -151,3 +151,42 @@ def test_every_transition_records_who_and_why(staff):
     )
     server.refresh_from_db()
     assert server.status == "suspended"
+
+
+def test_waiting_since_survives_retries_and_restarts_when_a_failed_server_is_requeued():
+    server = ServerFactory(status="pending")
+    started = timezone.now() - timedelta(minutes=30)
+    Server.objects.filter(pk=server.pk).update(waiting_since=started)
+    server.refresh_from_db()
+
+    for status in ("provisioning", "pending", "provisioning"):  # a transient error and its retry
+        assert server_transition(server, status, source="worker")
+    assert server.waiting_since == started
+
+    assert server_transition(server, "failed", source="worker")
+    assert server_transition(server, "pending", source="recover_servers")
+    server.refresh_from_db()
+    assert server.waiting_since > started + timedelta(minutes=29)
+
+
+def test_a_worker_whose_server_was_requeued_and_claimed_again_changes_nothing(staff):
+    """The ABA case: worker A's attempt is still running when staff requeue the
+    server and worker B claims it; the status is "provisioning" again, but B's."""
+    from servers.provisioning.base import ProvisionedServer
+    from servers.services import provisioning_claim, server_activate, server_provisioning_fail
+
+    server = ServerFactory(status="pending")
+    server_a, attempt_a = provisioning_claim(server.pk, "simulated")
+    requeue_target = Server.objects.get(pk=server.pk)
+    assert server_transition(requeue_target, "pending", source="admin", actor=staff)
+    server_b, attempt_b = provisioning_claim(server.pk, "simulated")
+    assert (attempt_a.number, attempt_b.number) == (1, 2)
+
+    server_activate(server_a, attempt_a, ProvisionedServer("a.example.net", "192.0.2.1", "node-a"))
+    assert server_provisioning_fail(server.pk, "A gave up", attempt=attempt_a.number).status == "provisioning"
+
+    stored = Server.objects.get(pk=server.pk)
+    assert (stored.status, stored.provisioning_attempts, stored.provider_node_id) == ("provisioning", 2, "")
+    server_activate(server_b, attempt_b, ProvisionedServer("b.example.net", "192.0.2.2", "node-b"))
+    stored.refresh_from_db()
+    assert (stored.status, stored.provider_node_id) == ("active", "node-b")

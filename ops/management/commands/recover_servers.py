@@ -81,7 +81,7 @@ class Command(BaseCommand):
             out.write(f"  {order.number}  {order.user.email:<32} {rupees(order.total_paise):>14}  paid {age} ago")
         out.write(f"Stuck servers: {len(report.server_rows)}")
         for server in report.server_rows:
-            age = timesince(server.status_changed_at, now)
+            age = timesince(server.problem_since, now)
             error = f"  last error: {server.last_error.splitlines()[0]}" if server.last_error else ""
             out.write(
                 f"  #{server.pk:<8} {server.order.number}  {server.user.email:<32} {server.status} for {age}{error}"
