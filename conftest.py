@@ -53,6 +53,19 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Production hashes passwords with PBKDF2, slow on purpose (0.45 s on this
+    machine); the suite creates and signs in hundreds of users. Checks of the
+    password rules and of sign-in itself are unchanged."""
+    from django.test.utils import override_settings
+
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    fast.enable()
+    yield
+    fast.disable()
+
+
 @pytest.fixture
 def alice(db):
     from accounts.factories import UserFactory

@@ -96,6 +96,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
         DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
         DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 2)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The development portal: web, worker and beat write to one file. A transaction
+    # takes the write lock when it begins (IMMEDIATE), so two writers queue for up to
+    # `timeout` seconds instead of one failing with "database is locked" halfway
+    # through (SQLite has no FOR UPDATE); WAL lets pages read meanwhile.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+    DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL;")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -50,3 +50,32 @@ def test_it_refuses_to_start_in_production_without_an_email_backend():
     result = run_manage("check", **env)
     assert result.returncode != 0
     assert "EMAIL_BACKEND must be set" in result.stderr
+
+
+def test_the_development_database_queues_concurrent_writers(tmp_path):
+    """On the embedded SQLite default, two writers (web and worker) must wait for each
+    other, not fail: the second BEGIN IMMEDIATE waits while the first holds the lock."""
+    script = (
+        "import threading, time\n"
+        "from django.db import connection, connections, transaction\n"
+        "from alerts.models import Incident\n"
+        "print(connection.settings_dict['OPTIONS']['transaction_mode'])\n"
+        "with connection.cursor() as cursor:\n"
+        "    print(cursor.execute('PRAGMA journal_mode').fetchone()[0])\n"
+        "def hold():\n"
+        "    with transaction.atomic():\n"
+        "        Incident.objects.filter(pk=0).update(title='x')\n"
+        "        time.sleep(1)\n"
+        "    connections.close_all()\n"
+        "holder = threading.Thread(target=hold); holder.start(); time.sleep(0.2)\n"
+        "started = time.monotonic()\n"
+        "with transaction.atomic():\n"
+        "    Incident.objects.filter(pk=0).update(title='y')\n"
+        "print('waited', time.monotonic() - started > 0.5)\n"
+        "holder.join()\n"
+    )
+    database = tmp_path / "dev.sqlite3"
+    env = {"DATABASE_URL": f"sqlite:///{database}"}
+    assert run_manage("migrate", "-v0", **env).returncode == 0
+    result = run_manage("shell", "-c", script, **env)
+    assert result.stdout.split()[-4:] == ["IMMEDIATE", "wal", "waited", "True"], result.stdout + result.stderr
