@@ -24,7 +24,7 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.payments_world import plan_and_customers, start  # noqa: E402 - needs the repo on the path
+from bench.payments_world import paid_orders, plan_and_customers, start  # noqa: E402 - needs the repo on the path
 
 DB_NAME = "portal_bench_payments"
 PORT = 8765
@@ -154,12 +154,7 @@ def main():
 
     def new_paid_orders(count):
         """[(Checkout's answer, the paying customer's auth header)], customers in turn."""
-        paid = []
-        for index in range(count):
-            user, auth = customers[index % len(customers)]
-            order = order_create(user=user, plan=plan, billing_cycle_months=1)
-            paid.append((fake.checkout_response(fake.pay(order.razorpay_order_id)), auth))
-        return paid
+        return paid_orders(fake, plan, customers, count)
 
     web = subprocess.Popen(
         [

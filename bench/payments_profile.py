@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.payments_world import plan_and_customers, start  # noqa: E402 - needs the repo on the path
+from bench.payments_world import paid_orders, plan_and_customers, start  # noqa: E402 - needs the repo on the path
 
 DB_NAME = "portal_bench_profile"
 
@@ -42,13 +42,8 @@ def main():
     plan, tokens = plan_and_customers()
     customers = [(user, Client(HTTP_AUTHORIZATION=f"Token {key}")) for user, key in tokens]
 
-    def paid_orders(count):
-        paid = []
-        for index in range(count):
-            user, client = customers[index % len(customers)]
-            order = order_create(user=user, plan=plan, billing_cycle_months=1)
-            paid.append((fake.checkout_response(fake.pay(order.razorpay_order_id)), client))
-        return paid
+    def new_paid_orders(count):
+        return paid_orders(fake, plan, customers, count)
 
     def verify(paid):
         body, client = paid
@@ -73,7 +68,7 @@ def main():
         return name, cpu_ms, statements
 
     count = args.requests + 21
-    fresh = paid_orders(count)
+    fresh = new_paid_orders(count)
     results = [measure("verify (fresh)", verify, fresh), measure("verify (repeat)", verify, fresh)]
     results.append(
         measure(
@@ -92,7 +87,7 @@ def main():
     if args.cprofile:
         # Timed by this thread's CPU clock, so waiting on PostgreSQL or the fake is not counted.
         profile = cProfile.Profile(timer=time.thread_time)
-        for paid in paid_orders(args.requests):
+        for paid in new_paid_orders(args.requests):
             profile.enable()
             verify(paid)
             profile.disable()

@@ -60,3 +60,17 @@ def plan_and_customers():
         user = get_user_model().objects.create(email=f"customer{number}@example.com")
         customers.append((user, Token.objects.create(user=user).key))
     return plan, customers
+
+
+def paid_orders(fake, plan, customers, count):
+    """[(Checkout's answer, customer)] for `count` new orders paid at the fake,
+    `customers` ([(user, anything)]) taking turns; the second item is handed back
+    as given (an auth header, a test client)."""
+    from billing.services import order_create
+
+    paid = []
+    for index in range(count):
+        user, extra = customers[index % len(customers)]
+        order = order_create(user=user, plan=plan, billing_cycle_months=1)
+        paid.append((fake.checkout_response(fake.pay(order.razorpay_order_id)), extra))
+    return paid

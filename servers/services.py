@@ -328,6 +328,13 @@ def server_provisioning_fail(server_id, reason, *, source="worker", attempt=None
         if not server_transition(
             server, Server.Status.FAILED, source=source, note=reason, attempt=attempt, last_error=reason
         ):
+            logger.warning(
+                "provisioning_fail_skipped server=%s attempt=%s now_attempt=%s reason=%r",
+                server.pk,
+                attempt,
+                server.provisioning_attempts,
+                reason,
+            )
             return server
         order = server.order
         paid_at = order.paid_at or order.created_at
