@@ -422,6 +422,8 @@ def payment_verify(*, user, razorpay_order_id, razorpay_payment_id, razorpay_sig
         )
     if outcome.result == "failed_recorded":
         return VerifyResult(outcome.order, None, False, "The payment failed. You can try again.")
+    if outcome.result == "refunded":  # not "being confirmed": nothing more will come of it
+        return VerifyResult(outcome.order, None, False, "This payment was refunded to you. You can pay again.")
     return VerifyResult(outcome.order, None, False, "Your payment is being confirmed. This page will update shortly.")
 
 

@@ -184,3 +184,14 @@ def test_a_payment_captured_elsewhere_while_verify_captures_still_answers_200(ap
     response = verify(api, fake_razorpay.checkout_response(payment))
     assert response.status_code == 200
     assert Server.objects.filter(order=portal_order).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_payment_already_refunded_says_so_instead_of_being_confirmed(api, portal_order, fake_razorpay):
+    payment = fake_razorpay.pay(portal_order.razorpay_order_id)
+    fake_razorpay.payments[payment["id"]]["status"] = "refunded"  # refunded before the page got back
+
+    response = verify(api, fake_razorpay.checkout_response(payment))
+
+    assert response.status_code == 202 and "refunded" in response.json()["detail"]
+    assert response.json()["order_status"] == "created" and not Server.objects.exists()
