@@ -1,6 +1,8 @@
 """Fixtures shared by every app's tests: a small world of users and plans."""
 
 import contextlib
+import os
+import shutil
 import threading
 import types
 
@@ -181,3 +183,52 @@ def transaction_held_open(work):
     finally:
         release.set()
         thread.join(10)
+
+
+# --- Browser tests (Playwright driving Debian's Chromium) ---------------------------
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+# Mark a browser test module with `pytestmark = browser_test`. CI installs Debian's
+# Chromium (.ci/run), so there a missing browser fails instead of skipping.
+browser_test = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM and not os.environ.get("CI"), reason="no Chromium binary (apt-get install chromium)"),
+]
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """A headless Chromium; `browser.new_page(**PHONE)` for a 390 px phone."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; the test's own
+    # ORM calls are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            # Without the background-networking flags Chromium keeps dialling Google on this closed network.
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield browser
+        browser.close()
+        # ORM calls made while Playwright's loop runs get their own connection
+        # (Django's connections are context-local); close it, or PostgreSQL
+        # refuses to drop the test database.
+        connections.close_all()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+def browser_sign_in(page, base_url, email, password):
+    """Sign in through the real login form."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()

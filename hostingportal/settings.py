@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by us: the docs work offline
     "django_htmx",
     "anymail",
     "accounts",
@@ -242,6 +243,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Hosting Portal API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from our own static files, never a CDN: /api/v1/docs/
+    # must render on a closed network and cannot change under us with a CDN's @latest.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"TicketStatusEnum": "support.models.TicketStatus"},
 }
 

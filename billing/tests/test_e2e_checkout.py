@@ -3,48 +3,16 @@ simulated payment through the real verify endpoint, and the server page
 updating itself. Needs Playwright for Python and a Chromium binary (Debian:
 `apt-get install chromium`); skipped where either is missing."""
 
-import os
 import re
-import shutil
 
 import pytest
-from django.db import connections
 
 from accounts.factories import DEFAULT_PASSWORD
 from billing.models import Order
+from conftest import browser_test
 
 sync_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
-
-pytestmark = [
-    pytest.mark.slow,
-    # CI installs Debian's Chromium (.ci/run), so there a missing browser fails instead of skipping.
-    pytest.mark.skipif(
-        not CHROMIUM and not os.environ.get("CI"), reason="no Chromium binary (apt-get install chromium)"
-    ),
-]
-
-
-@pytest.fixture
-def page(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the test's own
-    # ORM calls are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            # Without the background-networking flags Chromium keeps dialling Google on this closed network.
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        page = browser.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        browser.close()
-        # ORM calls made while Playwright's loop runs get their own connection
-        # (Django's connections are context-local); close it, or PostgreSQL
-        # refuses to drop the test database.
-        connections.close_all()
+pytestmark = browser_test
 
 
 def test_a_customer_buys_a_plan_and_watches_the_server_come_up(live_server, page, alice, plan, broker_down, settings):
