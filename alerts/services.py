@@ -1,22 +1,22 @@
 """Operational alerts: one message when a problem opens, one when it resolves.
 
-An Incident row is written in the caller's transaction; the message is sent
-after commit by a Celery task (inline if the broker itself is down, since that
-is exactly when staff need to hear from us). A failed send is logged and kept
-on the incident (notify_error); it never breaks the caller.
+An Incident row is written in the caller's transaction, and with it the alert
+mail to ALERT_EMAILS in the outbox (outbox.services.mail_queue: retried until
+sent, its status in the admin). The chat webhook is posted after commit by a
+Celery task. Both go out inline if the broker itself is down, since that is
+exactly when staff need to hear from us. A failed webhook post is logged and
+kept on the incident (notify_error); it never breaks the caller.
 """
 
 import logging
-import smtplib
 
 import requests
-from anymail.exceptions import AnymailError
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hostingportal.queueing import enqueue
+from outbox.services import mail_queue
 
 from .models import Incident
 
@@ -48,6 +48,7 @@ def incident_open(key, title, detail, *, link=None) -> Incident | None:
         logger.info("incident_already_open key=%s", key)
         return None
     logger.warning("incident_opened key=%s title=%r", key, title)
+    incident_mail_queue(incident, "opened")
     transaction.on_commit(lambda: incident_notify_later(incident.pk, "opened"))
     return incident
 
@@ -62,6 +63,7 @@ def incident_resolve(key, note) -> Incident | None:
         incident.resolved_at = timezone.now()
         incident.detail = f"{incident.detail}\n\nResolved: {note}"
         incident.save(update_fields=["resolved_at", "detail", "last_seen_at"])
+        incident_mail_queue(incident, "resolved", note)
         transaction.on_commit(lambda: incident_notify_later(incident.pk, "resolved", note))
     logger.info("incident_resolved key=%s note=%r", key, note)
     return incident
@@ -80,12 +82,25 @@ def incident_message(incident, event, note=""):
     return f"[ALERT] {incident.title}", incident.detail
 
 
+def incident_mail_queue(incident, event, note=""):
+    """The incident's opened/resolved mail to ALERT_EMAILS, in the caller's transaction."""
+    subject, body = incident_message(incident, event, note)
+    return mail_queue(
+        f"incident:{incident.pk}:{event}",
+        to=settings.ALERT_EMAILS,
+        subject=subject,
+        body=body,
+        send_inline_if_broker_down=True,
+    )
+
+
 def incident_notify(incident_id, event, note="") -> list[str]:
-    """Send the opened/resolved message of an incident; record the outcome on it
-    (notified_at, or notify_error naming each channel that failed)."""
+    """Post the opened/resolved message of an incident to the chat webhook; record
+    the outcome on it (notified_at, or notify_error naming what failed). Its mail
+    is already in the outbox (incident_mail_queue)."""
     incident = Incident.objects.get(pk=incident_id)
     subject, body = incident_message(incident, event, note)
-    errors = alert_send(subject, body)
+    errors = alert_webhook_send(subject, body)
     if errors:
         incident.notify_error = f"{timezone.now():%Y-%m-%d %H:%M:%S %Z} {event}: " + "; ".join(errors)
         incident.save(update_fields=["notify_error"])
@@ -94,17 +109,11 @@ def incident_notify(incident_id, event, note="") -> list[str]:
     return errors
 
 
-def alert_send(subject, body) -> list[str]:
-    """Send to every configured channel (ALERT_EMAILS, ALERT_WEBHOOK_URL).
-    Returns one error string per channel that failed (or when there is none);
-    never raises for a delivery problem."""
+def alert_webhook_send(subject, body) -> list[str]:
+    """Post to ALERT_WEBHOOK_URL when set. Returns one error string when the post
+    failed, or when no channel at all is configured (mail goes through the
+    outbox); never raises for a delivery problem."""
     errors = []
-    if settings.ALERT_EMAILS:
-        try:
-            send_mail(subject, body, from_email=None, recipient_list=settings.ALERT_EMAILS)
-        except (smtplib.SMTPException, OSError, AnymailError) as exc:
-            logger.error("alert_email_failed subject=%r error=%s", subject, exc)
-            errors.append(f"email: {type(exc).__name__}: {exc}")
     if settings.ALERT_WEBHOOK_URL:
         text = f"{subject}\n{body}"[:WEBHOOK_TEXT_LIMIT]
         try:

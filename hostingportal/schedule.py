@@ -12,5 +12,10 @@ BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60},
     },
+    "outbox-sweep": {
+        "task": "outbox.tasks.sweep_outbox",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
     **OPS_SCHEDULE,
 }

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "support",
     "alerts",
     "ops",
+    "outbox",
 ]
 
 MIDDLEWARE = [
@@ -153,6 +154,8 @@ ANYMAIL = env.json("ANYMAIL", default={})
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hosting Portal <noreply@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
+# A mail server that accepts and never answers must not hold a worker (or an inline alert) for long.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="")
 
 # --- Payments -----------------------------------------------------------------

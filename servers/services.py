@@ -17,10 +17,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from billing.mails import payment_received_mail_queue
 from billing.templatetags.money import rupees
 from hostingportal.queueing import enqueue
 from hostingportal.sql import insert_row, insert_unless_exists
 
+from .mails import server_active_mail_queue
 from .models import ProvisioningAttempt, Server, ServerStatusChange
 from .provisioning import ProvisioningPermanentError, ProvisioningTransientError, ServerSpec, get_backend
 
@@ -204,15 +206,13 @@ def provisioning_claim(server_id, backend_name):
         attempt = ProvisioningAttempt.objects.create(
             server=server, number=server.provisioning_attempts, backend=backend_name
         )
+        if attempt.number == 1:
+            # The customer's "payment received" mail is written by the first claim, in its
+            # transaction (once per order by its cause key in any case): the payment
+            # request then publishes one task instead of two, and a payment made while
+            # the broker was down still gets its mail once the sweeper queues the server.
+            payment_received_mail_queue(server.order)
     log_step("claim", server, started, attempt=attempt, backend=backend_name)
-    if attempt.number == 1:
-        # The customer's "payment received" email is queued by the first claim, which
-        # happens exactly once per server (compare-and-set above): the payment request
-        # then publishes one task instead of two, and a payment made while the broker
-        # was down still gets its email once the sweeper queues the server.
-        from billing.tasks import send_payment_received_email
-
-        enqueue(send_payment_received_email, server.order_id)
     return server, attempt
 
 
@@ -285,9 +285,7 @@ def provisioning_retry_later(server, attempt, exc, retry_in_seconds):
 
 
 def server_activate(server, attempt, result):
-    """provisioning -> active with the machine's address; the customer is emailed after commit."""
-    from .tasks import send_server_active_email
-
+    """provisioning -> active with the machine's address; the customer's mail is written in the same transaction."""
     started = time.monotonic()
     with transaction.atomic():
         attempt_finish(attempt, ProvisioningAttempt.Outcome.SUCCEEDED)
@@ -304,7 +302,7 @@ def server_activate(server, attempt, result):
             last_error="",
         )
         if activated:
-            transaction.on_commit(lambda: enqueue(send_server_active_email, server.pk))
+            server_active_mail_queue(server)
     if not activated:
         # Moved meanwhile (e.g. requeued as stuck); the next run adopts the same node by name.
         server.refresh_from_db()

@@ -4,10 +4,7 @@ import logging
 import random
 
 from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mail
 
-from .models import Server
 from .provisioning import ProvisioningTransientError
 from .services import pending_servers_enqueue, server_provision
 
@@ -42,19 +39,3 @@ def provision_server(self, server_id):
 def enqueue_pending_servers():
     """Every minute: queue pending servers whose task never started."""
     return pending_servers_enqueue()
-
-
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_server_active_email(server_id):
-    server = Server.objects.select_related("user", "order").get(pk=server_id)
-    send_mail(
-        subject=f"Your server {server.hostname} is active",
-        message=(
-            "Your server is ready.\n\n"
-            f"Hostname: {server.hostname}\n"
-            f"IP address: {server.ip_address or 'being assigned'}\n\n"
-            f"Details: {settings.SITE_URL}/servers/{server.pk}/\n"
-        ),
-        from_email=None,
-        recipient_list=[server.user.email],
-    )

@@ -2,7 +2,8 @@
 
 Every message, with its attachments, is written by `message_add` in one
 transaction after all its files passed `uploads.files_check`; a refused upload
-writes no row and no file. Notifications are queued only after commit.
+writes no row and no file. Notification mail is written in the same transaction
+(the outbox) and sent after commit.
 """
 
 import logging
@@ -10,9 +11,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from hostingportal.queueing import enqueue
-
-from . import tasks
+from .mails import message_mail_queue
 from .models import Ticket, TicketAttachment, TicketEvent, TicketMessage
 from .uploads import files_check
 
@@ -98,17 +97,8 @@ def message_write(ticket, author, body, checked, *, internal):
         for stored in written:
             stored.storage.delete(stored.name)
         raise
-    transaction.on_commit(lambda: message_notify(message))
+    message_mail_queue(message, attachments=len(written))
     return message
-
-
-def message_notify(message):
-    if message.is_internal:
-        return  # never leaves the staff side
-    if message.is_staff_reply:
-        enqueue(tasks.notify_customer_of_reply, message.pk)
-    else:
-        enqueue(tasks.notify_staff_of_customer_message, message.pk)
 
 
 def ticket_event(ticket, kind, from_value, to_value, *, actor):

@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 
 from alerts.models import Incident
-from alerts.services import alert_send, incident_open, incident_resolve
+from alerts.services import alert_webhook_send, incident_open, incident_resolve
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +119,7 @@ def test_an_unreachable_webhook_does_not_break_the_caller(settings):
     with WebhookReceiver() as hook:
         url = hook.url
     settings.ALERT_WEBHOOK_URL = url  # the receiver is gone: connection refused
-    errors = alert_send("subject", "body")
+    errors = alert_webhook_send("subject", "body")
     assert len(errors) == 1 and errors[0].startswith("webhook: ConnectionError")
 
 

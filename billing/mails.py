@@ -1,22 +1,22 @@
-from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mail
+"""Billing's customer mail, queued through the outbox (outbox.services.mail_queue)."""
 
-from .models import Order
+from django.conf import settings
+
+from outbox.services import mail_queue
+
 from .templatetags.money import rupees
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_payment_received_email(order_id):
-    order = Order.objects.select_related("user").get(pk=order_id)
-    send_mail(
+def payment_received_mail_queue(order):
+    """The customer's "payment received" mail for a paid order; once per order."""
+    return mail_queue(
+        f"payment-received:{order.pk}",
+        to=[order.user.email],
         subject=f"Payment received for order {order.number}",
-        message=(
+        body=(
             f"Thank you. We received {rupees(order.total_paise)} for {order.plan_name} "
             f"({order.billing_cycle_months} month(s)), order {order.number}.\n\n"
             f"Your server is being set up; follow it at {settings.SITE_URL}/servers/\n"
             f"Tax invoice: {settings.SITE_URL}/orders/{order.number}/invoice/\n"
         ),
-        from_email=None,
-        recipient_list=[order.user.email],
     )

@@ -1,0 +1,171 @@
+"""The outbox: mail written with its cause, sent by the worker, never lost, once per cause.
+
+`mail_queue` is the one way the portal sends mail to customers or staff. It
+writes an OutboundMail row in the caller's transaction (rolled back with it),
+keyed by the cause, and hands it to the worker after commit. The worker's task
+and the sweeper both send through `mail_deliver`, which claims the row first,
+so a mail is sent once however many tasks and sweeps reach it. A delivery error
+of any kind leaves the row queued with a backoff; after MAX_ATTEMPTS it is
+failed and staff are alerted.
+
+The one window left is every outbox's: a sender that dies after the mail
+server accepted the message and before the row says so sends it again once
+its lease expires.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from hostingportal.queueing import enqueue
+from hostingportal.sql import insert_unless_exists
+
+from .models import OutboundMail
+
+logger = logging.getLogger("outbox")
+
+MAX_ATTEMPTS = 10
+LEASE_SECONDS = 120  # longer than a send may take (EMAIL_TIMEOUT)
+# The sweeper's first turn comes this long after a mail is queued: its task has had its chance.
+SWEEP_AFTER_SECONDS = 60
+RETRY_BASE_SECONDS = 60
+RETRY_CAP_SECONDS = 3600
+SWEEP_BATCH = 50
+ALERT_CAUSE_PREFIX = "incident:"  # alert mails: their own failure must not alert by mail again
+
+
+def mail_queue(cause_key, *, to, subject, body, send_inline_if_broker_down=False) -> OutboundMail | None:
+    """Queue one mail for `cause_key` in the caller's transaction; send it after commit.
+
+    Idempotent per cause: returns the new row, or None when a mail for this
+    cause already exists or there is no recipient (nothing is written). No
+    savepoint is needed: the insert is ON CONFLICT DO NOTHING.
+    `send_inline_if_broker_down`: when the broker refuses the task, send in this
+    process instead of waiting for the sweeper (staff alerts, which matter most
+    exactly when the broker is down).
+    """
+    recipients = [address for address in to if address]
+    if not recipients:
+        logger.warning("mail_not_queued cause=%s reason=no-recipient", cause_key)
+        return None
+    mail = OutboundMail(
+        cause_key=cause_key,
+        to=recipients,
+        subject=subject[:300],
+        body=body,
+        next_attempt_at=timezone.now() + timedelta(seconds=SWEEP_AFTER_SECONDS),
+    )
+    if not insert_unless_exists(mail, "cause_key"):
+        logger.info("mail_already_queued cause=%s", cause_key)
+        return None
+    transaction.on_commit(lambda: mail_send_later(mail.pk, send_inline=send_inline_if_broker_down))
+    return mail
+
+
+def mail_send_later(mail_id, *, send_inline=False):
+    from .tasks import send_outbound_mail  # tasks import this module
+
+    if not enqueue(send_outbound_mail, mail_id) and send_inline:
+        mail_deliver(mail_id, first_attempt=True)
+
+
+def mail_claim(mail_id, *, first_attempt, now) -> OutboundMail | None:
+    """Take a mail for sending (compare-and-set, with a lease). The first attempt
+    (its task) takes a mail never tried; the sweeper one that is due, or whose
+    sender's lease expired. None: sent, failed, not due, or someone else has it."""
+    if first_attempt:
+        claimable = Q(status=OutboundMail.Status.QUEUED, attempts=0)
+    else:
+        claimable = Q(status=OutboundMail.Status.QUEUED, next_attempt_at__lte=now) | Q(
+            status=OutboundMail.Status.SENDING, lease_until__lt=now
+        )
+    claimed = (
+        OutboundMail.objects.filter(claimable, pk=mail_id)
+        .update(status=OutboundMail.Status.SENDING, lease_until=now + timedelta(seconds=LEASE_SECONDS),
+                attempts=F("attempts") + 1)
+    )  # fmt: skip
+    return OutboundMail.objects.get(pk=mail_id) if claimed else None
+
+
+def mail_deliver(mail_id, *, first_attempt=False, now=None) -> str:
+    """Send one mail unless it is sent, not due, or another sender holds it.
+
+    Returns "sent", "retry" (the row is queued again with a backoff), "failed"
+    (out of attempts; staff are alerted) or "skipped". Never raises for a
+    delivery error: it is recorded on the row.
+    """
+    now = now or timezone.now()
+    mail = mail_claim(mail_id, first_attempt=first_attempt, now=now)
+    if mail is None:
+        return "skipped"
+    try:
+        EmailMessage(subject=mail.subject, body=mail.body, to=mail.to).send()
+    except Exception as exc:  # noqa: BLE001 - any delivery error is recorded on the row and retried, never lost
+        return mail_attempt_failed(mail, exc, now)
+    OutboundMail.objects.filter(pk=mail.pk, attempts=mail.attempts).update(
+        status=OutboundMail.Status.SENT, sent_at=timezone.now(), lease_until=None, last_error=""
+    )
+    logger.info("mail_sent id=%s cause=%s attempt=%s", mail.pk, mail.cause_key, mail.attempts)
+    return "sent"
+
+
+def retry_delay_seconds(attempts: int) -> int:
+    return min(RETRY_BASE_SECONDS * 2 ** (attempts - 1), RETRY_CAP_SECONDS)
+
+
+def mail_attempt_failed(mail, exc, now) -> str:
+    error = f"attempt {mail.attempts} at {now:%Y-%m-%d %H:%M:%S %Z}: {type(exc).__name__}: {exc}"
+    logger.error("mail_send_failed id=%s cause=%s %s", mail.pk, mail.cause_key, error)
+    if mail.attempts < MAX_ATTEMPTS:
+        OutboundMail.objects.filter(pk=mail.pk, attempts=mail.attempts).update(
+            status=OutboundMail.Status.QUEUED,
+            next_attempt_at=now + timedelta(seconds=retry_delay_seconds(mail.attempts)),
+            lease_until=None,
+            last_error=error,
+        )
+        return "retry"
+    with transaction.atomic():
+        OutboundMail.objects.filter(pk=mail.pk, attempts=mail.attempts).update(
+            status=OutboundMail.Status.FAILED, lease_until=None, last_error=error
+        )
+        if not mail.cause_key.startswith(ALERT_CAUSE_PREFIX):
+            from alerts.services import incident_open
+
+            incident_open(
+                f"mail-failed:{mail.pk}",
+                f"Mail to {', '.join(mail.to)} could not be sent",
+                f"Cause: {mail.cause_key}\nSubject: {mail.subject}\nGave up after {mail.attempts} attempts.\n{error}",
+            )
+    return "failed"
+
+
+def mail_retry(mail_ids) -> int:
+    """Staff: queue failed mails again with a fresh set of attempts. Returns how many."""
+    return OutboundMail.objects.filter(pk__in=mail_ids, status=OutboundMail.Status.FAILED).update(
+        status=OutboundMail.Status.QUEUED, attempts=0, next_attempt_at=timezone.now(), last_error=""
+    )
+
+
+def due_mail_ids(now, limit=SWEEP_BATCH) -> list[int]:
+    due = Q(status=OutboundMail.Status.QUEUED, next_attempt_at__lte=now) | Q(
+        status=OutboundMail.Status.SENDING, lease_until__lt=now
+    )
+    return list(OutboundMail.objects.filter(due).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+
+
+def outbox_sweep(*, now=None) -> dict:
+    """Every minute (beat): send mails whose task never ran, whose sender died
+    (lease expired) or whose retry is due. Safe beside other sweeps and tasks:
+    each mail is claimed before it is sent."""
+    now = now or timezone.now()
+    outcomes = {}
+    for mail_id in due_mail_ids(now):
+        outcome = mail_deliver(mail_id, now=now)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    if outcomes:
+        logger.info("outbox_sweep %s", " ".join(f"{key}={value}" for key, value in sorted(outcomes.items())))
+    return outcomes
