@@ -1,8 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 
 from hostingportal.admin_inlines import ReadOnlyTabularInline
 
+from .gateways import GatewayError
 from .models import HostingPlan, InvoiceSequence, Order, OrderEvent, Payment, Refund, WebhookEvent
+from .refunds import RefundRefused, order_refund, order_refund_plan
 from .templatetags.money import rupees
 
 MONEY_FIELDS = (
@@ -69,6 +72,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     date_hierarchy = "created_at"
     inlines = [PaymentInline, OrderEventInline]
+    actions = ["refund_orders"]
     readonly_fields = [
         "number",
         "user",
@@ -117,6 +121,49 @@ class OrderAdmin(admin.ModelAdmin):
     def total(self, order):
         return rupees(order.total_paise)
 
+    def has_refund_permission(self, request):
+        return request.user.has_perm("billing.refund_order")
+
+    @admin.action(permissions=["refund"], description="Refund selected orders through Razorpay")
+    def refund_orders(self, request, queryset):
+        """A confirmation page first (what would be refunded, a required reason,
+        an amount for a single order); only its POST with `apply` moves money,
+        through the same service as `refund_order`."""
+        orders = list(queryset.order_by("number"))
+        amount = request.POST.get("amount_paise", "").strip()
+        amount_paise = int(amount) if amount.isdigit() and len(orders) == 1 else None
+        if request.POST.get("apply"):
+            reason = request.POST.get("reason", "")
+            for order in orders:
+                try:
+                    refund = order_refund(order.number, reason=reason, actor=request.user, amount_paise=amount_paise)
+                except (RefundRefused, GatewayError) as exc:
+                    self.message_user(request, f"{order.number}: refund not made: {exc}", messages.ERROR)
+                else:
+                    self.message_user(
+                        request,
+                        f"{order.number}: refund {refund.razorpay_refund_id} of {rupees(refund.amount_paise)} "
+                        f"is {refund.status}.",
+                        messages.SUCCESS,
+                    )
+            return None
+        rows = []
+        for order in orders:
+            try:
+                plan = order_refund_plan(order.number, amount_paise)
+                rows.append({"order": order, "amount_paise": plan.amount_paise, "payment_id": plan.payment_id})
+            except RefundRefused as exc:
+                rows.append({"order": order, "refused": str(exc)})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Refund orders through Razorpay",
+            "rows": rows,
+            "single": len(orders) == 1,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/billing/order/refund_confirm.html", context)
+
     def has_add_permission(self, request):
         # Orders come from checkout, where the one pricing function sets amounts.
         return False
@@ -150,6 +197,7 @@ class PaymentAdmin(admin.ModelAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(PaymentAdmin):
+    inlines = []
     list_display = ["razorpay_refund_id", "payment", "amount_paise", "status", "created_by", "created_at"]
     list_filter = ["status"]
     search_fields = ["razorpay_refund_id", "payment__razorpay_payment_id", "payment__order__number"]

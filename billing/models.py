@@ -124,6 +124,13 @@ class Order(models.Model):
     )
     handled_reason = models.TextField(blank=True)
 
+    # The one payment this order may capture, claimed under the order's row lock
+    # before the capture call (verify or reconcile), with a lease: no second
+    # payment is captured while the claim holds. An expired claim is taken over
+    # only by a caller that saw at Razorpay that nothing was captured.
+    capture_payment_id = models.CharField(max_length=64, blank=True)
+    capture_claimed_until = models.DateTimeField(null=True, blank=True)
+
     invoice_number = models.CharField(max_length=32, unique=True, null=True, blank=True)
     invoice_date = models.DateField(null=True, blank=True)
 
@@ -133,6 +140,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("refund_order", "Can refund an order through Razorpay")]
         indexes = [
             models.Index(fields=["status", "paid_at"], name="order_status_paid_at"),
             models.Index(fields=["user", "-created_at"], name="order_user_created"),
@@ -217,16 +225,36 @@ class Payment(models.Model):
         return self.razorpay_payment_id
 
 
+class RefundStatus(models.TextChoices):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
 class Refund(models.Model):
+    """A refund at Razorpay, recorded as Razorpay reports it: only a `processed`
+    refund counts as money returned (credit note, refunded order)."""
+
+    Status = RefundStatus
+    # Razorpay settles a pending refund one way or the other; settled is final.
+    TRANSITIONS = {Status.PENDING: {Status.PROCESSED, Status.FAILED}, Status.PROCESSED: set(), Status.FAILED: set()}
+
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     razorpay_refund_id = models.CharField(max_length=64, unique=True)
+    # Integer paise, at most what is left of the payment when it was asked for.
     amount_paise = models.PositiveBigIntegerField()
-    status = models.CharField(max_length=16)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     reason = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=RefundStatus.values), name="refund_status_valid"),
+        ]
 
     def __str__(self):
         return self.razorpay_refund_id
@@ -237,6 +265,9 @@ class WebhookEventStatus(models.TextChoices):
     PROCESSED = "processed"
     IGNORED = "ignored"
     FAILED = "failed"
+    # About a payment we have not recorded yet (a refund before its capture):
+    # kept and applied once the payment is recorded, never dropped.
+    WAITING = "waiting"
 
 
 class WebhookEvent(models.Model):
@@ -261,7 +292,10 @@ class WebhookEvent(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(status__in=WebhookEventStatus.values), name="webhook_status_valid"),
         ]
-        indexes = [models.Index(fields=["status", "received_at"], name="webhook_status_received")]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="webhook_status_received"),
+            models.Index(fields=["razorpay_payment_id"], name="webhook_waiting_payment", condition=Q(status="waiting")),
+        ]
 
     def __str__(self):
         return f"{self.event_type} {self.event_id}"

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from .gateways import GatewayError, get_gateway
 from .models import Order, Payment
-from .services import PAYMENT_STATUS_RANK, order_transition, payment_apply
+from .services import PAYMENT_STATUS_RANK, order_transition, payment_apply, payment_capture_once
 
 logger = logging.getLogger("billing.reconcile")
 
@@ -81,13 +81,18 @@ def order_reconcile(order, gateway, report, now):
     capture window with nothing captured. Gateway errors propagate to the caller."""
     expired = order.created_at < now - CAPTURE_WINDOW
     known = dict(Payment.objects.filter(order=order).values_list("razorpay_payment_id", "status"))
-    for gateway_payment in gateway.order_payments(order.razorpay_order_id):
+    listed = gateway.order_payments(order.razorpay_order_id)
+    # Razorpay has just said whether any payment of this order is captured: with
+    # none, a lapsed capture claim hides nothing and may be taken over.
+    none_captured = not any(payment.status == "captured" for payment in listed)
+    for gateway_payment in listed:
         if (
             gateway_payment.status == "authorized"
             and capture_window_open(gateway_payment, order, now)
             and (gateway_payment.amount_paise, gateway_payment.currency) == (order.total_paise, order.currency)
         ):
-            gateway_payment = gateway.payment_capture(gateway_payment.id, order.total_paise, order.currency)
+            # One capture per order: a second authorization is left to lapse.
+            gateway_payment, _ = payment_capture_once(gateway, order, gateway_payment, takeover=none_captured, now=now)
         if not is_news(gateway_payment, known):
             continue
         outcome = payment_apply(

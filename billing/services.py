@@ -9,6 +9,8 @@ exactly one of them marks the order paid and writes its server row.
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
@@ -18,7 +20,7 @@ from hostingportal.sql import increment_and_return, insert_row, insert_unless_ex
 
 from . import pricing
 from .gateways import GatewayError, GatewayPayment, GatewayRejected, get_gateway, payment_signature_valid
-from .models import HostingPlan, InvoiceSequence, Order, OrderEvent, Payment, Refund
+from .models import HostingPlan, InvoiceSequence, Order, OrderEvent, Payment
 
 logger = logging.getLogger("billing.payments")
 
@@ -180,6 +182,73 @@ def invoice_number_assign(order, day):
 
 # --- Payments -------------------------------------------------------------------
 
+# How long a capture claim holds: far longer than a capture call may take (the
+# SDK's timeout), so a claim never lapses while its capture is in flight.
+CAPTURE_CLAIM_SECONDS = 60
+
+
+class CaptureDecision(StrEnum):
+    CLAIMED = "claimed"  # this payment may be captured now
+    PAID = "paid"  # the order is paid (or has a captured payment): capture nothing more
+    BUSY = "busy"  # another payment holds the claim: leave this one authorized
+
+
+def capture_claim(razorpay_order_id, payment_id, *, now=None, takeover=False) -> CaptureDecision:
+    """Decide, under the order's row lock, whether `payment_id` may be captured,
+    and if so claim the capture for it (committed before the capture call, so
+    the claim survives a crash between the call and its recording).
+
+    Never two captures per order: refused once the order is not `created` or any
+    of its payments is captured, and while another payment's claim holds. A lapsed
+    claim may hide a capture that was made and never recorded, so it is taken
+    over only with `takeover`, by a caller that has just listed the order's
+    payments at Razorpay and seen none captured (the reconciler). Lock order: the
+    order row only.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = select_row(Order, fields=CAPTURE_FIELDS, for_update=True, razorpay_order_id=razorpay_order_id)
+        if order is None:
+            raise OrderNotFound(f"No portal order has Razorpay order id {razorpay_order_id}")
+        if order.status != Order.Status.CREATED or order.payments.filter(status=Payment.Status.CAPTURED).exists():
+            return CaptureDecision.PAID
+        held_by_another = order.capture_payment_id not in ("", payment_id)
+        if held_by_another and (order.capture_claimed_until > now or not takeover):
+            return CaptureDecision.BUSY
+        order.capture_payment_id = payment_id
+        order.capture_claimed_until = now + timedelta(seconds=CAPTURE_CLAIM_SECONDS)
+        update_row(order, ("capture_payment_id", "capture_claimed_until", "updated_at"))
+    return CaptureDecision.CLAIMED
+
+
+CAPTURE_FIELDS = ("status", "capture_payment_id", "capture_claimed_until", "updated_at")
+
+
+def capture_release(razorpay_order_id, payment_id):
+    """Give up the claim of a payment Razorpay refused to capture (so another may be)."""
+    Order.objects.filter(razorpay_order_id=razorpay_order_id, capture_payment_id=payment_id).update(
+        capture_payment_id="", capture_claimed_until=None
+    )
+
+
+def payment_capture_once(gateway, order, gateway_payment, *, timeout=None, takeover=False, now=None):
+    """Capture an authorized payment if its order's capture claim is granted
+    (capture_claim). Returns (what Razorpay now says about the payment, the
+    decision). A refused capture (captured meanwhile, or authorized for another
+    amount) is answered with a fresh fetch; a payment still not captured then
+    gives the claim back. Gateway errors propagate: an unknown outcome keeps the
+    claim until it lapses and the reconciler has looked."""
+    decision = capture_claim(order.razorpay_order_id, gateway_payment.id, now=now, takeover=takeover)
+    if decision != CaptureDecision.CLAIMED:
+        return gateway_payment, decision
+    try:
+        captured = gateway.payment_capture(gateway_payment.id, order.total_paise, order.currency, timeout=timeout)
+    except GatewayRejected:
+        captured = gateway.payment_fetch(gateway_payment.id, timeout=timeout)
+        if captured.status != Payment.Status.CAPTURED:
+            capture_release(order.razorpay_order_id, gateway_payment.id)
+    return captured, decision
+
 
 @dataclass
 class PaymentOutcome:
@@ -203,6 +272,7 @@ def payment_record(order, gateway_payment: GatewayPayment) -> Payment:
     captured_at = timezone.now() if gateway_payment.status == Payment.Status.CAPTURED else None
     payment = Payment(razorpay_payment_id=gateway_payment.id, order=order, captured_at=captured_at, **facts)
     if insert_unless_exists(payment, "razorpay_payment_id"):  # one statement on the first arrival
+        transaction.on_commit(lambda: payment_recorded_hand_off(gateway_payment.id))
         return payment
     payment = Payment.objects.get(razorpay_payment_id=gateway_payment.id)
     if PAYMENT_STATUS_RANK.get(gateway_payment.status, 0) >= PAYMENT_STATUS_RANK.get(payment.status, 0):
@@ -213,6 +283,13 @@ def payment_record(order, gateway_payment: GatewayPayment) -> Payment:
         payment.captured_at = payment.captured_at or captured_at
         payment.save()
     return payment
+
+
+def payment_recorded_hand_off(razorpay_payment_id):
+    """A payment is known now: apply the events that arrived before it."""
+    from .webhooks import webhook_events_waiting_apply  # webhooks build on this module
+
+    webhook_events_waiting_apply(razorpay_payment_id)
 
 
 def payment_mismatch(order, gateway_payment):
@@ -366,6 +443,7 @@ class VerifyResult:
     detail: str = ""
 
 
+BEING_CONFIRMED = "Your payment is being confirmed. This page will update shortly."
 VERIFY_ORDER_FIELDS = ("number", "status", "razorpay_order_id", "total_paise", "currency")
 
 
@@ -392,20 +470,16 @@ def payment_verify(*, user, razorpay_order_id, razorpay_payment_id, razorpay_sig
     gateway = get_gateway()
     try:
         gateway_payment = gateway.payment_fetch(razorpay_payment_id, timeout=VERIFY_GATEWAY_TIMEOUT_SECONDS)
-        # A second authorization on an order already paid is left uncaptured: Razorpay
-        # releases it by itself, where a capture would be money to refund by hand.
-        if gateway_payment.status == "authorized" and order.status == Order.Status.CREATED:
-            try:
-                gateway_payment = gateway.payment_capture(
-                    razorpay_payment_id, order.total_paise, order.currency, timeout=VERIFY_GATEWAY_TIMEOUT_SECONDS
-                )
-            except GatewayRejected:
-                # Captured meanwhile (by the reconciler), or authorized for another
-                # amount: what Razorpay now says is what the funnel gets.
-                gateway_payment = gateway.payment_fetch(razorpay_payment_id, timeout=VERIFY_GATEWAY_TIMEOUT_SECONDS)
+        if gateway_payment.status == "authorized":
+            gateway_payment, decision = payment_capture_once(
+                gateway, order, gateway_payment, timeout=VERIFY_GATEWAY_TIMEOUT_SECONDS
+            )
+            if decision == CaptureDecision.BUSY:
+                log_step("verify_capture_busy", started, order=order.number, payment=razorpay_payment_id)
+                return VerifyResult(order, None, False, BEING_CONFIRMED)
     except GatewayError as exc:  # unreachable, or refused: the webhook or the reconciler finishes it
         log_step("verify_gateway_error", started, order=order.number, payment=razorpay_payment_id, error=exc)
-        return VerifyResult(order, None, False, "Your payment is being confirmed. This page will update shortly.")
+        return VerifyResult(order, None, False, BEING_CONFIRMED)
 
     outcome = payment_apply(
         razorpay_order_id=order.razorpay_order_id, gateway_payment=gateway_payment, source="verify", actor=user
@@ -424,40 +498,11 @@ def payment_verify(*, user, razorpay_order_id, razorpay_payment_id, razorpay_sig
         return VerifyResult(outcome.order, None, False, "The payment failed. You can try again.")
     if outcome.result == "refunded":  # not "being confirmed": nothing more will come of it
         return VerifyResult(outcome.order, None, False, "This payment was refunded to you. You can pay again.")
-    return VerifyResult(outcome.order, None, False, "Your payment is being confirmed. This page will update shortly.")
-
-
-def refund_apply(*, refund_id, payment_id, amount_paise, status, source, actor=None, reason="") -> Refund | None:
-    """Record a refund (webhook `refund.processed` or staff action); a full refund
-    marks the order refunded. Idempotent on the Razorpay refund id."""
-    with transaction.atomic():
-        payment = Payment.objects.select_related("order").filter(razorpay_payment_id=payment_id).first()
-        if payment is None:
-            return None
-        order = Order.objects.select_for_update().get(pk=payment.order_id)
-        refund, created = Refund.objects.get_or_create(
-            razorpay_refund_id=refund_id,
-            defaults=dict(payment=payment, amount_paise=amount_paise, status=status, created_by=actor, reason=reason),
+    if outcome.result == "authorized" and outcome.order.status != Order.Status.CREATED:
+        return VerifyResult(
+            outcome.order,
+            None,
+            False,
+            "This order is already paid by another payment; this one was not taken and your bank releases the hold.",
         )
-        if not created:
-            return refund
-        refunded_total = sum(payment.refunds.values_list("amount_paise", flat=True))
-        if refunded_total >= payment.amount_paise:
-            payment.status = Payment.Status.REFUNDED
-            payment.save(update_fields=["status", "updated_at"])
-        order_event(
-            order,
-            "refund",
-            source=source,
-            actor=actor,
-            message=reason,
-            data={"refund_id": refund_id, "amount_paise": amount_paise},
-        )
-        # Only refunding the payment the order was paid with refunds the order: a
-        # second, duplicate payment refunded in full leaves the order and its server as
-        # they are. A partial refund is recorded and leaves the order paid.
-        pays_for_the_order = payment.razorpay_payment_id == order.payment_metadata.get("captured_payment_id")
-        if order.status == Order.Status.PAID and pays_for_the_order and refunded_total >= order.total_paise:
-            order_transition(order, Order.Status.REFUNDED, source=source, actor=actor, message=f"Refund {refund_id}")
-            order.save(update_fields=["status", "updated_at"])
-    return refund
+    return VerifyResult(outcome.order, None, False, BEING_CONFIRMED)

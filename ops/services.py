@@ -1,62 +1,24 @@
 """Staff actions on orders that need a human: refund through Razorpay, mark handled."""
 
-import logging
-
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from billing.gateways import get_gateway
-from billing.models import Order, Payment
-from billing.services import order_event, refund_apply
-
-logger = logging.getLogger("ops.services")
+from billing.models import Order
+from billing.refunds import RefundRefused, refund_payment
+from billing.services import order_event
 
 
 class ActionRefused(ValueError):
     """The action cannot be done as asked; the message is for staff."""
 
 
-def payment_refundable_paise(payment) -> int:
-    return payment.amount_paise - sum(refund.amount_paise for refund in payment.refunds.all())
-
-
 def payment_refund_by_staff(*, payment_id, actor, reason):
-    """Refund what is left of a captured payment through Razorpay, then record
-    it with refund_apply (which marks a fully refunded paid order refunded).
-
-    The payment row stays locked (NOWAIT) across the gateway call, so a double
-    click or a second staff member gets "already in progress" instead of a
-    second refund; the call has the gateway's timeout. If we crash after
-    Razorpay refunded, its `refund.processed` webhook records the refund.
-    """
-    reason = (reason or "").strip()
-    if not reason:
-        raise ActionRefused("A reason is required for a refund.")
-    with transaction.atomic():
-        try:
-            payment = Payment.objects.select_for_update(nowait=True).filter(razorpay_payment_id=payment_id).first()
-        except DatabaseError as exc:
-            raise ActionRefused(f"A refund of payment {payment_id} is already in progress.") from exc
-        if payment is None:
-            raise ActionRefused(f"No payment {payment_id}.")
-        if payment.status != Payment.Status.CAPTURED:
-            raise ActionRefused(f"Payment {payment_id} is {payment.status}; only a captured payment can be refunded.")
-        amount = payment_refundable_paise(payment)
-        if amount <= 0:
-            raise ActionRefused(f"Payment {payment_id} is already fully refunded.")
-        gateway_refund = get_gateway().payment_refund(
-            payment_id, amount, notes={"order_number": payment.order.number, "reason": reason[:250]}
-        )
-        logger.info("staff_refund payment=%s refund=%s amount=%s by=%s", payment_id, gateway_refund.id, amount, actor)
-        return refund_apply(
-            refund_id=gateway_refund.id,
-            payment_id=payment_id,
-            amount_paise=gateway_refund.amount_paise,
-            status=gateway_refund.status,
-            source="admin",
-            actor=actor,
-            reason=reason,
-        )
+    """The dashboard's refund of what is left of a payment (a flagged duplicate,
+    say): billing.refunds.refund_payment, with its lock order and records."""
+    try:
+        return refund_payment(payment_id=payment_id, reason=reason, actor=actor, source="admin")
+    except RefundRefused as exc:
+        raise ActionRefused(str(exc)) from exc
 
 
 def order_mark_handled(*, number, actor, reason) -> Order:

@@ -11,10 +11,11 @@ from django.views.decorators.http import require_POST
 
 from billing.gateways import GatewayError
 from billing.models import Payment
+from billing.refunds import payment_refundable_paise
 
 from . import selectors
 from .recovery import UnknownOrders, recover, stuck_server_requeue
-from .services import ActionRefused, order_mark_handled, payment_refund_by_staff, payment_refundable_paise
+from .services import ActionRefused, order_mark_handled, payment_refund_by_staff
 
 LIST_LIMIT = 50  # rows per list, oldest first; the counts above each list are exact
 
@@ -80,9 +81,11 @@ def retry_provisioning(request, server_id):
     return redirect("ops:dashboard")
 
 
-@staff_can_act
 def refund_payment(request, payment_id):
-    """GET: a confirmation page; POST: refund through Razorpay and record it."""
+    """GET: a confirmation page; POST: refund through Razorpay and record it.
+    Moving money back needs its own permission, billing.refund_order."""
+    if not request.user.has_perm("billing.refund_order"):
+        raise PermissionDenied
     payment = get_object_or_404(Payment.objects.select_related("order", "order__user"), razorpay_payment_id=payment_id)
     if request.method == "POST":
         try:
@@ -92,7 +95,9 @@ def refund_payment(request, payment_id):
         except (ActionRefused, GatewayError) as exc:
             messages.error(request, f"Refund not made: {exc}")
         else:
-            messages.success(request, f"Refunded {payment_id} ({refund.razorpay_refund_id}).")
+            messages.success(
+                request, f"Refund {refund.razorpay_refund_id} of {payment_id}: {refund.get_status_display()}."
+            )
             return redirect("ops:dashboard")
     context = {
         **admin.site.each_context(request),

@@ -147,5 +147,5 @@ class RazorpayGateway:
             id=str(answer["id"]),
             payment_id=str(answer.get("payment_id") or payment_id),
             amount_paise=int(answer["amount"]),
-            status=str(answer.get("status") or "processed"),
+            status=str(answer.get("status") or "pending"),  # counted only once Razorpay says processed
         )

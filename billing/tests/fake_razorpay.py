@@ -38,6 +38,7 @@ class FakeRazorpay:
         self.delay_seconds = 0.0
         self.fail_next = 0
         self.echo_amount_delta = 0
+        self.refund_status = "processed"  # what a new refund answers: "pending" as Razorpay often does
         # Optional iterator of payment entities that payment fetches answer first,
         # to stage a state change between two calls (a capture elsewhere).
         self.next_fetch_answers = None
@@ -99,6 +100,12 @@ class FakeRazorpay:
             if status == "captured":
                 order.update(status="paid", amount_paid=payment["amount"])
         return dict(payment)
+
+    def refund_settle(self, refund_id, status="processed"):
+        """Razorpay finishing a pending refund; returns the entity its webhook carries."""
+        with self.lock:
+            self.refunds[refund_id]["status"] = status
+            return dict(self.refunds[refund_id])
 
     def checkout_response(self, payment):
         """What Checkout hands the page's handler: ids and the signature."""
@@ -244,8 +251,12 @@ class RazorpayHandler(BaseHTTPRequestHandler):
             "payment_id": payment_id,
             "amount": body.get("amount", payment["amount"]),
             "currency": payment["currency"],
-            "status": "processed",
+            "status": self.fake.refund_status,
+            "created_at": int(time.time()),
         }
+        if body.get("amount", payment["amount"]) > payment["amount"] - payment.get("amount_refunded", 0):
+            return self.error(400, "BAD_REQUEST_ERROR", "The refund amount provided is greater than amount captured")
+        payment["amount_refunded"] = payment.get("amount_refunded", 0) + refund["amount"]
         self.fake.refunds[refund["id"]] = refund
         self.reply(200, refund)
 
