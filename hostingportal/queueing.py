@@ -16,9 +16,10 @@ logger = logging.getLogger("hostingportal.queueing")
 FAST_FAIL_OPTIONS = {"retry": False}
 
 
-def enqueue(task, *args, **kwargs) -> bool:
+def enqueue(task, *args, countdown=None, **kwargs) -> bool:
+    """Send `task(*args, **kwargs)`, in `countdown` seconds if given. False (logged) when the broker refused."""
     try:
-        task.apply_async(args=args, kwargs=kwargs, **FAST_FAIL_OPTIONS)
+        task.apply_async(args=args, kwargs=kwargs, countdown=countdown, **FAST_FAIL_OPTIONS)
     except (OperationalError, OSError) as exc:
         logger.error("enqueue_failed task=%s args=%s error=%s", task.name, args, exc)
         return False

@@ -195,6 +195,14 @@ LIBCLOUD_SECRET = env.str("LIBCLOUD_SECRET", default="")
 LIBCLOUD_OPTIONS = env.json("LIBCLOUD_OPTIONS", default={})
 LIBCLOUD_LOCATION = env.str("LIBCLOUD_LOCATION", default="")
 LIBCLOUD_IMAGE = env.str("LIBCLOUD_IMAGE", default="")
+# How long one attempt waits for a new node to run before it counts as a transient failure.
+LIBCLOUD_WAIT_SECONDS = env.int("LIBCLOUD_WAIT_SECONDS", default=600)
+# The driver's create_node keyword taking a client idempotency token (EC2: "ex_clienttoken"); "" for none.
+LIBCLOUD_IDEMPOTENCY_KWARG = env.str("LIBCLOUD_IDEMPOTENCY_KWARG", default="")
+# A provisioning attempt's lease is its backend's longest create (its own wait
+# included) plus this margin: only a worker that has been silent that long is
+# presumed dead and taken over. The task's hard time limit sits inside the lease.
+PROVISIONING_LEASE_MARGIN_SECONDS = env.float("PROVISIONING_LEASE_MARGIN_SECONDS", default=300)
 # Minutes in pending/provisioning before a server counts as stuck (contract: 15).
 STUCK_SERVER_MINUTES = 15
 
@@ -283,8 +291,19 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery
 # CELERY_BROKER_CONNECTION_TIMEOUT: with retry=False (hostingportal.queueing) a
 # request never waits on a dead broker; the row is written and a sweeper
 # requeues. Worker consumers and beat reconnect through their own retry loops.
+# Redis hands a delivered but unacknowledged message (tasks are acks_late) to
+# another worker only after this many seconds, so a worker killed whole is
+# redelivered that late; the sweeper queues a server whose lease expired within
+# a minute of it. It must stay above the longest countdown a worker holds
+# unacknowledged (retry backoff up to 750 s, a lease recheck up to the lease),
+# or those tasks would be delivered twice (harmless, but wasteful).
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     **CELERY_BROKER_TRANSPORT_OPTIONS,
     "max_retries": 0,
     "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
 }
+# A worker that loses the broker abandons its running acks_late tasks, which are
+# then delivered again: safe, as provisioning resumes under its lease.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True

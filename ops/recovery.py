@@ -11,16 +11,15 @@ status change, a ServerStatusChange) naming the source and the staff user.
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Order
 from billing.services import order_event
 from servers.models import Server
-from servers.services import provisioning_enqueue, server_create_for_paid_order, server_transition
+from servers.selectors import stuck
+from servers.services import attempt_abandon, provisioning_enqueue, server_create_for_paid_order, server_transition
 
 from . import selectors
 
@@ -162,30 +161,34 @@ def orphaned_order_recover(number, *, source, actor=None):
     return server
 
 
-def server_is_stuck(server, now=None) -> bool:
-    now = now or timezone.now()
-    if server.status == Server.Status.FAILED:
-        return True
-    cutoff = now - timedelta(minutes=settings.STUCK_SERVER_MINUTES)
-    return server.status in Server.WAITING and server.waiting_since < cutoff
-
-
-def stuck_server_requeue(server_id, *, source, actor=None) -> bool:
-    """Send a stuck server back to provisioning: failed or provisioning -> pending
-    (with a ServerStatusChange), then queue its task after commit.
+def stuck_server_requeue(server_id, *, source, actor=None, now=None) -> bool:
+    """Send a stuck server back to provisioning: failed, or provisioning with an
+    expired lease, -> pending (with a ServerStatusChange), then queue its task
+    after commit. A provisioning server whose attempt holds a live lease is
+    never stuck, so never requeued: its worker is still building it.
 
     Returns False when the server is locked by a worker or another run, or is
-    no longer stuck when re-checked under the lock.
+    no longer stuck when re-checked under the lock. The move out of
+    provisioning is also a compare-and-set on the lease, so of many concurrent
+    requeues and takeovers of one expired lease exactly one starts an attempt.
     """
+    now = now or timezone.now()
     with transaction.atomic():
-        server = Server.objects.select_for_update(skip_locked=True).filter(pk=server_id).first()
-        if server is None or not server_is_stuck(server):
+        server = Server.objects.filter(stuck(now), pk=server_id).select_for_update(skip_locked=True).first()
+        if server is None:
             return False
-        previous = server.status
+        previous, expired_attempt = server.status, server.provisioning_attempts
         if previous != Server.Status.PENDING and not server_transition(
-            server, Server.Status.PENDING, source=source, actor=actor, note=f"Requeued by {source} from {previous}"
+            server,
+            Server.Status.PENDING,
+            source=source,
+            actor=actor,
+            note=f"Requeued by {source} from {previous}",
+            lease_expired_at=now,
         ):
             return False  # a worker moved it first (compare-and-set); it is not ours to requeue
+        if previous == Server.Status.PROVISIONING:
+            attempt_abandon(server.pk, expired_attempt, f"Lease expired; requeued by {source}", now=now)
         order_event(
             server.order,
             "provisioning_requeued",

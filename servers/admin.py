@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from hostingportal.admin_inlines import ReadOnlyTabularInline
 
-from .models import ProvisioningAttempt, Server, ServerStatusChange
+from .models import ProvisioningAttempt, Server, ServerStatusChange, SimulatedNode
 
 
 class StatusChangeInline(ReadOnlyTabularInline):
@@ -12,7 +12,17 @@ class StatusChangeInline(ReadOnlyTabularInline):
 
 class AttemptInline(ReadOnlyTabularInline):
     model = ProvisioningAttempt
-    fields = ["number", "backend", "outcome", "error", "started_at", "finished_at"]
+    fields = [
+        "number",
+        "backend",
+        "outcome",
+        "error",
+        "started_at",
+        "lease_until",
+        "worker",
+        "provider_node_id",
+        "finished_at",
+    ]
 
 
 @admin.register(Server)
@@ -26,6 +36,7 @@ class ServerAdmin(admin.ModelAdmin):
         "hostname",
         "ip_address",
         "provisioning_attempts",
+        "lease_until",
         "status_changed_at",
     ]
     list_filter = ["status"]
@@ -40,6 +51,8 @@ class ServerAdmin(admin.ModelAdmin):
         "provisioning_attempts",
         "last_error",
         "queued_at",
+        "lease_until",
+        "waiting_since",
         "status_changed_at",
         "activated_at",
         "created_at",
@@ -69,5 +82,20 @@ class ServerStatusChangeAdmin(admin.ModelAdmin):
 
 @admin.register(ProvisioningAttempt)
 class ProvisioningAttemptAdmin(ServerStatusChangeAdmin):
-    list_display = ["server", "number", "backend", "outcome", "started_at", "finished_at"]
+    list_display = ["server", "number", "backend", "outcome", "started_at", "lease_until", "worker", "finished_at"]
     list_filter = ["outcome", "backend"]
+    search_fields = ["server__hostname", "server__order__number", "worker", "provider_node_id"]
+
+
+@admin.register(SimulatedNode)
+class SimulatedNodeAdmin(admin.ModelAdmin):
+    """The simulated provider's machines (development and demos): read-only, as a provider's console would be."""
+
+    list_display = ["node_id", "tag", "server_id", "hostname", "ip_address", "power_state", "ready_at", "destroyed_at"]
+    search_fields = ["node_id", "tag", "hostname"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -41,6 +41,11 @@ class Server(models.Model):
     # written with the row, for the publish right after commit; cleared if that
     # publish fails). The sweeper requeues pending servers whose task never started.
     queued_at = models.DateTimeField(null=True, blank=True)
+    # The running provisioning attempt's lease (null unless provisioning): until
+    # then its worker owns the server; only after it may another worker or a
+    # requeue take the server over (a compare-and-set on this column), because
+    # the worker may have died. Written at claim, longer than the backend's own wait.
+    lease_until = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(auto_now_add=True)
     # When the server last entered pending/provisioning from outside them: how long
     # its customer has been waiting. Retries (provisioning -> pending) keep it, so a
@@ -56,6 +61,7 @@ class Server(models.Model):
         indexes = [
             models.Index(fields=["status", "status_changed_at"], name="server_status_changed"),
             models.Index(fields=["status", "waiting_since"], name="server_status_waiting"),
+            models.Index(fields=["status", "lease_until"], name="server_status_lease"),
             models.Index(fields=["user", "-created_at"], name="server_user_created"),
         ]
         constraints = [
@@ -98,6 +104,8 @@ class ProvisioningOutcome(models.TextChoices):
     SUCCEEDED = "succeeded"
     TRANSIENT_ERROR = "transient_error"
     PERMANENT_ERROR = "permanent_error"
+    # Its worker vanished (killed, lost) before the lease ran out; a later attempt took over.
+    LEASE_EXPIRED = "lease_expired"
 
 
 class ProvisioningAttempt(models.Model):
@@ -109,6 +117,12 @@ class ProvisioningAttempt(models.Model):
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.RUNNING)
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
+    # Until when this attempt owns the server (Server.lease_until while it runs).
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # Which worker process ran it ("host:pid"), for staff reading a takeover.
+    worker = models.CharField(max_length=200, blank=True)
+    # The provider's id for the machine, as soon as the create call answered.
+    provider_node_id = models.CharField(max_length=255, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -120,3 +134,37 @@ class ProvisioningAttempt(models.Model):
 
     def __str__(self):
         return f"#{self.number} {self.outcome}"
+
+
+class SimulatedNode(models.Model):
+    """A machine of the simulated provider (PROVISIONING_BACKEND=simulated).
+
+    The simulated backend keeps its "provider" here so that, like a real one, it
+    outlives the worker that asked for a machine: a worker killed mid-build
+    leaves a node that is still booting, and the next attempt finds it by its
+    tag instead of making a second. `tag` is the provider-side idempotency key
+    (ServerSpec.node_name): unique, so two creates for one server make one node.
+    """
+
+    class PowerState(models.TextChoices):
+        RUNNING = "running"
+        STOPPED = "stopped"
+
+    tag = models.CharField(max_length=100, unique=True)
+    node_id = models.CharField(max_length=100, unique=True)
+    server_id = models.PositiveIntegerField(db_index=True)  # our server's id, as a provider tag would carry it
+    hostname = models.CharField(max_length=255)
+    ip_address = models.GenericIPAddressField()
+    # OpenSSH public key lines installed for the login user (never a private key).
+    ssh_keys = models.JSONField(default=list, blank=True)
+    power_state = models.CharField(max_length=16, choices=PowerState.choices, default=PowerState.RUNNING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The build is in progress until then (the simulated boot time).
+    ready_at = models.DateTimeField()
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.node_id} ({self.tag})"

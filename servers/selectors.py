@@ -11,15 +11,34 @@ def servers_for_user(user):
     return Server.objects.filter(user=user).select_related("order").order_by("-created_at")
 
 
-def stuck_servers(now=None):
-    """Servers that need a human or a requeue (CONTRACT: pending or provisioning
-    for more than STUCK_SERVER_MINUTES, or failed), oldest first, in one query
-    with their order and customer. Waiting is counted from `waiting_since`, so a
-    server whose retries keep flipping it between the two is still found."""
-    now = now or timezone.now()
+def lease_expired(now):
+    """Servers whose provisioning lease ran out by `now` (no lease at all counts:
+    rows claimed before leases existed). Only these may be taken over or requeued."""
+    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+
+
+def stuck(now):
+    """The stuck condition (CONTRACT: pending or provisioning for more than
+    STUCK_SERVER_MINUTES, or failed), where a provisioning server whose attempt
+    still holds a live lease is never stuck: its worker is building it, and
+    requeueing it would start a second build beside the first."""
     cutoff = now - timedelta(minutes=settings.STUCK_SERVER_MINUTES)
-    return (
-        Server.objects.filter(Q(status__in=Server.WAITING, waiting_since__lt=cutoff) | Q(status=Server.Status.FAILED))
-        .select_related("order__user", "user")
-        .order_by("status_changed_at", "pk")
+    waiting_too_long = Q(status=Server.Status.PENDING, waiting_since__lt=cutoff) | (
+        Q(status=Server.Status.PROVISIONING, waiting_since__lt=cutoff) & lease_expired(now)
     )
+    return waiting_too_long | Q(status=Server.Status.FAILED)
+
+
+def stuck_servers(now=None):
+    """Servers that need a human or a requeue (`stuck`), oldest first, in one
+    query with their order and customer. Waiting is counted from `waiting_since`,
+    so a server whose retries keep flipping it between the two is still found."""
+    now = now or timezone.now()
+    return Server.objects.filter(stuck(now)).select_related("order__user", "user").order_by("status_changed_at", "pk")
+
+
+def lease_expired_servers(now=None):
+    """Provisioning servers whose attempt's lease has run out: their worker is
+    presumed dead, and the sweeper hands them to a worker to take over."""
+    now = now or timezone.now()
+    return Server.objects.filter(lease_expired(now), status=Server.Status.PROVISIONING)

@@ -8,6 +8,8 @@ fast path, and `pending_servers_enqueue` (every minute) is the safety net.
 """
 
 import logging
+import os
+import socket
 import time
 from datetime import timedelta
 
@@ -25,6 +27,7 @@ from hostingportal.sql import insert_row, insert_unless_exists
 from .mails import server_active_mail_queue
 from .models import ProvisioningAttempt, Server, ServerStatusChange
 from .provisioning import ProvisioningPermanentError, ProvisioningTransientError, ServerSpec, get_backend
+from .selectors import lease_expired, lease_expired_servers
 
 logger = logging.getLogger("servers.provisioning")
 
@@ -51,7 +54,9 @@ def log_step(step, server, started, *, attempt=None, **fields):
     )
 
 
-def server_transition(server, to_status, *, source, actor=None, note="", attempt=None, **fields) -> bool:
+def server_transition(
+    server, to_status, *, source, actor=None, note="", attempt=None, lease_expired_at=None, **fields
+) -> bool:
     """Move `server` to `to_status` and record who did it and why.
 
     Raises InvalidServerTransition for a move Server.TRANSITIONS does not allow.
@@ -60,7 +65,10 @@ def server_transition(server, to_status, *, source, actor=None, note="", attempt
     False is returned. A worker finishing its provisioning `attempt` (number)
     also compares the attempt count: if the server was requeued and claimed by
     another worker meanwhile, its status is "provisioning" again, but not this
-    attempt's. `fields` (values or F expressions) go into the same UPDATE.
+    attempt's. With `lease_expired_at` (a time), a provisioning server moves
+    only if its attempt's lease had expired by then: a requeue never takes a
+    server from a running attempt. Leaving provisioning clears the lease.
+    `fields` (values or F expressions) go into the same UPDATE.
     On success the status change row is written in the same transaction and
     `server` is updated in memory.
     """
@@ -71,11 +79,15 @@ def server_transition(server, to_status, *, source, actor=None, note="", attempt
     now = timezone.now()
     if to_status in Server.WAITING and from_status not in Server.WAITING:
         fields = {"waiting_since": now, **fields}  # the customer starts waiting again (a requeue after failed)
+    if from_status == Server.Status.PROVISIONING and to_status != Server.Status.PROVISIONING:
+        fields = {"lease_until": None, **fields}
     with transaction.atomic():
-        current = {"provisioning_attempts": attempt} if attempt is not None else {}
-        changed = Server.objects.filter(pk=server.pk, status=from_status, **current).update(
-            status=to_status, status_changed_at=now, updated_at=now, **fields
-        )
+        current = Server.objects.filter(pk=server.pk, status=from_status)
+        if attempt is not None:
+            current = current.filter(provisioning_attempts=attempt)
+        if lease_expired_at is not None:
+            current = current.filter(lease_expired(lease_expired_at))
+        changed = current.update(status=to_status, status_changed_at=now, updated_at=now, **fields)
         if not changed:
             return False
         ServerStatusChange.objects.create(
@@ -147,15 +159,17 @@ def provisioning_enqueue(server_id, *, queued_at_written=False) -> bool:
 
 def pending_servers_enqueue(now=None) -> int:
     """The sweeper: queue again every pending server whose task never started
-    (never queued, or queued more than REQUEUE_AFTER ago). Returns how many were
-    queued. Stops at the first broker failure; the next run tries again.
-    A duplicate task is harmless: the claim in server_provision lets one win."""
+    (never queued, or queued more than REQUEUE_AFTER ago), and every
+    provisioning server whose attempt's lease has expired (its worker died: the
+    task takes it over). Returns how many were queued. Stops at the first
+    broker failure; the next run tries again. A duplicate task is harmless: the
+    claim (or the takeover's compare-and-set) in server_provision lets one win."""
     now = now or timezone.now()
+    never_started = Server.objects.filter(status=Server.Status.PENDING).filter(
+        Q(queued_at__isnull=True) | Q(queued_at__lt=now - REQUEUE_AFTER)
+    )
     server_ids = list(
-        Server.objects.filter(status=Server.Status.PENDING)
-        .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=now - REQUEUE_AFTER))
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
+        (never_started | lease_expired_servers(now)).order_by("created_at").values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     queued = 0
     for server_id in server_ids:
@@ -178,17 +192,59 @@ def server_spec(server) -> ServerSpec:
         disk_gb=order.plan_disk_gb,
         provider_size=order.plan_provider_size,
         provider_image=order.plan_provider_image,
+        provider_node_id=server.provider_node_id,
     )
 
 
-def provisioning_claim(server_id, backend_name):
-    """pending -> provisioning, only if still pending. Returns (server, attempt),
-    or (None, None) when the server is gone or someone else has it."""
+class AttemptInProgress(Exception):
+    """Another attempt holds a live lease on the server: its worker may still be
+    building. Nobody may take over before `lease_until`."""
+
+    def __init__(self, server_id, lease_until):
+        self.server_id, self.lease_until = server_id, lease_until
+        super().__init__(f"Server #{server_id} is being provisioned under a lease until {lease_until:%H:%M:%S}")
+
+
+def provisioning_lease_seconds(backend) -> float:
+    """How long a provisioning attempt owns its server: longer than the backend's
+    longest create (its own wait for the machine included), so a live worker is
+    never taken over; only one that has been silent past that is presumed dead."""
+    return backend.max_create_seconds + settings.PROVISIONING_LEASE_MARGIN_SECONDS
+
+
+def provisioning_time_limit_seconds(backend) -> float:
+    """The task's hard time limit: inside the lease, so a hung worker is killed
+    before anyone may take its server over."""
+    return backend.max_create_seconds + settings.PROVISIONING_LEASE_MARGIN_SECONDS / 2
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def provisioning_claim(server_id, backend, *, now=None):
+    """Take the server for one provisioning attempt under a lease. Returns
+    (server, attempt), or (None, None) when the server is gone, not waiting, or
+    someone else claimed it first.
+
+    A pending server is claimed by compare-and-set pending -> provisioning. A
+    provisioning server is taken over only when its lease has expired (its
+    worker is presumed dead), by compare-and-set on the lease; while the lease
+    is live this raises AttemptInProgress and changes nothing.
+    """
     started = time.monotonic()
+    now = now or timezone.now()
     server = Server.objects.select_related("order__user").filter(pk=server_id).first()
     if server is None:
         logger.warning("provisioning_skipped server=%s reason=no-such-server", server_id)
         return None, None
+    lease_until = now + timedelta(seconds=provisioning_lease_seconds(backend))
+    if server.status == Server.Status.PROVISIONING:
+        if server.lease_until is not None and server.lease_until >= now:
+            raise AttemptInProgress(server.pk, server.lease_until)
+        attempt = provisioning_takeover(server, backend.name, lease_until, now=now)
+        log_step("takeover" if attempt else "takeover_lost", server, started, attempt=attempt)
+        return (server, attempt) if attempt else (None, None)
     if server.status != Server.Status.PENDING:
         log_step("skip", server, started, status=server.status)
         return None, None
@@ -197,14 +253,19 @@ def provisioning_claim(server_id, backend_name):
             server,
             Server.Status.PROVISIONING,
             source="worker",
-            note=f"Attempt {server.provisioning_attempts + 1} ({backend_name})",
+            note=f"Attempt {server.provisioning_attempts + 1} ({backend.name})",
             provisioning_attempts=F("provisioning_attempts") + 1,
+            lease_until=lease_until,
         )
         if not claimed:
             log_step("claim_lost", server, started)
             return None, None
         attempt = ProvisioningAttempt.objects.create(
-            server=server, number=server.provisioning_attempts, backend=backend_name
+            server=server,
+            number=server.provisioning_attempts,
+            backend=backend.name,
+            lease_until=lease_until,
+            worker=worker_identity(),
         )
         if attempt.number == 1:
             # The customer's "payment received" mail is written by the first claim, in its
@@ -212,38 +273,85 @@ def provisioning_claim(server_id, backend_name):
             # request then publishes one task instead of two, and a payment made while
             # the broker was down still gets its mail once the sweeper queues the server.
             payment_received_mail_queue(server.order)
-    log_step("claim", server, started, attempt=attempt, backend=backend_name)
+    log_step("claim", server, started, attempt=attempt, backend=backend.name, lease_until=lease_until.isoformat())
     return server, attempt
 
 
+def provisioning_takeover(server, backend_name, lease_until, *, now):
+    """Start a new attempt on a provisioning server whose lease has expired.
+
+    One UPDATE ... WHERE lease_until < now is the compare-and-set: of any number
+    of redelivered tasks, sweeps and requeues racing for one expired lease,
+    exactly one matches it (PostgreSQL re-checks the WHERE against the winner's
+    committed row), and the others get None. The expired attempt is closed as
+    `lease_expired`; the new one resumes: the backend looks the machine up
+    before creating anything.
+    """
+    previous = server.provisioning_attempts
+    with transaction.atomic():
+        taken = (
+            Server.objects.filter(pk=server.pk, status=Server.Status.PROVISIONING, provisioning_attempts=previous)
+            .filter(lease_expired(now))
+            .update(provisioning_attempts=previous + 1, lease_until=lease_until, updated_at=now)
+        )
+        if not taken:
+            return None
+        attempt_abandon(server.pk, previous, f"Lease expired; attempt {previous + 1} took over", now=now)
+        attempt = ProvisioningAttempt.objects.create(
+            server=server, number=previous + 1, backend=backend_name, lease_until=lease_until, worker=worker_identity()
+        )
+    server.provisioning_attempts, server.lease_until = previous + 1, lease_until
+    return attempt
+
+
+def attempt_abandon(server_id, number, reason, *, now=None):
+    """Close a running attempt whose lease has expired (its worker is gone)."""
+    ProvisioningAttempt.objects.filter(
+        server_id=server_id, number=number, outcome=ProvisioningAttempt.Outcome.RUNNING
+    ).update(outcome=ProvisioningAttempt.Outcome.LEASE_EXPIRED, error=reason, finished_at=now or timezone.now())
+
+
 def attempt_finish(attempt, outcome, error=""):
-    attempt.outcome = outcome
-    attempt.error = error
-    attempt.finished_at = timezone.now()
-    attempt.save(update_fields=["outcome", "error", "finished_at"])
+    """Record how a running attempt ended. An attempt already closed as
+    lease_expired (taken over while its worker was slow, not dead) keeps that."""
+    finished_at = timezone.now()
+    ProvisioningAttempt.objects.filter(pk=attempt.pk, outcome=ProvisioningAttempt.Outcome.RUNNING).update(
+        outcome=outcome, error=error, finished_at=finished_at
+    )
+    attempt.refresh_from_db(fields=["outcome", "error", "finished_at"])
 
 
-def server_provision(server_id, *, retry_in_seconds: float | None = None) -> Server | None:
-    """Build one pending server through the configured backend.
+def attempt_node_record(server, attempt, node_id):
+    """Write the provider's node id as soon as the backend knows it, before the
+    machine has booted: a takeover then looks the machine up by id."""
+    ProvisioningAttempt.objects.filter(pk=attempt.pk).update(provider_node_id=node_id)
+    Server.objects.filter(pk=server.pk, provisioning_attempts=attempt.number).update(provider_node_id=node_id)
+
+
+def server_provision(server_id, *, retry_in_seconds: float | None = None, now=None) -> Server | None:
+    """Build one waiting server through the configured backend.
 
     At most one worker provisions a server at a time: the claim is a
-    compare-and-set pending -> provisioning, and a loser returns None without
-    touching anything. Each run leaves a ProvisioningAttempt and a status change
-    per transition. On success the server is active with its address and the
-    customer is emailed after commit. On a transient error with
-    `retry_in_seconds` given, the server goes back to pending, due again in that
-    many seconds (Server.queued_at, so the sweeper waits for the retry), and
-    ProvisioningTransientError is raised for the caller to retry. A permanent
-    error, or a transient one with no retry left (None), fails the server with
-    the reason and alerts staff.
+    compare-and-set pending -> provisioning with a lease, a takeover happens
+    only once that lease has expired (AttemptInProgress while it is live), and
+    a loser returns None without touching anything. Each run leaves a
+    ProvisioningAttempt and a status change per transition. On success the
+    server is active with its address and the customer is emailed after commit.
+    On a transient error with `retry_in_seconds` given, the server goes back
+    to pending, due again in that many seconds (Server.queued_at, so the
+    sweeper waits for the retry), and ProvisioningTransientError is raised for
+    the caller to retry. A permanent error, or a transient one with no retry
+    left (None), fails the server with the reason and alerts staff.
     """
     backend = get_backend()
-    server, attempt = provisioning_claim(server_id, backend.name)
+    server, attempt = provisioning_claim(server_id, backend, now=now)
     if server is None:
         return None
     started = time.monotonic()
     try:
-        result = backend.create(server_spec(server))
+        result = backend.create(
+            server_spec(server), on_node_created=lambda node_id: attempt_node_record(server, attempt, node_id)
+        )
     except ProvisioningTransientError as exc:
         log_step("backend_error", server, started, attempt=attempt, kind="transient", error=repr(str(exc)))
         if retry_in_seconds is None:

@@ -4,9 +4,13 @@ import logging
 import random
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
-from .provisioning import ProvisioningTransientError
-from .services import pending_servers_enqueue, server_provision
+from hostingportal.queueing import enqueue
+
+from .provisioning import BACKENDS, ProvisioningTransientError
+from .services import AttemptInProgress, pending_servers_enqueue, provisioning_time_limit_seconds, server_provision
 
 logger = logging.getLogger("servers.tasks")
 
@@ -25,14 +29,36 @@ def retry_countdown(retries: int) -> float:
     return delay + random.uniform(0, delay / 4)
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+def provision_time_limit():
+    backend = BACKENDS.get(settings.PROVISIONING_BACKEND)
+    return provisioning_time_limit_seconds(backend()) if backend else None
+
+
+# acks_late + reject_on_worker_lost: a worker killed mid-attempt leaves its
+# message to be delivered again (at once when only a pool child died; after the
+# broker's visibility timeout when the whole worker did), and the sweeper queues
+# any server whose lease expired. The hard time limit sits inside the lease, so
+# a hung attempt is killed before another may take its server over.
+@shared_task(
+    bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES, time_limit=provision_time_limit()
+)
 def provision_server(self, server_id):
-    """Provision one server; transient errors retry with backoff, the last one fails it (and alerts)."""
+    """Provision one server; transient errors retry with backoff, the last one fails it (and alerts).
+    A server whose attempt still holds its lease is looked at again when the lease
+    runs out, and taken over then if that attempt's worker is gone."""
     retry_in = retry_countdown(self.request.retries) if self.request.retries < self.max_retries else None
     try:
         server_provision(server_id, retry_in_seconds=retry_in)
     except ProvisioningTransientError as exc:
         raise self.retry(exc=exc, countdown=retry_in)
+    except AttemptInProgress as busy:
+        wait = max((busy.lease_until - timezone.now()).total_seconds(), 0) + 1
+        if self.request.is_eager:
+            # Run inline (no broker to wait on): the sweeper takes the server over once the lease expires.
+            logger.info("provision_busy server=%s lease_until=%s", server_id, busy.lease_until.isoformat())
+            return
+        logger.info("provision_busy server=%s lease_until=%s recheck_in=%.0fs", server_id, busy.lease_until, wait)
+        enqueue(provision_server, server_id, countdown=wait)
 
 
 @shared_task

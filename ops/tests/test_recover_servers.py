@@ -228,3 +228,42 @@ def test_an_unknown_flag_exits_2_from_the_shell():
     )
     assert result.returncode == 2
     assert "unrecognized arguments: --no-such-flag" in result.stderr
+
+
+@pytest.mark.django_db
+def test_a_server_whose_attempt_is_running_is_never_requeued_however_long_its_customer_has_waited(
+    django_capture_on_commit_callbacks,
+):
+    """The reported defect: "stuck" was measured from when the customer started
+    waiting, so a requeue took a server from the worker still building it."""
+    from servers.provisioning.simulated import SimulatedBackend
+    from servers.services import provisioning_claim
+
+    server = stuck_server(status="pending", minutes_ago=40, last_error="")
+    provisioning_claim(server.pk, SimulatedBackend())  # a worker is building it now, under its lease
+    with django_capture_on_commit_callbacks(execute=True):
+        status, out, _ = run("--yes", "--json")
+    body = json.loads(out)
+    assert status == 0 and body["stuck_servers"] == [] and body["requeued"] == []
+    server.refresh_from_db()
+    assert (server.status, server.provisioning_attempts) == ("provisioning", 1)
+    assert list(server.attempts.values_list("outcome", flat=True)) == ["running"]
+
+
+@pytest.mark.django_db
+def test_a_server_whose_attempts_lease_expired_is_requeued_and_its_attempt_closed(django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from servers.provisioning.simulated import SimulatedBackend
+    from servers.services import provisioning_claim
+
+    server = stuck_server(status="pending", minutes_ago=40, last_error="")
+    provisioning_claim(server.pk, SimulatedBackend(), now=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        body = json.loads(run("--yes", "--json")[1])
+    assert body["requeued"] == [server.pk]
+    server.refresh_from_db()
+    assert server.status == "active"  # requeued, then provisioned inline (eager Celery)
+    assert list(server.attempts.values_list("number", "outcome")) == [(1, "lease_expired"), (2, "succeeded")]

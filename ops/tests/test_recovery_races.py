@@ -113,3 +113,56 @@ def test_exit_statuses_from_the_shell_are_0_then_2_then_1(alice, plan):
             cursor.execute("DROP FUNCTION ops_test_refuse()")
     assert failed.returncode == 1
     assert json.loads(failed.stdout)["errors"][0]["order"] == broken.number
+
+
+def expired_lease_server():
+    """A server whose worker died mid-attempt an hour ago, its customer waiting since."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from servers.factories import ServerFactory
+    from servers.provisioning.simulated import SimulatedBackend
+    from servers.services import provisioning_claim
+
+    server = ServerFactory(order__paid_at=timezone.now())
+    long_ago = timezone.now() - timedelta(hours=1)
+    provisioning_claim(server.pk, SimulatedBackend(), now=long_ago)
+    Server.objects.filter(pk=server.pk).update(waiting_since=long_ago)
+    return server
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_ten_concurrent_requeues_of_one_expired_lease_make_one_attempt():
+    from ops.recovery import stuck_server_requeue
+    from servers.models import SimulatedNode
+
+    server = expired_lease_server()
+    results, errors = in_threads([lambda: stuck_server_requeue(server.pk, source="dashboard")] * 10)
+    assert not errors, errors
+    server.refresh_from_db()
+    assert server.status == "active"  # the requeue's task ran inline (eager Celery)
+    assert list(server.attempts.values_list("number", "outcome")) == [(1, "lease_expired"), (2, "succeeded")]
+    assert SimulatedNode.objects.filter(server_id=server.pk).count() == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_ten_concurrent_takeovers_of_one_expired_lease_make_one_attempt():
+    """Redelivered tasks and sweeps racing for one expired lease: one compare-and-set wins."""
+    from servers.provisioning.simulated import SimulatedBackend
+    from servers.services import AttemptInProgress, provisioning_claim
+
+    server = expired_lease_server()
+
+    def takeover():
+        try:
+            return provisioning_claim(server.pk, SimulatedBackend())[1]
+        except AttemptInProgress:
+            return None
+
+    results, errors = in_threads([takeover] * 10)
+    assert not errors, errors
+    assert [attempt.number for attempt in results if attempt] == [2]
+    assert list(server.attempts.values_list("number", "outcome")) == [(1, "lease_expired"), (2, "running")]

@@ -1,9 +1,17 @@
 """The small interface every provisioning backend implements.
 
-A backend turns a ServerSpec into a running machine and returns where it is.
-It must be idempotent per `spec.node_name` (a retry after a crash finds the
-machine the first try made) and must raise only the two errors below, so the
-caller knows whether trying again can help.
+A backend turns a ServerSpec into a running machine and returns where it is:
+`create(spec, *, on_node_created=None)`. It must be idempotent per
+`spec.node_name`, the provider-side key carrying our server id: it looks the
+machine up (by `spec.provider_node_id` when an earlier attempt learnt it, then
+by name, including a machine still being built) before creating one, so a
+retry or a takeover after a crash adopts the machine the first try made. It
+calls `on_node_created(node_id)` as soon as the provider has answered a create
+or a lookup, before waiting for the machine to boot. It must raise only the two
+errors below, so the caller knows whether trying again can help.
+
+`max_create_seconds` bounds one create call (the backend's own wait included):
+an attempt's lease is longer than that (servers.services.provisioning_lease_seconds).
 """
 
 from dataclasses import dataclass
@@ -29,11 +37,20 @@ class ServerSpec:
     disk_gb: int
     provider_size: str = ""
     provider_image: str = ""
+    # Known from an earlier attempt of this server ("" if none got that far).
+    provider_node_id: str = ""
+    # OpenSSH public key lines to install for the login user.
+    ssh_keys: tuple = ()
 
     @property
     def node_name(self) -> str:
-        # Tags the machine with the order, so the provider itself can tell us it exists.
-        return "srv-" + self.order_number.lower()
+        # Tags the machine with our server and its order, so the provider itself can tell us it exists.
+        return f"srv-{self.server_id}-{self.order_number.lower()}"
+
+    @property
+    def node_names(self) -> set:
+        # Machines made before the name carried the server id were named after the order alone.
+        return {self.node_name, "srv-" + self.order_number.lower()}
 
 
 @dataclass(frozen=True)

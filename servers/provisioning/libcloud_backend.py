@@ -1,10 +1,15 @@
 """Builds real servers through Apache Libcloud (any compute provider it supports).
 
 Configured by LIBCLOUD_PROVIDER / LIBCLOUD_KEY / LIBCLOUD_SECRET / LIBCLOUD_OPTIONS
-/ LIBCLOUD_LOCATION / LIBCLOUD_IMAGE. The node is named after the order and
-looked up by that name before anything is created, so a retry after a timeout
-or a crashed worker adopts the machine the first try made instead of buying a
-second one.
+/ LIBCLOUD_LOCATION / LIBCLOUD_IMAGE / LIBCLOUD_WAIT_SECONDS /
+LIBCLOUD_IDEMPOTENCY_KWARG. The node is named after our server and its order
+and looked up (by the id an earlier attempt recorded, then by that name, a node
+still being built included) before anything is created, so a retry after a
+timeout or a takeover after a crashed worker adopts the machine the first try
+made instead of buying a second one. Where the driver takes a client token
+(EC2's `ex_clienttoken`), LIBCLOUD_IDEMPOTENCY_KWARG names it and the node name
+is passed there too, so the provider itself refuses a second machine even for a
+create it has not listed yet.
 """
 
 import ipaddress
@@ -13,13 +18,14 @@ from contextlib import contextmanager
 from django.conf import settings
 from libcloud.common.exceptions import BaseHTTPError
 from libcloud.common.types import InvalidCredsError, LibcloudError, ProviderError
+from libcloud.compute.base import NodeAuthSSHKey
 from libcloud.compute.providers import get_driver
 
 from .base import ProvisionedServer, ProvisioningPermanentError, ProvisioningTransientError, ServerSpec
 
-# A provider that has not started the node in this long is treated as a transient failure.
-WAIT_TIMEOUT_SECONDS = 600
 WAIT_PERIOD_SECONDS = 5
+# Time for the API calls around the wait (list, create): part of max_create_seconds.
+API_CALLS_SECONDS = 120
 RETRYABLE_HTTP_CODES = {408, 409, 425, 429}
 
 
@@ -102,22 +108,44 @@ def address_of(node) -> str | None:
     return str(valid[0]) if valid else None
 
 
+def node_find(driver, spec: ServerSpec):
+    """The server's node at the provider, whatever state it is in (a node still being built included)."""
+    with provider_errors("list_nodes"):
+        nodes = driver.list_nodes()
+    by_id = [node for node in nodes if spec.provider_node_id and str(node.id) == spec.provider_node_id]
+    by_name = [node for node in nodes if node.name in spec.node_names]
+    return (by_id or by_name or [None])[0]
+
+
+def create_options(driver, spec: ServerSpec) -> dict:
+    options = {"size": size_for(driver, spec), "image": image_for(driver, spec), **location_options(driver)}
+    if spec.ssh_keys:
+        # One authorized_keys text: drivers take a single NodeAuthSSHKey, cloud-init installs every line.
+        options["auth"] = NodeAuthSSHKey("\n".join(spec.ssh_keys))
+    if settings.LIBCLOUD_IDEMPOTENCY_KWARG:
+        options[settings.LIBCLOUD_IDEMPOTENCY_KWARG] = spec.node_name
+    return options
+
+
 class LibcloudBackend:
     name = "libcloud"
 
-    def create(self, spec: ServerSpec) -> ProvisionedServer:
+    @property
+    def max_create_seconds(self) -> float:
+        return settings.LIBCLOUD_WAIT_SECONDS + API_CALLS_SECONDS
+
+    def create(self, spec: ServerSpec, *, on_node_created=None) -> ProvisionedServer:
         driver = driver_connect()
-        with provider_errors("list_nodes"):
-            existing = [node for node in driver.list_nodes() if node.name == spec.node_name]
-        if existing:
-            node = existing[0]
-        else:
-            size, image, options = size_for(driver, spec), image_for(driver, spec), location_options(driver)
+        node = node_find(driver, spec)
+        if node is None:
+            options = create_options(driver, spec)
             with provider_errors("create_node"):
-                node = driver.create_node(name=spec.node_name, size=size, image=image, **options)
+                node = driver.create_node(name=spec.node_name, **options)
+        if on_node_created is not None:
+            on_node_created(str(node.id))
         with provider_errors("wait_until_running"):
             [(node, _ips)] = driver.wait_until_running(
-                [node], wait_period=WAIT_PERIOD_SECONDS, timeout=WAIT_TIMEOUT_SECONDS
+                [node], wait_period=WAIT_PERIOD_SECONDS, timeout=settings.LIBCLOUD_WAIT_SECONDS
             )
         ip_address = address_of(node)
         if ip_address is None:

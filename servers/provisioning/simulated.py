@@ -1,9 +1,18 @@
-"""Pretends to build a server: for development, demos and tests."""
+"""Pretends to build a server: for development, demos and tests.
+
+Its "provider" is the SimulatedNode table, so it behaves like a real one where
+it matters: a node outlives the worker that asked for it, keeps booting after
+that worker is killed, is found again by its tag, and a second create for the
+same tag makes nothing new (the unique tag is the idempotency key).
+"""
 
 import ipaddress
 import time
+from datetime import timedelta
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from .base import ProvisionedServer, ServerSpec
 
@@ -18,13 +27,53 @@ def simulated_ip(server_id: int) -> str:
     return str(ipaddress.IPv4Address(network) + (server_id % 254) + 1)
 
 
+def simulated_node_find(spec: ServerSpec):
+    from servers.models import SimulatedNode
+
+    nodes = SimulatedNode.objects.filter(destroyed_at__isnull=True)
+    if spec.provider_node_id:
+        node = nodes.filter(node_id=spec.provider_node_id).first()
+        if node is not None:
+            return node
+    return nodes.filter(tag__in=spec.node_names).first()
+
+
+def simulated_node_create(spec: ServerSpec):
+    """The provider's create call: returns at once with a node that boots for
+    SIMULATED_PROVISIONING_DELAY_SECONDS. A create racing another for the same
+    tag gets the other's node."""
+    from servers.models import SimulatedNode
+
+    node = SimulatedNode(
+        tag=spec.node_name,
+        node_id=f"sim-{spec.server_id}",
+        server_id=spec.server_id,
+        hostname=f"{spec.name}.{HOSTNAME_DOMAIN}",
+        ip_address=simulated_ip(spec.server_id),
+        ssh_keys=list(spec.ssh_keys),
+        ready_at=timezone.now() + timedelta(seconds=settings.SIMULATED_PROVISIONING_DELAY_SECONDS),
+    )
+    try:
+        with transaction.atomic():
+            node.save()
+    except IntegrityError:
+        return SimulatedNode.objects.get(tag=spec.node_name)
+    return node
+
+
 class SimulatedBackend:
     name = "simulated"
 
-    def create(self, spec: ServerSpec) -> ProvisionedServer:
-        time.sleep(settings.SIMULATED_PROVISIONING_DELAY_SECONDS)
-        return ProvisionedServer(
-            hostname=f"{spec.name}.{HOSTNAME_DOMAIN}",
-            ip_address=simulated_ip(spec.server_id),
-            provider_node_id=f"sim-{spec.server_id}",
-        )
+    @property
+    def max_create_seconds(self) -> float:
+        return settings.SIMULATED_PROVISIONING_DELAY_SECONDS
+
+    def create(self, spec: ServerSpec, *, on_node_created=None) -> ProvisionedServer:
+        node = simulated_node_find(spec) or simulated_node_create(spec)
+        if on_node_created is not None:
+            on_node_created(node.node_id)
+        # Wait for the boot, however much of it an earlier (killed) attempt already waited.
+        remaining = (node.ready_at - timezone.now()).total_seconds()
+        if remaining > 0:
+            time.sleep(remaining)
+        return ProvisionedServer(hostname=node.hostname, ip_address=node.ip_address, provider_node_id=node.node_id)

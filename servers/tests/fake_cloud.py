@@ -20,13 +20,23 @@ class FakeCloudDriver(DummyNodeDriver):
     # Exceptions raised by the next create_node calls, in order; ("after", exc)
     # creates the node and then raises, as when the provider's answer is lost.
     failures: list = []
+    # The keyword arguments of each create_node call (auth, client tokens, ...).
+    create_kwargs: list = []
 
     def __init__(self, key, secret=None, **options):
         super().__init__(key)
         self.nl = FakeCloudDriver.nodes
 
-    def create_node(self, name, size, image, location=None):
+    def list_nodes(self):
+        listed = list(self.nl)
+        for node in self.nl:  # a node being built is running by the next look
+            if node.state == NodeState.PENDING:
+                node.state = NodeState.RUNNING
+        return listed
+
+    def create_node(self, name, size, image, location=None, **kwargs):
         FakeCloudDriver.create_calls += 1
+        FakeCloudDriver.create_kwargs.append(kwargs)
         failure = FakeCloudDriver.failures.pop(0) if FakeCloudDriver.failures else None
         if failure is not None and not isinstance(failure, tuple):
             raise failure
@@ -50,6 +60,7 @@ class FakeCloudDriver(DummyNodeDriver):
         cls.nodes.clear()
         cls.create_calls = 0
         cls.failures.clear()
+        cls.create_kwargs.clear()
 
 
 def fake_cloud_register():

@@ -58,13 +58,13 @@ def test_the_libcloud_dummy_provider_builds_a_server(settings, paid_order, djang
     assert outcomes(server) == [(1, "succeeded")]
 
 
-def test_the_node_is_named_after_the_order_and_sized_from_the_order_snapshot(
+def test_the_node_is_named_after_the_server_and_its_order_and_sized_from_the_order_snapshot(
     fake_cloud, paid_order, django_capture_on_commit_callbacks
 ):
     server = provisioned(paid_order, django_capture_on_commit_callbacks)
     assert server.status == "active"
     [node] = fake_cloud.nodes
-    assert node.name == f"srv-{paid_order.number.lower()}"
+    assert node.name == f"srv-{server.pk}-{paid_order.number.lower()}"
     assert node.size.ram == 8192  # the smallest dummy size holding the plan's 8 GB
     assert node.image.name == "Ubuntu 9.10"
     assert (server.provider_node_id, server.ip_address) == (node.id, node.public_ips[0])

@@ -11,6 +11,7 @@ from conftest import celery_configure
 from servers.factories import ServerFactory
 from servers.models import ProvisioningAttempt, Server, ServerStatusChange
 from servers.services import (
+    AttemptInProgress,
     InvalidServerTransition,
     pending_servers_enqueue,
     provisioning_enqueue,
@@ -113,9 +114,12 @@ def test_the_sweeper_requeues_only_pending_servers_whose_task_never_started(djan
     assert not ServerStatusChange.objects.filter(server=active).exists()
 
 
-def test_a_server_someone_else_claimed_is_not_provisioned_again():
-    server = ServerFactory(status="provisioning")
-    assert server_provision(server.pk) is None
+def test_a_server_another_attempt_holds_under_a_live_lease_is_not_provisioned_again():
+    lease_until = timezone.now() + timedelta(minutes=5)
+    server = ServerFactory(status="provisioning", lease_until=lease_until)
+    with pytest.raises(AttemptInProgress) as busy:
+        server_provision(server.pk)
+    assert busy.value.lease_until == lease_until
     assert not ProvisioningAttempt.objects.filter(server=server).exists()
     server.refresh_from_db()
     assert server.status == "provisioning"
@@ -173,13 +177,14 @@ def test_a_worker_whose_server_was_requeued_and_claimed_again_changes_nothing(st
     """The ABA case: worker A's attempt is still running when staff requeue the
     server and worker B claims it; the status is "provisioning" again, but B's."""
     from servers.provisioning.base import ProvisionedServer
+    from servers.provisioning.simulated import SimulatedBackend
     from servers.services import provisioning_claim, server_activate, server_provisioning_fail
 
     server = ServerFactory(status="pending")
-    server_a, attempt_a = provisioning_claim(server.pk, "simulated")
+    server_a, attempt_a = provisioning_claim(server.pk, SimulatedBackend())
     requeue_target = Server.objects.get(pk=server.pk)
     assert server_transition(requeue_target, "pending", source="admin", actor=staff)
-    server_b, attempt_b = provisioning_claim(server.pk, "simulated")
+    server_b, attempt_b = provisioning_claim(server.pk, SimulatedBackend())
     assert (attempt_a.number, attempt_b.number) == (1, 2)
 
     server_activate(server_a, attempt_a, ProvisionedServer("a.example.net", "192.0.2.1", "node-a"))
