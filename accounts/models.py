@@ -1,6 +1,18 @@
+import secrets
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+
+# Lowercase letters and digits without the look-alikes (0/o, 1/l/i): a code read
+# aloud or typed from a screenshot still works. 10 of 31 symbols is about 49 bits,
+# so valid codes cannot be found by guessing.
+REFERRAL_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+REFERRAL_CODE_LENGTH = 10
+
+
+def new_referral_code():
+    return "".join(secrets.choice(REFERRAL_CODE_ALPHABET) for _ in range(REFERRAL_CODE_LENGTH))
 
 
 class UserManager(BaseUserManager):
@@ -44,6 +56,9 @@ class User(AbstractUser):
     billing_address = models.TextField(blank=True)
     billing_state = models.CharField(max_length=100, blank=True)
     gstin = models.CharField("GSTIN", max_length=15, blank=True)
+    # The customer's affiliate code, in their /r/<code>/ link: given to every user
+    # when the row is written and never changed, so links already shared keep working.
+    referral_code = models.CharField(max_length=16, unique=True, default=new_referral_code, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []

@@ -6,6 +6,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
+from affiliates.services import REFERRAL_COOKIE, referral_attribute
 from billing.forms import BillingDetailsForm
 
 from .forms import SignupForm
@@ -18,12 +19,16 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
+        referral_attribute(user, request.COOKIES.get(REFERRAL_COOKIE))
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         next_url = request.GET.get("next", "")
         # Only our own pages: an unchecked `next` would be an open redirect.
         if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
-            return redirect(next_url)
-        return redirect("billing:plans")
+            response = redirect(next_url)
+        else:
+            response = redirect("billing:plans")
+        response.delete_cookie(REFERRAL_COOKIE, samesite="Lax")  # used up: it referred this sign-up
+        return response
     return render(request, "registration/signup.html", {"form": form})
 
 

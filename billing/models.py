@@ -110,6 +110,13 @@ class Order(models.Model):
     buyer_state = models.CharField(max_length=100, blank=True)
     buyer_gstin = models.CharField(max_length=15, blank=True)
 
+    # The buyer's affiliate, copied from their referral when the order is created (a
+    # referral never changes), so the payment funnel knows without another query
+    # whether paying this order earns a commission. Null: nobody referred the buyer.
+    referrer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
     razorpay_order_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
     # Gateway facts worth keeping that have no column of their own (last payment
     # id, failure reasons, captured method); never used to compute amounts.

@@ -71,3 +71,21 @@ def split_gst(tax_paise: int, intra_state: bool) -> dict:
         return {"igst_paise": tax_paise}
     cgst = tax_paise // 2
     return {"cgst_paise": cgst, "sgst_paise": tax_paise - cgst}
+
+
+def commission_paise(subtotal_paise: int, percent) -> int:
+    """An affiliate's commission: `percent` (a Decimal with at most two decimals)
+    of an order's subtotal, GST excluded, rounded half-up to the paisa."""
+    basis_points = percent * 100
+    if basis_points != int(basis_points):
+        raise PricingError("commission percent has at most two decimals")
+    return divide_half_up(subtotal_paise * int(basis_points), 10000)
+
+
+def reduced_in_proportion(amount_paise: int, kept_paise: int, whole_paise: int) -> int:
+    """`amount_paise` scaled by kept / whole, half-up: a commission after part of
+    its order was refunded (whole = the order's total, kept = what was not refunded).
+    Always computed from the original amount, so repeated refunds never compound rounding."""
+    if whole_paise <= 0:
+        raise PricingError("the whole must be positive")
+    return divide_half_up(amount_paise * max(kept_paise, 0), whole_paise)

@@ -92,10 +92,14 @@ def order_create(*, user, plan, billing_cycle_months, buyer=None, source="checko
         quote = pricing.quote(plan, billing_cycle_months)
     except pricing.PricingError as exc:
         raise OrderError(str(exc)) from exc
+    from affiliates.services import referrer_id_for  # affiliates depends on billing, not back
+
     buyer = buyer or {}
+    referrer_id = referrer_id_for(user)
     with transaction.atomic():
         order = Order.objects.create(
             user=user,
+            referrer_id=referrer_id,
             plan=plan,
             billing_cycle_months=billing_cycle_months,
             plan_slug=plan.slug,
@@ -310,9 +314,10 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
 
     In one transaction, under the order's row lock: records the payment; if it is
     captured and matches the order's id, amount and currency, marks the order
-    paid, assigns the invoice number and writes the server row (pending). After
-    commit the server is queued for provisioning (one publish); the first
-    provisioning attempt emails the customer that the payment was received.
+    paid, assigns the invoice number, writes the server row (pending) and, for a
+    referred buyer, the referrer's commission. After commit the server is queued
+    for provisioning (one publish); the first provisioning attempt emails the
+    customer that the payment was received.
     A captured payment that does not match never provisions: the order is
     flagged for staff and an alert goes out.
     """
@@ -366,10 +371,13 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
             )
             outcome = PaymentOutcome(order, None, payment, "mismatch")
         else:
+            from affiliates.services import commission_record_for_paid_order
             from servers.services import server_create_for_paid_order  # servers depends on billing, not back
 
             order_mark_paid(order, gateway_payment, source=source, actor=actor)
             server = server_create_for_paid_order(order, source=source, actor=actor)
+            # No statement at all unless a referrer is on the order; then one insert.
+            commission_record_for_paid_order(order)
             # Last before commit: every payment waits on the year's invoice counter
             # row, so it is held for as short a time as possible.
             invoice_number_assign(order, timezone.localdate(order.paid_at))

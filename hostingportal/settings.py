@@ -6,6 +6,7 @@ simulated payments and provisioning); with DEBUG=False the portal refuses to
 start without real secrets instead of quietly running on dev values.
 """
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "alerts",
     "ops",
     "outbox",
+    "affiliates",
 ]
 
 MIDDLEWARE = [
@@ -179,6 +181,24 @@ if PAYMENTS_SIMULATED:
     RAZORPAY_WEBHOOK_SECRET = RAZORPAY_WEBHOOK_SECRET or "simulated-webhook-secret"
 
 GST_RATE_PERCENT = env.int("GST_RATE_PERCENT", default=18)
+# Affiliates: a referred customer's paid order earns the referrer this percent of
+# its subtotal (GST excluded), whole or with up to two decimals; approved after the
+# hold (the refund window); the /r/<code>/ cookie lasts this many days.
+try:
+    AFFILIATE_COMMISSION_PERCENT = Decimal(env.str("AFFILIATE_COMMISSION_PERCENT", default="10"))
+except InvalidOperation:
+    AFFILIATE_COMMISSION_PERCENT = None
+if (
+    AFFILIATE_COMMISSION_PERCENT is None
+    or not AFFILIATE_COMMISSION_PERCENT.is_finite()
+    or not 0 <= AFFILIATE_COMMISSION_PERCENT <= 100
+    or AFFILIATE_COMMISSION_PERCENT.as_tuple().exponent < -2
+):
+    raise ImproperlyConfigured("AFFILIATE_COMMISSION_PERCENT must be a number from 0 to 100 with at most 2 decimals.")
+AFFILIATE_HOLD_DAYS = env.int("AFFILIATE_HOLD_DAYS", default=30)
+AFFILIATE_COOKIE_DAYS = env.int("AFFILIATE_COOKIE_DAYS", default=30)
+if AFFILIATE_HOLD_DAYS < 0 or AFFILIATE_COOKIE_DAYS < 1:
+    raise ImproperlyConfigured("AFFILIATE_HOLD_DAYS must be 0 or more and AFFILIATE_COOKIE_DAYS 1 or more.")
 SELLER_NAME = env.str("SELLER_NAME", default="Demo Hosting Private Limited")
 SELLER_ADDRESS = env.str("SELLER_ADDRESS", default="12 Demo Street, Bengaluru 560001")
 SELLER_GSTIN = env.str("SELLER_GSTIN", default="29AABCD1234E1Z4")
@@ -259,7 +279,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"TicketStatusEnum": "support.models.TicketStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "support.models.TicketStatus",
+        "CommissionStatusEnum": "affiliates.models.CommissionStatus",
+    },
 }
 
 # --- Security (production) ----------------------------------------------------

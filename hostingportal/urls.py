@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("billing.urls")),
     path("servers/", include("servers.urls")),
     path("support/", include("support.urls")),
+    path("", include("affiliates.urls")),
 ]

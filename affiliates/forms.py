@@ -1,0 +1,27 @@
+from django import forms
+from django.utils import timezone
+
+
+class PayoutForm(forms.Form):
+    amount = forms.DecimalField(
+        label="Amount (₹)",
+        max_digits=12,
+        decimal_places=2,
+        min_value=0.01,
+        help_text="What you sent. It must settle whole approved commissions, oldest first.",
+    )
+    reference = forms.CharField(max_length=100, help_text="The transfer's reference: UTR, UPI or bank transaction id.")
+    paid_on = forms.DateField(
+        label="Paid on", initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_paid_on(self):
+        paid_on = self.cleaned_data["paid_on"]
+        if paid_on > timezone.localdate():
+            raise forms.ValidationError("A payout is recorded once it is sent, not in advance.")
+        return paid_on
+
+    @property
+    def amount_paise(self) -> int:
+        return int(self.cleaned_data["amount"] * 100)  # exact: at most two decimals, a Decimal

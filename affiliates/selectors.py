@@ -1,0 +1,117 @@
+"""Reads for the affiliate page, the API and the admin.
+
+What a referrer sees is their own code, counts and amounts: never who they
+referred or which orders earned what (no names, emails or order numbers).
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import BigIntegerField, Count, Exists, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+
+from billing import pricing
+
+from .models import Commission, Payout, Referral
+
+
+def referral_link(user) -> str:
+    return settings.SITE_URL + reverse("affiliates:referral-link", args=[user.referral_code])
+
+
+def commission_totals(commissions) -> dict:
+    """{status: integer paise} over a queryset of commissions, every status present."""
+    sums = commissions.aggregate(
+        **{status: Sum("amount_paise", filter=Q(status=status), default=0) for status in Commission.Status.values}
+    )
+    return {status: sums[status] for status in Commission.Status.values}
+
+
+@dataclass
+class AffiliateSummary:
+    code: str
+    link: str
+    referrals: int
+    totals: dict  # {status: paise}
+    commissions: list  # [Commission], newest first
+    payouts: list  # [Payout], newest first
+
+
+def affiliate_summary(user) -> AffiliateSummary:
+    """The signed-in customer's own affiliate figures, and nobody else's."""
+    own = Commission.objects.filter(affiliate=user)
+    return AffiliateSummary(
+        code=user.referral_code,
+        link=referral_link(user),
+        referrals=Referral.objects.filter(referrer=user).count(),
+        totals=commission_totals(own),
+        commissions=list(own.only("amount_paise", "status", "created_at").order_by("-created_at", "-id")),
+        payouts=list(Payout.objects.filter(affiliate=user).only("amount_paise", "reference", "paid_on")),
+    )
+
+
+def affiliates_with_balances(users):
+    """`users` (a User queryset) that referred someone or earned something, annotated
+    in paise: referral_count, pending_paise, approved_paise (the balance to pay),
+    paid_paise. Subqueries, not joins: a join of referrals and commissions would
+    multiply every sum by the number of referrals."""
+
+    def per_user(model, field, aggregate, **where):
+        rows = model.objects.filter(**{field: OuterRef("pk")}, **where).values(field).annotate(value=aggregate)
+        return Coalesce(Subquery(rows.values("value"), output_field=BigIntegerField()), 0)
+
+    money = {
+        f"{status}_paise": per_user(Commission, "affiliate", Sum("amount_paise"), status=status)
+        for status in (Commission.Status.PENDING, Commission.Status.APPROVED, Commission.Status.PAID)
+    }
+    referred_someone = Exists(Referral.objects.filter(referrer=OuterRef("pk")))
+    earned = Exists(Commission.objects.filter(affiliate=OuterRef("pk")))
+    return users.filter(referred_someone | earned).annotate(
+        referral_count=per_user(Referral, "referrer", Count("pk")), **money
+    )
+
+
+def commission_ledger_problems() -> list[dict]:
+    """[{"order", "problem"}] for audit_ledger: every paid or refunded order of a
+    referred customer has exactly the commission the formula gives, owed to the
+    referrer on the order; a refunded order's commission was reversed, unless it had
+    already been approved when the refund came (the hold is the refund window)."""
+    from billing.models import Order, OrderEvent
+
+    problems = []
+    orders = (
+        Order.objects.filter(status__in=[Order.Status.PAID, Order.Status.REFUNDED], referrer__isnull=False)
+        .select_related("commission")
+        .only("number", "status", "subtotal_paise", "referrer_id", "commission")
+        .order_by("pk")
+    )
+    refunded_at = dict(
+        OrderEvent.objects.filter(
+            kind="status", to_status=Order.Status.REFUNDED, order__referrer__isnull=False
+        ).values_list("order_id", "at")
+    )
+    for order in orders.iterator(chunk_size=500):
+        commission = getattr(order, "commission", None)
+        if commission is None:
+            problems.append({"order": order.number, "problem": "paid order of a referred customer has no commission"})
+            continue
+        expected = pricing.commission_paise(order.subtotal_paise, commission.percent)
+        if commission.subtotal_paise != order.subtotal_paise or commission.original_amount_paise != expected:
+            problems.append(
+                {
+                    "order": order.number,
+                    "problem": f"commission is {commission.original_amount_paise} paise on a subtotal of "
+                    f"{commission.subtotal_paise}; {commission.percent} % of {order.subtotal_paise} is {expected}",
+                }
+            )
+        if commission.affiliate_id != order.referrer_id:
+            problems.append({"order": order.number, "problem": "commission is owed to someone other than the referrer"})
+        if order.status == Order.Status.REFUNDED and commission.status != Commission.Status.REVERSED:
+            approved_at = commission.approved_at
+            refund = refunded_at.get(order.pk)
+            if approved_at is None or (refund is not None and approved_at > refund):
+                problems.append(
+                    {"order": order.number, "problem": f"order refunded but its commission is {commission.status}"}
+                )
+    return problems
