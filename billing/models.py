@@ -67,8 +67,14 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class OrderKind(models.TextChoices):
+    NEW = "new", "New server"
+    RENEWAL = "renewal", "Renewal"
+
+
 class Order(models.Model):
     Status = OrderStatus
+    Kind = OrderKind
 
     # Allowed transitions; services check against this before changing status.
     TRANSITIONS = {
@@ -83,6 +89,11 @@ class Order(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     plan = models.ForeignKey(HostingPlan, on_delete=models.PROTECT, related_name="orders")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
+    # A `new` order buys a server (Server.order); a `renewal` extends `renews_server`.
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.NEW)
+    renews_server = models.ForeignKey(
+        "servers.Server", on_delete=models.PROTECT, null=True, blank=True, related_name="renewal_orders"
+    )
     billing_cycle_months = models.PositiveSmallIntegerField(default=1)
 
     # Snapshot of what was sold: later plan edits change nothing here, and
@@ -164,6 +175,19 @@ class Order(models.Model):
             ),
             models.CheckConstraint(condition=Q(number__regex=r"^ORD-[A-Z0-9]{10}$"), name="order_number_format"),
             models.CheckConstraint(condition=Q(currency="INR"), name="order_currency_inr"),
+            models.CheckConstraint(condition=Q(kind__in=OrderKind.values), name="order_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind=OrderKind.NEW, renews_server__isnull=True)
+                | Q(kind=OrderKind.RENEWAL, renews_server__isnull=False),
+                name="order_renewal_has_server",
+            ),
+            # At most one unpaid renewal per server: run_billing, the renew API and
+            # the server page can never issue a second one, however they race.
+            models.UniqueConstraint(
+                fields=["renews_server"],
+                condition=Q(status=OrderStatus.CREATED),
+                name="one_unpaid_renewal_per_server",
+            ),
         ]
 
     def __str__(self):

@@ -40,6 +40,7 @@ class OrderSerializer(serializers.ModelSerializer):
         fields = [
             "number",
             "status",
+            "kind",
             "plan",
             "billing_cycle_months",
             "subtotal_paise",
@@ -53,6 +54,9 @@ class OrderSerializer(serializers.ModelSerializer):
         ]
 
     def get_server(self, order) -> int | None:
+        """The server the order bought, or for a renewal the server it extends."""
+        if order.kind == Order.Kind.RENEWAL:
+            return order.renews_server_id
         server = getattr(order, "server", None)
         return server.pk if server else None
 

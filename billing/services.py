@@ -79,6 +79,44 @@ def order_transition(order, new_status, *, source, actor=None, message=""):
 # --- Orders ---------------------------------------------------------------------
 
 
+def order_build(
+    *, user, plan, billing_cycle_months, buyer=None, kind=Order.Kind.NEW, renews_server=None, referrer_id=None
+) -> Order:
+    """An unsaved order priced by `pricing.quote`, with the plan's snapshot and the
+    buyer's details. Raises OrderError for a bad cycle."""
+    try:
+        quote = pricing.quote(plan, billing_cycle_months)
+    except pricing.PricingError as exc:
+        raise OrderError(str(exc)) from exc
+    buyer = buyer or {}
+    return Order(
+        user=user,
+        referrer_id=referrer_id,
+        plan=plan,
+        kind=kind,
+        renews_server=renews_server,
+        billing_cycle_months=billing_cycle_months,
+        plan_slug=plan.slug,
+        plan_name=plan.name,
+        plan_vcpu=plan.vcpu,
+        plan_ram_gb=plan.ram_gb,
+        plan_disk_gb=plan.disk_gb,
+        plan_provider_size=plan.provider_size,
+        plan_provider_image=plan.provider_image,
+        unit_price_paise=quote.unit_price_paise,
+        discount_paise=quote.discount_paise,
+        subtotal_paise=quote.subtotal_paise,
+        gst_rate_percent=quote.gst_rate_percent,
+        tax_paise=quote.tax_paise,
+        total_paise=quote.total_paise,
+        currency=quote.currency,
+        buyer_name=buyer.get("name") or user.billing_name or user.full_name,
+        buyer_address=buyer.get("address") or user.billing_address,
+        buyer_state=buyer.get("state") or user.billing_state,
+        buyer_gstin=(buyer.get("gstin") or user.gstin or "").upper(),
+    )
+
+
 def order_create(*, user, plan, billing_cycle_months, buyer=None, source="checkout") -> Order:
     """Create an order priced by `pricing.quote`, then its Razorpay order.
 
@@ -88,41 +126,32 @@ def order_create(*, user, plan, billing_cycle_months, buyer=None, source="checko
     """
     if not isinstance(plan, HostingPlan) or not plan.is_active:
         raise OrderError("This plan is not available.")
-    try:
-        quote = pricing.quote(plan, billing_cycle_months)
-    except pricing.PricingError as exc:
-        raise OrderError(str(exc)) from exc
     from affiliates.services import referrer_id_for  # affiliates depends on billing, not back
 
-    buyer = buyer or {}
-    referrer_id = referrer_id_for(user)
+    order = order_build(
+        user=user, plan=plan, billing_cycle_months=billing_cycle_months, buyer=buyer, referrer_id=referrer_id_for(user)
+    )
     with transaction.atomic():
-        order = Order.objects.create(
-            user=user,
-            referrer_id=referrer_id,
-            plan=plan,
-            billing_cycle_months=billing_cycle_months,
-            plan_slug=plan.slug,
-            plan_name=plan.name,
-            plan_vcpu=plan.vcpu,
-            plan_ram_gb=plan.ram_gb,
-            plan_disk_gb=plan.disk_gb,
-            plan_provider_size=plan.provider_size,
-            plan_provider_image=plan.provider_image,
-            unit_price_paise=quote.unit_price_paise,
-            discount_paise=quote.discount_paise,
-            subtotal_paise=quote.subtotal_paise,
-            gst_rate_percent=quote.gst_rate_percent,
-            tax_paise=quote.tax_paise,
-            total_paise=quote.total_paise,
-            currency=quote.currency,
-            buyer_name=buyer.get("name") or user.billing_name or user.full_name,
-            buyer_address=buyer.get("address") or user.billing_address,
-            buyer_state=buyer.get("state") or user.billing_state,
-            buyer_gstin=(buyer.get("gstin") or user.gstin or "").upper(),
-        )
+        order.save()
         order_event(order, "created", source=source, actor=user, to_status=order.status)
     return order_gateway_ensure(order)
+
+
+def renewal_order_build(server, billing_cycle_months) -> Order:
+    """An unsaved renewal order for `server`: its plan at the plan's current price
+    (an inactive plan still renews), the buyer's details as they stand now. No
+    Razorpay order yet: that is made when the customer pays (order_gateway_ensure
+    at checkout), not for every renewal issued."""
+    first = server.order
+    return order_build(
+        user=server.user,
+        plan=first.plan,
+        billing_cycle_months=billing_cycle_months,
+        kind=Order.Kind.RENEWAL,
+        renews_server=server,
+        # The buyer's referrer, as on their first order (the first referral stands): no lookup.
+        referrer_id=first.referrer_id,
+    )
 
 
 def order_gateway_ensure(order) -> Order:
@@ -327,7 +356,7 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
         if order is None:
             raise OrderNotFound(f"No portal order has Razorpay order id {razorpay_order_id}")
         payment = payment_record(order, gateway_payment)
-        existing_server = getattr(order, "server", None) if order.status != Order.Status.CREATED else None
+        existing_server = order_server(order) if order.status != Order.Status.CREATED else None
 
         if payment.status == Payment.Status.REFUNDED and order.status in (Order.Status.CREATED, Order.Status.CANCELLED):
             # What we recorded outranks a late event: Razorpay already gave this money
@@ -371,11 +400,15 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
             )
             outcome = PaymentOutcome(order, None, payment, "mismatch")
         else:
-            from affiliates.services import commission_record_for_paid_order
-            from servers.services import server_create_for_paid_order  # servers depends on billing, not back
+            from affiliates.services import commission_record_for_paid_order  # affiliates depends on billing
 
             order_mark_paid(order, gateway_payment, source=source, actor=actor)
-            server = server_create_for_paid_order(order, source=source, actor=actor)
+            if order.kind == Order.Kind.RENEWAL:
+                server = order_renewal_apply(order, gateway_payment, source=source, actor=actor)
+            else:
+                from servers.services import server_create_for_paid_order  # servers depends on billing, not back
+
+                server = server_create_for_paid_order(order, source=source, actor=actor)
             # No statement at all unless a referrer is on the order; then one insert.
             commission_record_for_paid_order(order)
             # Last before commit: every payment waits on the year's invoice counter
@@ -387,6 +420,30 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
         "payment_apply", started, order=order.number, payment=gateway_payment.id, source=source, result=outcome.result
     )
     return outcome
+
+
+def order_server(order):
+    """The server an order bought (`new`) or extends (`renewal`), or None."""
+    if order.kind == Order.Kind.RENEWAL:
+        return order.renews_server
+    return getattr(order, "server", None)
+
+
+def order_renewal_apply(order, gateway_payment, *, source, actor=None):
+    """A renewal just marked paid extends its server (servers.renewals), once.
+    Paid for a server already terminated, it is money for nothing: flagged for a
+    refund, and the server stays terminated (CONTRACT: Renewals)."""
+    from servers.renewals import renewal_extend  # servers depends on billing, not back
+
+    server, result = renewal_extend(order, source=source, actor=actor)
+    if result == "server_terminated":
+        order_flag(
+            order,
+            gateway_payment.id,
+            f"Renewal paid by {gateway_payment.id} after server #{server.pk} was terminated; refund it",
+            source=source,
+        )
+    return server
 
 
 def order_mark_paid(order, gateway_payment, *, source, actor=None):
@@ -430,9 +487,8 @@ def order_flag(order, payment_id, reason, *, source):
         ]
     )
     order_event(order, "flagged", source=source, message=reason)
-    detail = (
-        f"Order {order.number} ({order.user.email}, total {order.total_paise} paise): {reason}. No server was created."
-    )
+    consequence = "No server was created." if order.kind == Order.Kind.NEW else "No server was extended."
+    detail = f"Order {order.number} ({order.user.email}, total {order.total_paise} paise): {reason}. {consequence}"
     transaction.on_commit(
         lambda: incident_open(
             f"amount-mismatch:{order.number}",
@@ -473,7 +529,7 @@ def payment_verify(*, user, razorpay_order_id, razorpay_payment_id, razorpay_sig
         order.status in (Order.Status.PAID, Order.Status.REFUNDED)
         and order.payments.filter(razorpay_payment_id=razorpay_payment_id, status__in=["captured", "refunded"]).exists()
     ):
-        return VerifyResult(order, getattr(order, "server", None), True)
+        return VerifyResult(order, order_server(order), True)
 
     gateway = get_gateway()
     try:

@@ -31,6 +31,7 @@ DESCRIPTIONS = {
     401: "Not authenticated: send `Authorization: Token <key>` or sign in (session cookie).",
     403: "Forbidden: a session request without a valid CSRF token.",
     404: "Not found, or not the caller's.",
+    409: "Conflict: the object's present state does not allow this (`detail` says why).",
     429: "Too many requests: retry after the `Retry-After` header's seconds.",
     503: "A payment or provisioning provider is unreachable; try again shortly.",
 }

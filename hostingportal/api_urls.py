@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("billing.api_urls")),
     path("", include("servers.api_urls")),
+    path("", include("lifecycle.api_urls")),
     path("", include("support.api_urls")),
     path("", include("affiliates.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -17,5 +17,16 @@ BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60},
     },
+    "servers-sweep-operations": {
+        "task": "servers.tasks.sweep_server_operations",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
+    # The billing day (CONTRACT: at least hourly); re-running it changes nothing more.
+    "lifecycle-run-billing": {
+        "task": "lifecycle.tasks.run_billing",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
+    },
     **OPS_SCHEDULE,
 }

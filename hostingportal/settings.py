@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "ops",
     "outbox",
     "affiliates",
+    "lifecycle",
 ]
 
 MIDDLEWARE = [
@@ -225,6 +226,16 @@ LIBCLOUD_IDEMPOTENCY_KWARG = env.str("LIBCLOUD_IDEMPOTENCY_KWARG", default="")
 PROVISIONING_LEASE_MARGIN_SECONDS = env.float("PROVISIONING_LEASE_MARGIN_SECONDS", default=300)
 # Minutes in pending/provisioning before a server counts as stuck (contract: 15).
 STUCK_SERVER_MINUTES = 15
+
+# The subscription (CONTRACT: Renewals): days before paid_until a renewal order is
+# issued, and days after it an unpaid server is suspended, then terminated.
+RENEWAL_NOTICE_DAYS = env.int("RENEWAL_NOTICE_DAYS", default=7)
+SUSPEND_AFTER_DAYS = env.int("SUSPEND_AFTER_DAYS", default=3)
+TERMINATE_AFTER_DAYS = env.int("TERMINATE_AFTER_DAYS", default=14)
+if not 0 <= SUSPEND_AFTER_DAYS <= TERMINATE_AFTER_DAYS or RENEWAL_NOTICE_DAYS < 1:
+    raise ImproperlyConfigured(
+        "Need RENEWAL_NOTICE_DAYS >= 1 and 0 <= SUSPEND_AFTER_DAYS <= TERMINATE_AFTER_DAYS."
+    )
 
 # --- Celery -------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

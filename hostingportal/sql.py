@@ -154,3 +154,31 @@ def select_row(model, *, fields: tuple[str, ...] = (), for_update: bool = False,
             for function in functions:
                 row[index] = function(row[index], column, connection)
     return model.from_db(using, attnames, row)
+
+
+def insert_many_unless_exist(instances, conflict_fields: tuple[str, ...]) -> list:
+    """INSERT the unsaved `instances` in one statement, skipping each whose
+    `conflict_fields` values a row (or a concurrent transaction's row) already has:
+    `INSERT ... VALUES (...), (...) ON CONFLICT (columns) DO NOTHING RETURNING pk`.
+    Returns the primary keys of the rows written. For batches (run_billing's
+    reminders): the ORM's bulk_create(ignore_conflicts=True) cannot say which were written."""
+    if not instances:
+        return []
+    model = type(instances[0])
+    meta = model._meta
+    using = router.db_for_write(model)
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    row = f"({', '.join(['%s'] * len(fields))})"
+    conflict = ", ".join(quote(meta.get_field(name).column) for name in conflict_fields)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES {', '.join([row] * len(instances))} ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+    values = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection) for instance in instances for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return [pk for (pk,) in cursor.fetchall()]

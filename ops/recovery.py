@@ -145,7 +145,9 @@ def orphaned_order_recover(number, *, source, actor=None):
     """
     with transaction.atomic():
         order = (
-            Order.objects.select_for_update(skip_locked=True).filter(number=number, status=Order.Status.PAID).first()
+            Order.objects.select_for_update(skip_locked=True)
+            .filter(number=number, status=Order.Status.PAID, kind=Order.Kind.NEW)
+            .first()
         )
         if order is None or Server.objects.filter(order_id=order.pk).exists():
             return None

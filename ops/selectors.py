@@ -13,10 +13,11 @@ from servers.selectors import stuck_servers as servers_stuck
 
 
 def orphaned_orders():
-    """Paid orders with no server (CONTRACT: Statuses), oldest payment first.
+    """Paid `new` orders with no server (CONTRACT: Statuses), oldest payment first;
+    a renewal extends a server and never has one of its own.
     NOT EXISTS, not a LEFT JOIN ... IS NULL: PostgreSQL plans it as an anti-join."""
     return (
-        Order.objects.filter(status=Order.Status.PAID)
+        Order.objects.filter(status=Order.Status.PAID, kind=Order.Kind.NEW)
         .filter(~Exists(Server.objects.filter(order_id=OuterRef("pk"))))
         .select_related("user")
         .order_by("paid_at", "id")

@@ -2,7 +2,15 @@ from django.contrib import admin
 
 from hostingportal.admin_inlines import ReadOnlyTabularInline
 
-from .models import ProvisioningAttempt, Server, ServerStatusChange, SimulatedNode
+from .models import (
+    ProvisioningAttempt,
+    RenewalExtension,
+    Server,
+    ServerEvent,
+    ServerOperation,
+    ServerStatusChange,
+    SimulatedNode,
+)
 
 
 class StatusChangeInline(ReadOnlyTabularInline):
@@ -25,6 +33,21 @@ class AttemptInline(ReadOnlyTabularInline):
     ]
 
 
+class OperationInline(ReadOnlyTabularInline):
+    model = ServerOperation
+    fields = ["created_at", "action", "purpose", "status", "attempts", "lease_until", "source", "actor", "last_error"]
+
+
+class EventInline(ReadOnlyTabularInline):
+    model = ServerEvent
+    fields = ["at", "kind", "source", "actor", "note"]
+
+
+class ExtensionInline(ReadOnlyTabularInline):
+    model = RenewalExtension
+    fields = ["at", "order", "months", "old_paid_until", "new_paid_until", "source"]
+
+
 @admin.register(Server)
 class ServerAdmin(admin.ModelAdmin):
     list_display = [
@@ -33,20 +56,28 @@ class ServerAdmin(admin.ModelAdmin):
         "user",
         "order",
         "status",
+        "suspension_reason",
+        "paid_until",
         "hostname",
         "ip_address",
         "provisioning_attempts",
         "lease_until",
         "status_changed_at",
     ]
-    list_filter = ["status"]
+    list_filter = ["status", "suspension_reason", "cancel_at_period_end"]
     search_fields = ["name", "hostname", "ip_address", "order__number", "user__email", "provider_node_id"]
     list_select_related = ["user", "order"]
-    inlines = [StatusChangeInline, AttemptInline]
+    inlines = [StatusChangeInline, EventInline, OperationInline, ExtensionInline, AttemptInline]
     readonly_fields = [
         "order",
         "user",
         "status",
+        # Changed by services only (payments, run_billing, the staff actions), never by editing.
+        "paid_until",
+        "billing_cycle_months",
+        "cancel_at_period_end",
+        "suspension_reason",
+        "power_state",
         "provider_node_id",
         "provisioning_attempts",
         "last_error",
@@ -99,3 +130,9 @@ class SimulatedNodeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(ServerOperation)
+class ServerOperationAdmin(ServerStatusChangeAdmin):
+    list_display = ["id", "server", "action", "purpose", "status", "attempts", "lease_until", "created_at"]
+    list_filter = ["status", "action", "purpose"]

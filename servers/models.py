@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 
@@ -13,8 +13,24 @@ class ServerStatus(models.TextChoices):
     TERMINATED = "terminated", "Terminated"
 
 
+class SuspensionReason(models.TextChoices):
+    NONE = "", "Not suspended"
+    OVERDUE = "overdue", "Overdue: lifted by paying the renewal"
+    STAFF = "staff", "By staff: lifted by staff only"
+
+
+class PowerState(models.TextChoices):
+    RUNNING = "running", "Running"
+    STOPPED = "stopped", "Stopped"
+
+
+BILLING_CYCLES = (1, 3, 6, 12)
+
+
 class Server(models.Model):
     Status = ServerStatus
+    SuspensionReason = SuspensionReason
+    PowerState = PowerState
 
     TRANSITIONS = {
         Status.PENDING: {Status.PROVISIONING, Status.FAILED, Status.TERMINATED},
@@ -53,12 +69,33 @@ class Server(models.Model):
     # for more than 15 minutes), however recently its status flipped.
     waiting_since = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)
+
+    # End of the paid service (aware). Written with the row when the first order is
+    # paid (paid_at + the cycle in calendar months), extended by each paid renewal
+    # from its old value, exactly once per renewal order (RenewalExtension).
+    paid_until = models.DateTimeField(null=True, blank=True)
+    # The cycle renewals are issued for: the first order's, then the last paid renewal's.
+    billing_cycle_months = models.PositiveSmallIntegerField(default=1)
+    # The customer asked to stop at the end of the paid period: no renewal is
+    # issued and the server is terminated at paid_until.
+    cancel_at_period_end = models.BooleanField(default=False)
+    # Written when the suspension is decided; `status` becomes suspended only once
+    # the backend has stopped the machine (servers.operations).
+    suspension_reason = models.CharField(max_length=8, choices=SuspensionReason.choices, blank=True, default="")
+    # What the backend last did to the machine (a stop, start, reboot or destroy that succeeded).
+    power_state = models.CharField(max_length=8, choices=PowerState.choices, default=PowerState.RUNNING)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [
+            ("suspend_server", "Can suspend and unsuspend a server"),
+            ("terminate_server", "Can terminate a server"),
+        ]
         indexes = [
+            models.Index(fields=["status", "paid_until"], name="server_status_paid_until"),
             models.Index(fields=["status", "status_changed_at"], name="server_status_changed"),
             models.Index(fields=["status", "waiting_since"], name="server_status_waiting"),
             models.Index(fields=["status", "lease_until"], name="server_status_lease"),
@@ -66,6 +103,11 @@ class Server(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=ServerStatus.values), name="server_status_valid"),
+            models.CheckConstraint(condition=Q(billing_cycle_months__in=BILLING_CYCLES), name="server_cycle_valid"),
+            models.CheckConstraint(
+                condition=Q(suspension_reason__in=SuspensionReason.values), name="server_suspension_reason_valid"
+            ),
+            models.CheckConstraint(condition=Q(power_state__in=PowerState.values), name="server_power_state_valid"),
         ]
 
     def __str__(self):
@@ -168,3 +210,130 @@ class SimulatedNode(models.Model):
 
     def __str__(self):
         return f"{self.node_id} ({self.tag})"
+
+
+class RenewalExtension(models.Model):
+    """A paid renewal order's months added to its server's paid_until.
+
+    One row per renewal order (the OneToOne is the database's guarantee that an
+    order extends its server once, however many times its payment arrives), with
+    the due dates before and after: the server's billing history.
+    """
+
+    order = models.OneToOneField("billing.Order", on_delete=models.PROTECT, related_name="extension")
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="extensions")
+    months = models.PositiveSmallIntegerField()
+    old_paid_until = models.DateTimeField()
+    new_paid_until = models.DateTimeField()
+    source = models.CharField(max_length=40)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(new_paid_until__gt=F("old_paid_until")), name="extension_moves_forward"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_id}: {self.old_paid_until:%Y-%m-%d} → {self.new_paid_until:%Y-%m-%d}"
+
+
+class OperationAction(models.TextChoices):
+    STOP = "stop"
+    START = "start"
+    REBOOT = "reboot"
+    DESTROY = "destroy"
+
+
+class OperationPurpose(models.TextChoices):
+    SUSPEND = "suspend"
+    UNSUSPEND = "unsuspend"
+    TERMINATE = "terminate"
+    POWER = "power"  # the customer's own stop/start/reboot
+
+
+class OperationStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ServerOperation(models.Model):
+    """One decision about a machine (suspend, unsuspend, terminate, a power action),
+    carried out by the worker through the provisioning backend.
+
+    The row is written in the transaction that decides; the Celery task is only the
+    fast path. A worker claims it by writing `lease_until`, a deadline: only an
+    expired lease is taken over (a worker that died), so the backend call is made
+    by one worker at a time and an operation that succeeded is never run again.
+    A server's operations run one at a time, oldest first.
+    """
+
+    Action = OperationAction
+    Purpose = OperationPurpose
+    Status = OperationStatus
+    OPEN = (OperationStatus.QUEUED, OperationStatus.RUNNING)
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="operations")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    # Not before: the next attempt after a transient error (backoff), for the sweeper.
+    due_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    source = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "due_at"], name="operation_status_due")]
+        constraints = [
+            models.CheckConstraint(condition=Q(action__in=OperationAction.values), name="operation_action_valid"),
+            models.CheckConstraint(condition=Q(purpose__in=OperationPurpose.values), name="operation_purpose_valid"),
+            models.CheckConstraint(condition=Q(status__in=OperationStatus.values), name="operation_status_valid"),
+            # A running operation always has a deadline, so it can be taken over once it passes.
+            models.CheckConstraint(
+                condition=~Q(status=OperationStatus.RUNNING) | Q(lease_until__isnull=False),
+                name="operation_running_has_lease",
+            ),
+            # One machine is never destroyed twice: at most one open termination per server.
+            models.UniqueConstraint(
+                fields=["server"],
+                condition=Q(purpose=OperationPurpose.TERMINATE, status__in=["queued", "running", "succeeded"]),
+                name="one_termination_per_server",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.action} ({self.purpose}) {self.status}"
+
+
+class ServerEvent(models.Model):
+    """A lifecycle fact about a server that is not a status change: renewal issued
+    or paid, cancellation switched, suspension decided, a reminder sent, an
+    operation's failure. With ServerStatusChange it is the server's timeline."""
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=40)
+    source = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["server", "at"], name="server_event_server_at")]
+
+    def __str__(self):
+        return f"{self.server_id} {self.kind}"

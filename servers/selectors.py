@@ -1,14 +1,24 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from .models import Server
 
 
 def servers_for_user(user):
-    return Server.objects.filter(user=user).select_related("order").order_by("-created_at")
+    """The user's servers, each with `renewal_number`: its unpaid renewal order's
+    number or None (a subquery, so a list is still one query)."""
+    from billing.models import Order  # billing is below servers
+
+    unpaid = Order.objects.filter(renews_server_id=OuterRef("pk"), status=Order.Status.CREATED).values("number")[:1]
+    return (
+        Server.objects.filter(user=user)
+        .select_related("order")
+        .annotate(renewal_number=Subquery(unpaid))
+        .order_by("-created_at")
+    )
 
 
 def lease_expired(now):

@@ -6,7 +6,33 @@ from .models import Server
 class ServerSerializer(serializers.ModelSerializer):
     plan = serializers.CharField(source="order.plan_slug", read_only=True)
     order = serializers.CharField(source="order.number", read_only=True)
+    renewal = serializers.SerializerMethodField(help_text="Number of the server's unpaid renewal order, or null.")
 
     class Meta:
         model = Server
-        fields = ["id", "name", "hostname", "ip_address", "status", "plan", "order", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "hostname",
+            "ip_address",
+            "status",
+            "plan",
+            "order",
+            "created_at",
+            "paid_until",
+            "billing_cycle_months",
+            "renewal",
+            "cancel_at_period_end",
+            "suspension_reason",
+            "power_state",
+        ]
+
+    def get_renewal(self, server) -> str | None:
+        if hasattr(server, "renewal_number"):  # annotated by servers_for_user
+            return server.renewal_number
+        from billing.models import Order
+
+        unpaid = Order.objects.filter(renews_server=server, status=Order.Status.CREATED).values_list(
+            "number", flat=True
+        )
+        return unpaid.first()

@@ -26,6 +26,7 @@ from hostingportal.sql import insert_row, insert_unless_exists
 
 from .mails import server_active_mail_queue
 from .models import ProvisioningAttempt, Server, ServerStatusChange
+from .periods import period_end
 from .provisioning import ProvisioningPermanentError, ProvisioningTransientError, ServerSpec, get_backend
 from .selectors import lease_expired, lease_expired_servers
 
@@ -113,6 +114,8 @@ def server_create_for_paid_order(order, *, source: str, actor=None) -> Server:
     """
     if order.status != order.Status.PAID:
         raise ValueError(f"Order {order.number} is {order.status}, not paid; it gets no server")
+    if order.kind != order.Kind.NEW:
+        raise ValueError(f"Order {order.number} renews a server; it gets no server of its own")
     # queued_at is written now, for the publish right after commit: it saves the
     # payment a second write, and provisioning_enqueue clears it if the publish fails.
     server = Server(
@@ -121,6 +124,9 @@ def server_create_for_paid_order(order, *, source: str, actor=None) -> Server:
         name=server_name(order),
         status=Server.Status.PENDING,
         queued_at=timezone.now(),
+        # The first period, in the same INSERT: a new payment costs no extra statement.
+        paid_until=period_end(order.paid_at or timezone.now(), order.billing_cycle_months),
+        billing_cycle_months=order.billing_cycle_months,
     )
     if not insert_unless_exists(server, "order"):
         return Server.objects.get(order_id=order.pk)

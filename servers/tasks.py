@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from hostingportal.queueing import enqueue
 
+from .operations import MAX_ATTEMPTS as OPERATION_MAX_ATTEMPTS
+from .operations import operation_enqueue, operation_run, operations_sweep, retry_delay_seconds
 from .provisioning import BACKENDS, ProvisioningTransientError
 from .services import AttemptInProgress, pending_servers_enqueue, provisioning_time_limit_seconds, server_provision
 
@@ -59,6 +61,30 @@ def provision_server(self, server_id):
             return
         logger.info("provision_busy server=%s lease_until=%s recheck_in=%.0fs", server_id, busy.lease_until, wait)
         enqueue(provision_server, server_id, countdown=wait)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=OPERATION_MAX_ATTEMPTS)
+def run_server_operation(self, operation_id):
+    """Carry out a stop/start/reboot/destroy decision; transient errors retry with
+    backoff, the last attempt fails it and alerts (servers.operations)."""
+    try:
+        operation_run(operation_id, final_attempt=self.request.retries >= self.max_retries)
+    except ProvisioningTransientError as exc:
+        raise self.retry(exc=exc, countdown=retry_delay_seconds(self.request.retries + 1))
+
+
+@shared_task
+def dispatch_server_operations(operation_ids):
+    """A batch of operations decided together (run_billing): one task each."""
+    for operation_id in operation_ids:
+        if not operation_enqueue(operation_id):
+            break  # the broker is down; the sweeper queues the rest
+
+
+@shared_task
+def sweep_server_operations():
+    """Every minute: operations whose task never ran, or whose worker's lease expired."""
+    return operations_sweep()
 
 
 @shared_task

@@ -14,7 +14,11 @@ from servers.factories import ServerFactory
 from support.factories import TicketMessageFactory
 
 PLAN_FIELDS = {"slug", "name", "price_paise", "currency", "vcpu", "ram_gb", "disk_gb"}
-SERVER_FIELDS = {"id", "name", "hostname", "ip_address", "status", "plan", "order", "created_at"}
+SERVER_FIELDS = {
+    "id", "name", "hostname", "ip_address", "status", "plan", "order", "created_at",
+    # The subscription (issue 12).
+    "paid_until", "billing_cycle_months", "renewal", "cancel_at_period_end", "suspension_reason", "power_state",
+}  # fmt: skip
 ORDER_CREATED_FIELDS = {
     "number",
     "status",

@@ -10,6 +10,10 @@ calls `on_node_created(node_id)` as soon as the provider has answered a create
 or a lookup, before waiting for the machine to boot. It must raise only the two
 errors below, so the caller knows whether trying again can help.
 
+It also acts on a machine it made: `stop(spec)`, `start(spec)`, `reboot(spec)` and
+`destroy(spec)` find it the same way (provider id, then tag) and raise the same two
+errors; destroying a machine the provider no longer has succeeds.
+
 `max_create_seconds` bounds one create call (the backend's own wait included):
 an attempt's lease is longer than that (servers.services.provisioning_lease_seconds).
 """

@@ -47,6 +47,8 @@ def provider_errors(step):
     except (LibcloudError, BaseHTTPError, OSError) as exc:
         kind = ProvisioningTransientError if error_is_transient(exc) else ProvisioningPermanentError
         raise kind(f"{step}: {type(exc).__name__}: {exc}") from exc
+    except NotImplementedError as exc:  # Libcloud's answer when a driver cannot do this at all
+        raise ProvisioningPermanentError(f"{step}: this provider's driver cannot do it ({exc})") from exc
 
 
 def driver_connect():
@@ -153,3 +155,30 @@ class LibcloudBackend:
         return ProvisionedServer(
             hostname=(node.extra or {}).get("fqdn") or node.name, ip_address=ip_address, provider_node_id=str(node.id)
         )
+
+    def node_act(self, spec: ServerSpec, step: str):
+        """Find the server's node (by the provider's id, else by its tag) and call the driver's `step` on it."""
+        driver = driver_connect()
+        node = node_find(driver, spec)
+        if node is None:
+            if step == "destroy_node":
+                return  # already gone: what destroying it would have achieved
+            raise ProvisioningPermanentError(
+                f"{step}: the provider has no node {spec.provider_node_id or spec.node_name!r}"
+            )
+        with provider_errors(step):
+            done = getattr(driver, step)(node)
+        if done is False:  # Libcloud drivers answer False when the provider declined for now
+            raise ProvisioningTransientError(f"{step}: the provider did not do it for node {node.id}")
+
+    def stop(self, spec: ServerSpec) -> None:
+        self.node_act(spec, "stop_node")
+
+    def start(self, spec: ServerSpec) -> None:
+        self.node_act(spec, "start_node")
+
+    def reboot(self, spec: ServerSpec) -> None:
+        self.node_act(spec, "reboot_node")
+
+    def destroy(self, spec: ServerSpec) -> None:
+        self.node_act(spec, "destroy_node")

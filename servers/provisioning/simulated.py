@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .base import ProvisionedServer, ServerSpec
+from .base import ProvisionedServer, ProvisioningPermanentError, ServerSpec
 
 # Documentation ranges (RFC 5737) and domain (RFC 2606): never a real machine.
 DOCUMENTATION_NETWORKS = ("192.0.2.0", "198.51.100.0", "203.0.113.0")
@@ -77,3 +77,29 @@ class SimulatedBackend:
         if remaining > 0:
             time.sleep(remaining)
         return ProvisionedServer(hostname=node.hostname, ip_address=node.ip_address, provider_node_id=node.node_id)
+
+    # Acting on a pretend machine: the node row changes as a provider's console would show it.
+    def node_act(self, spec: ServerSpec, **changes):
+        from servers.models import SimulatedNode
+
+        node = simulated_node_find(spec)
+        if node is None:
+            if "destroyed_at" in changes:
+                return  # already gone
+            raise ProvisioningPermanentError(
+                f"The simulated provider has no node {spec.provider_node_id or spec.node_name!r}"
+            )
+        time.sleep(settings.SIMULATED_PROVISIONING_DELAY_SECONDS)
+        SimulatedNode.objects.filter(pk=node.pk).update(**changes)
+
+    def stop(self, spec: ServerSpec) -> None:
+        self.node_act(spec, power_state="stopped")
+
+    def start(self, spec: ServerSpec) -> None:
+        self.node_act(spec, power_state="running")
+
+    def reboot(self, spec: ServerSpec) -> None:
+        self.node_act(spec, power_state="running")
+
+    def destroy(self, spec: ServerSpec) -> None:
+        self.node_act(spec, power_state="stopped", destroyed_at=timezone.now())

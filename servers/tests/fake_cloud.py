@@ -22,6 +22,10 @@ class FakeCloudDriver(DummyNodeDriver):
     failures: list = []
     # The keyword arguments of each create_node call (auth, client tokens, ...).
     create_kwargs: list = []
+    # Per node action ("stop_node", "start_node", "reboot_node", "destroy_node"):
+    # exceptions raised by its next calls, in order, and the calls made.
+    action_failures: dict = {}
+    action_calls: list = []
 
     def __init__(self, key, secret=None, **options):
         super().__init__(key)
@@ -55,12 +59,42 @@ class FakeCloudDriver(DummyNodeDriver):
             raise failure[1]
         return node
 
+    def node_action(self, action, node, state):
+        FakeCloudDriver.action_calls.append((action, node.id))
+        pending = FakeCloudDriver.action_failures.get(action) or []
+        if pending:
+            raise pending.pop(0)
+        node.state = state
+        return True
+
+    def stop_node(self, node):
+        return self.node_action("stop_node", node, NodeState.STOPPED)
+
+    def start_node(self, node):
+        return self.node_action("start_node", node, NodeState.RUNNING)
+
+    def reboot_node(self, node):
+        return self.node_action("reboot_node", node, NodeState.RUNNING)
+
+    def destroy_node(self, node):
+        self.node_action("destroy_node", node, NodeState.TERMINATED)
+        self.nl.remove(node)
+        return True
+
+    @classmethod
+    def add_node(cls, name, state=NodeState.RUNNING):
+        node = Node(id=f"fake-{len(cls.nodes) + 1}", name=name, state=state, public_ips=[], private_ips=[], driver=None)
+        cls.nodes.append(node)
+        return node
+
     @classmethod
     def reset(cls):
         cls.nodes.clear()
         cls.create_calls = 0
         cls.failures.clear()
         cls.create_kwargs.clear()
+        cls.action_failures.clear()
+        cls.action_calls.clear()
 
 
 def fake_cloud_register():

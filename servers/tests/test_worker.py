@@ -226,3 +226,26 @@ def test_a_pool_child_killed_mid_attempt_is_redelivered_and_the_server_ends_acti
     assert_active_exactly_once_with_one_machine(server, workers)
     attempts = list(ProvisioningAttempt.objects.filter(server=server).values_list("number", "outcome"))
     assert attempts == [(1, "lease_expired"), (2, "succeeded")]
+
+
+@pytest.mark.postgres_only
+@pytest.mark.slow
+def test_a_real_worker_stops_a_suspended_server_and_only_then_it_is_suspended(workers, alice, plan):
+    from lifecycle.tests.conftest import active_server
+    from servers.models import ServerOperation
+    from servers.operations import server_suspend
+
+    process = workers.start()
+    server = active_server(alice, plan)
+    operation = server_suspend(server.pk, reason="overdue", source="billing")  # commits: the task goes to Redis
+    wait_for(
+        lambda: ServerOperation.objects.get(pk=operation.pk).status not in ("queued", "running"),
+        workers,
+        "the stop",
+    )
+    operation.refresh_from_db()
+    server.refresh_from_db()
+    assert operation.status == "succeeded", workers.logs()[-3000:]
+    assert (server.status, server.power_state, server.suspension_reason) == ("suspended", "stopped", "overdue")
+    # Logged by the worker process: it, not this process, called the backend.
+    assert f"operation_step step=claim operation={operation.pk} " in process.log_path.read_text()

@@ -1,0 +1,81 @@
+"""The customer's lifecycle API: renew a server, cancel it at period end (or not)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import get_object_or_404
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.gateways import GatewayError
+from billing.serializers import OrderSerializer
+from billing.services import OrderError, order_gateway_ensure
+from hostingportal.api_errors import AUTHENTICATED, error_responses
+from servers import selectors
+from servers.models import BILLING_CYCLES
+from servers.serializers import ServerSerializer
+
+from .services import RenewalRefused, cancellation_set, renewal_issue
+
+
+class RenewRequestSerializer(serializers.Serializer):
+    billing_cycle_months = serializers.ChoiceField(choices=BILLING_CYCLES, required=False)
+
+
+class ServerRenewView(APIView):
+    """The server's unpaid renewal order (created if there is none, replaced for another
+    cycle), with its Razorpay order to pay it by Checkout."""
+
+    @extend_schema(
+        request=RenewRequestSerializer,
+        responses={
+            200: OrderSerializer,
+            **error_responses(400, 404, 409, *AUTHENTICATED, 503, e409="Terminated, or cancelled at period end."),
+        },
+    )
+    def post(self, request, pk):
+        server = get_object_or_404(selectors.servers_for_user(request.user), pk=pk)
+        serializer = RenewRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            order = renewal_issue(
+                server.pk,
+                billing_cycle_months=serializer.validated_data.get("billing_cycle_months"),
+                source="api",
+                actor=request.user,
+            )
+            order = order_gateway_ensure(order)  # the customer is about to pay: now it needs a Razorpay order
+        except RenewalRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        except OrderError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        except GatewayError as exc:
+            return Response({"detail": exc.customer_message}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response(OrderSerializer(order).data, status=status.HTTP_200_OK)
+
+
+class ServerCancellationView(APIView):
+    """Cancel at period end (POST) or withdraw that (DELETE)."""
+
+    def switch(self, request, pk, cancel):
+        server = get_object_or_404(selectors.servers_for_user(request.user), pk=pk)
+        try:
+            cancellation_set(server.pk, cancel=cancel, source="api", actor=request.user)
+        except RenewalRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        server = selectors.servers_for_user(request.user).get(pk=server.pk)
+        return Response(ServerSerializer(server).data, status=status.HTTP_200_OK)
+
+    @extend_schema(
+        request=None,
+        responses={200: ServerSerializer, **error_responses(404, 409, *AUTHENTICATED, e409="Terminated.")},
+    )
+    def post(self, request, pk):
+        return self.switch(request, pk, True)
+
+    @extend_schema(
+        request=None,
+        responses={200: ServerSerializer, **error_responses(404, 409, *AUTHENTICATED, e409="Terminated.")},
+    )
+    def delete(self, request, pk):
+        return self.switch(request, pk, False)

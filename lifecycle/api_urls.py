@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("servers/<int:pk>/renew/", api.ServerRenewView.as_view(), name="api-server-renew"),
+    path("servers/<int:pk>/cancellation/", api.ServerCancellationView.as_view(), name="api-server-cancellation"),
+]

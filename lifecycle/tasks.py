@@ -1,0 +1,18 @@
+"""Celery tasks of the lifecycle. Thin: call a service."""
+
+from celery import shared_task
+
+from .billing_day import billing_run
+from .reminders import reminder_send
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_reminders(reminder_ids):
+    for reminder_id in reminder_ids:
+        reminder_send(reminder_id)
+
+
+@shared_task
+def run_billing():
+    """Hourly (beat): one pass of the billing day, as `manage.py run_billing`."""
+    return billing_run().as_json()
