@@ -27,7 +27,7 @@ from servers.models import Server, ServerEvent, ServerOperation
 from servers.operations import suspensions_decide, terminations_decide
 
 from .models import Reminder
-from .reminders import reminders_record
+from .reminders import reminders_record, reminders_unsent
 
 logger = logging.getLogger("lifecycle.billing")
 
@@ -245,6 +245,7 @@ STEPS: list = [
     ServerStep("suspend_overdue", overdue_to_suspend, overdue_suspend),
     ServerStep("terminate_overdue", overdue_to_terminate, terminate("Renewal unpaid past the termination day")),
     ServerStep("terminate_cancelled", cancelled_to_terminate, terminate("Cancelled at period end")),
+    reminders_unsent,
 ]
 
 

@@ -25,6 +25,7 @@ class Reminder(models.Model):
     paid_until = models.DateTimeField()
     order = models.ForeignKey("billing.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its mail was handed to the outbox (which delivers and retries it).
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,9 +1,9 @@
 """Reminders: recorded once each (a unique row per server, kind and due date), mailed after commit."""
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -68,12 +68,28 @@ def reminder_text(reminder) -> tuple[str, str]:
 
 
 def reminder_send(reminder_id) -> bool:
-    """Mail one reminder unless already mailed; True when mailed now."""
-    reminder = Reminder.objects.select_related("server__user", "order").get(pk=reminder_id)
-    if reminder.sent_at:
-        return False
-    subject, body = reminder_text(reminder)
-    send_mail(subject=subject, message=body, from_email=None, recipient_list=[reminder.server.user.email])
-    Reminder.objects.filter(pk=reminder.pk).update(sent_at=timezone.now())
-    logger.info("reminder_sent reminder=%s server=%s kind=%s", reminder.pk, reminder.server_id, reminder.kind)
+    """Hand one reminder's mail to the outbox (cause `reminder:<id>`, so once however
+    often this runs), in the worker: run_billing's batches write no mail rows of their
+    own. True when queued now."""
+    from outbox.services import mail_queue  # the outbox app delivers, retries and sweeps
+
+    with transaction.atomic():
+        reminder = (
+            Reminder.objects.select_for_update(of=("self",)).select_related("server__user", "order").get(pk=reminder_id)
+        )
+        if reminder.sent_at:
+            return False
+        subject, body = reminder_text(reminder)
+        mail_queue(f"reminder:{reminder.pk}", to=[reminder.server.user.email], subject=subject, body=body)
+        Reminder.objects.filter(pk=reminder.pk).update(sent_at=timezone.now())
+    logger.info("reminder_queued reminder=%s server=%s kind=%s", reminder.pk, reminder.server_id, reminder.kind)
     return True
+
+
+def reminders_unsent(ctx):
+    """A run_billing step: reminders whose hand-off to the worker was lost (broker
+    down at commit) are handed again after 10 minutes."""
+    stale = Reminder.objects.filter(sent_at__isnull=True, created_at__lt=ctx.now - timedelta(minutes=10))
+    ids = list(stale.order_by("pk").values_list("pk", flat=True)[:5000])
+    if ids:
+        transaction.on_commit(lambda: reminders_send_later(ids))
