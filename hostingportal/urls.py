@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("hostingportal.api_urls")),
     path("", include("billing.urls")),
     path("servers/", include("servers.urls")),
+    path("", include("lifecycle.urls")),
     path("support/", include("support.urls")),
     path("", include("affiliates.urls")),
 ]

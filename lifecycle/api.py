@@ -8,11 +8,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.gateways import GatewayError
+from billing.models import BILLING_CYCLES
 from billing.serializers import OrderSerializer
 from billing.services import OrderError, order_gateway_ensure
 from hostingportal.api_errors import AUTHENTICATED, error_responses
 from servers import selectors
-from servers.models import BILLING_CYCLES
 from servers.serializers import ServerSerializer
 
 from .services import RenewalRefused, cancellation_set, renewal_issue

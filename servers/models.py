@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from billing.models import BILLING_CYCLES
+
 
 class ServerStatus(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -22,9 +24,6 @@ class SuspensionReason(models.TextChoices):
 class PowerState(models.TextChoices):
     RUNNING = "running", "Running"
     STOPPED = "stopped", "Stopped"
-
-
-BILLING_CYCLES = (1, 3, 6, 12)
 
 
 class Server(models.Model):

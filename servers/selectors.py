@@ -15,7 +15,7 @@ def servers_for_user(user):
     unpaid = Order.objects.filter(renews_server_id=OuterRef("pk"), status=Order.Status.CREATED).values("number")[:1]
     return (
         Server.objects.filter(user=user)
-        .select_related("order")
+        .select_related("order__plan")
         .annotate(renewal_number=Subquery(unpaid))
         .order_by("-created_at")
     )

@@ -1,10 +1,11 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from . import selectors
-from .models import Server, ServerStatus
+from .models import ServerStatus
 
 # What a customer can expect next, shown greyed below the history while it is still to come.
 UPCOMING = {
@@ -18,7 +19,7 @@ IN_PROGRESS = (ServerStatus.PENDING, ServerStatus.PROVISIONING)
 @require_GET
 def server_list(request):
     page = Paginator(selectors.servers_for_user(request.user), 25).get_page(request.GET.get("page"))
-    return render(request, "servers/list.html", {"page": page})
+    return render(request, "servers/list.html", {"page": page, "now": timezone.now()})
 
 
 @login_required
@@ -35,15 +36,16 @@ def server_status(request, pk):
 
 
 def server_status_context(request, pk):
+    from lifecycle.selectors import server_subscription, server_timeline  # lifecycle builds on servers
+
     server = get_object_or_404(selectors.servers_for_user(request.user), pk=pk)
-    # Notes stay out: they can hold provider errors meant for staff, not customers.
-    timeline = [
-        {"status": change.to_status, "label": status_label(change.to_status), "at": change.at}
-        for change in server.status_changes.all()
-    ]
+    # Status-change notes stay out: they can hold provider errors meant for staff, not customers.
+    timeline = [{**entry, "status": entry["kind"]} for entry in server_timeline(server)]
     upcoming = [{"status": status, "label": status.label} for status in UPCOMING.get(server.status, [])]
-    return {"server": server, "timeline": timeline, "upcoming": upcoming, "polling": server.status in IN_PROGRESS}
-
-
-def status_label(value):
-    return Server.Status(value).label if value in Server.Status.values else value
+    return {
+        "server": server,
+        "timeline": timeline,
+        "upcoming": upcoming,
+        "polling": server.status in IN_PROGRESS,
+        "subscription": server_subscription(server),
+    }

@@ -130,5 +130,6 @@ def test_the_detail_page_makes_the_same_few_queries_however_long_the_history(
 ):
     server = ServerFactory(order__user=alice, user=alice, status="provisioning")
     ServerStatusChangeFactory.create_batch(changes, server=server, to_status="provisioning")
-    with django_assert_max_num_queries(4):  # session, user, server with order, history
+    # session, user, server with order and plan, history, lifecycle events, unpaid renewal
+    with django_assert_max_num_queries(6):
         assert alice_client.get(f"/servers/{server.pk}/").status_code == 200

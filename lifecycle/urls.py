@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "lifecycle"
+urlpatterns = [
+    path("servers/<int:pk>/renew/", views.server_renew, name="renew"),
+    path("servers/<int:pk>/cancellation/", views.server_cancellation, name="cancellation"),
+]

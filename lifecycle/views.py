@@ -1,0 +1,59 @@
+"""The server page's renew and cancel forms (the page itself is servers.views)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from billing.gateways import GatewayError
+from billing.models import BILLING_CYCLES
+from billing.services import OrderError, order_gateway_ensure
+from servers import selectors
+
+from .services import RenewalRefused, cancellation_set, renewal_issue
+
+
+def own_server(request, pk):
+    return get_object_or_404(selectors.servers_for_user(request.user), pk=pk)
+
+
+@login_required
+@require_POST
+def server_renew(request, pk):
+    """Renew for the chosen months, then straight to paying it (Razorpay Checkout opens on the order page)."""
+    server = own_server(request, pk)
+    try:
+        months = int(request.POST.get("billing_cycle_months") or server.billing_cycle_months)
+        if months not in BILLING_CYCLES:
+            raise ValueError(months)
+    except ValueError:
+        messages.error(request, "Choose 1, 3, 6 or 12 months.")
+        return redirect("servers:detail", pk=server.pk)
+    try:
+        order = renewal_issue(server.pk, billing_cycle_months=months, source="web", actor=request.user)
+        order_gateway_ensure(order)
+    except (RenewalRefused, OrderError) as exc:
+        messages.error(request, str(exc))
+        return redirect("servers:detail", pk=server.pk)
+    except GatewayError as exc:
+        messages.error(request, exc.customer_message)
+        return redirect("servers:detail", pk=server.pk)
+    return redirect(reverse("billing:order", args=[order.number]) + "?pay=1")
+
+
+@login_required
+@require_POST
+def server_cancellation(request, pk):
+    server = own_server(request, pk)
+    cancel = request.POST.get("cancel") == "1"
+    try:
+        cancellation_set(server.pk, cancel=cancel, source="web", actor=request.user)
+    except RenewalRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        if cancel:
+            messages.success(request, "Done: the server will be deleted at the end of its paid period.")
+        else:
+            messages.success(request, "Done: the server will keep running and renew as usual.")
+    return redirect("servers:detail", pk=server.pk)
