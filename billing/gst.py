@@ -3,6 +3,7 @@ state codes (place of supply), and the GSTIN format and check digit."""
 
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 # GST state code -> name, as printed on GST registrations. Names are what we
@@ -51,6 +52,17 @@ STATE_CHOICES = sorted(((name, name) for name in STATE_CODES.values()), key=lamb
 GSTIN_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # 2-digit state code, 10-character PAN, entity number, "Z", check character.
 GSTIN_FORMAT = re.compile(r"^[0-9]{2}[A-Z]{5}[0-9]{4}[A-Z][1-9A-Z]Z[0-9A-Z]$")
+
+
+def place_of_supply(buyer_state: str) -> str:
+    """The buyer's state. Without one (orders made through the API) the supply is
+    taken to be where the seller is: the rule for unregistered buyers of services."""
+    return buyer_state or settings.SELLER_STATE
+
+
+def is_intra_state(place: str) -> bool:
+    """Supply within the seller's state is taxed as CGST + SGST, any other as IGST."""
+    return place == settings.SELLER_STATE
 
 
 def state_label(name):

@@ -7,12 +7,11 @@ CGST/SGST split, which comes from pricing.split_gst and adds up to tax_paise.
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from django.conf import settings
 
 from . import pricing
-from .gst import state_label
+from .gst import is_intra_state, place_of_supply, state_label
 from .models import Order
 
 SAC_HOSTING = "998315"  # Hosting and IT infrastructure provisioning services
@@ -32,18 +31,6 @@ class Party:
 
 
 @dataclass(frozen=True)
-class TaxLine:
-    label: str  # "CGST", "SGST" or "IGST"
-    rate_percent: Decimal
-    amount_paise: int
-
-    @property
-    def rate_text(self):
-        """9, 2.5 or 18: no trailing zeros and never exponent notation."""
-        return f"{self.rate_percent.normalize():f}"
-
-
-@dataclass(frozen=True)
 class Invoice:
     number: str
     date: date
@@ -60,7 +47,7 @@ class Invoice:
     discount_paise: int
     taxable_paise: int
     gst_rate_percent: int
-    tax_lines: tuple[TaxLine, ...]
+    tax_lines: tuple[pricing.TaxLine, ...]
     tax_paise: int
     total_paise: int
     total_in_words: str
@@ -72,19 +59,8 @@ def invoice_for(order) -> Invoice:
     other order: only the payment funnel assigns invoice numbers."""
     if order.status not in INVOICED_STATUSES or not order.invoice_number:
         raise NoInvoice(order.number)
-    # Without a state (orders made through the API) the supply is taken to be
-    # where the seller is: the rule for unregistered buyers of services.
-    place = order.buyer_state or settings.SELLER_STATE
-    intra_state = place == settings.SELLER_STATE
-    split = pricing.split_gst(order.tax_paise, intra_state)
-    if intra_state:
-        half_rate = Decimal(order.gst_rate_percent) / 2
-        tax_lines = (
-            TaxLine("CGST", half_rate, split["cgst_paise"]),
-            TaxLine("SGST", half_rate, split["sgst_paise"]),
-        )
-    else:
-        tax_lines = (TaxLine("IGST", Decimal(order.gst_rate_percent), split["igst_paise"]),)
+    place = place_of_supply(order.buyer_state)
+    intra_state = is_intra_state(place)
     months = order.billing_cycle_months
     return Invoice(
         number=order.invoice_number,
@@ -105,7 +81,7 @@ def invoice_for(order) -> Invoice:
         discount_paise=order.discount_paise,
         taxable_paise=order.subtotal_paise,
         gst_rate_percent=order.gst_rate_percent,
-        tax_lines=tax_lines,
+        tax_lines=pricing.tax_lines(order.tax_paise, order.gst_rate_percent, intra_state),
         tax_paise=order.tax_paise,
         total_paise=order.total_paise,
         total_in_words=amount_in_words(order.total_paise),

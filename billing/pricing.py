@@ -6,6 +6,7 @@ integer arithmetic so no float ever touches an amount.
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 
@@ -89,3 +90,25 @@ def reduced_in_proportion(amount_paise: int, kept_paise: int, whole_paise: int) 
     if whole_paise <= 0:
         raise PricingError("the whole must be positive")
     return divide_half_up(amount_paise * max(kept_paise, 0), whole_paise)
+
+
+@dataclass(frozen=True)
+class TaxLine:
+    label: str  # "CGST", "SGST" or "IGST"
+    rate_percent: Decimal
+    amount_paise: int
+
+    @property
+    def rate_text(self):
+        """9, 2.5 or 18: no trailing zeros and never exponent notation."""
+        return f"{self.rate_percent.normalize():f}"
+
+
+def tax_lines(tax_paise: int, gst_rate_percent: int, intra_state: bool) -> tuple[TaxLine, ...]:
+    """The tax as the invoice prints it, and as checkout and the order page show it
+    before there is an invoice: CGST + SGST at half the rate each, or IGST."""
+    split = split_gst(tax_paise, intra_state)
+    if intra_state:
+        half_rate = Decimal(gst_rate_percent) / 2
+        return (TaxLine("CGST", half_rate, split["cgst_paise"]), TaxLine("SGST", half_rate, split["sgst_paise"]))
+    return (TaxLine("IGST", Decimal(gst_rate_percent), split["igst_paise"]),)

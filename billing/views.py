@@ -7,7 +7,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import pricing, selectors, services
+from accounts.services import billing_details_remember
+
+from . import gst, pricing, selectors, services
 from .forms import CYCLE_CHOICES, CheckoutForm, cycle_from
 from .gateways import GatewayError
 from .gateways.simulated import simulated_checkout_response
@@ -29,16 +31,31 @@ def checkout(request, slug):
         form = CheckoutForm(request.POST)
         if form.is_valid():
             return checkout_submit(request, plan, form)
-        return checkout_page(request, plan, form, cycle_from(request.POST.get("billing_cycle_months")), status=400)
+        cycle = cycle_from(request.POST.get("billing_cycle_months"))
+        return checkout_page(request, plan, form, cycle, request.POST.get("state"), status=400)
     cycle = cycle_from(request.GET.get("billing_cycle_months"))
     if request.htmx:
-        # The breakdown alone, re-rendered by the server when the cycle changes.
-        return render(request, "billing/_breakdown.html", {"plan": plan, "quote": pricing.quote(plan, cycle)})
-    return checkout_page(request, plan, CheckoutForm(initial=checkout_initial(request.user, cycle)), cycle)
+        # The breakdown alone, re-rendered by the server when the cycle or the state changes.
+        return render(request, "billing/_breakdown.html", breakdown(plan, cycle, request.GET.get("state")))
+    initial = checkout_initial(request.user, cycle)
+    state = request.GET.get("state", initial["state"])
+    return checkout_page(request, plan, CheckoutForm(initial={**initial, "state": state}), cycle, state)
 
 
-def checkout_page(request, plan, form, cycle, status=200):
-    context = {"plan": plan, "form": form, "quote": pricing.quote(plan, cycle), "cycle_choices": CYCLE_CHOICES}
+def breakdown(plan, cycle, state):
+    """The price and its tax lines for the chosen state (CGST + SGST or IGST), by the
+    same pricing and tax-split code as the invoice; no lines until a state is chosen."""
+    quote = pricing.quote(plan, cycle)
+    context = {"plan": plan, "quote": quote, "state": "", "tax_lines": (), "seller_state": settings.SELLER_STATE}
+    if state in gst.STATE_CODE_BY_NAME:
+        intra_state = gst.is_intra_state(state)
+        context.update(state=state, intra_state=intra_state)
+        context["tax_lines"] = pricing.tax_lines(quote.tax_paise, quote.gst_rate_percent, intra_state)
+    return context
+
+
+def checkout_page(request, plan, form, cycle, state, status=200):
+    context = {**breakdown(plan, cycle, state), "form": form, "cycle_choices": CYCLE_CHOICES}
     return render(request, "billing/checkout.html", context, status=status)
 
 
@@ -55,6 +72,7 @@ def checkout_initial(user, cycle):
 
 def checkout_submit(request, plan, form):
     cycle = form.cleaned_data["billing_cycle_months"]
+    billing_details_remember(request.user, **form.buyer())
     try:
         order = services.order_create(user=request.user, plan=plan, billing_cycle_months=cycle, buyer=form.buyer())
     except services.OrderError as exc:
@@ -64,7 +82,7 @@ def checkout_submit(request, plan, form):
         # order_create commits the order before calling Razorpay: it waits under
         # Orders with "Complete payment", or the customer can submit again here.
         messages.error(request, exc.customer_message)
-        return checkout_page(request, plan, form, cycle, status=503)
+        return checkout_page(request, plan, form, cycle, form.cleaned_data["state"], status=503)
     return redirect(reverse("billing:order", args=[order.number]) + "?pay=1")
 
 
@@ -89,7 +107,12 @@ def awaiting_payment(order):
 @require_GET
 def order_detail(request, number):
     order = own_order(request, number)
-    context = {"order": order, "server": getattr(order, "server", None)}
+    intra_state = gst.is_intra_state(gst.place_of_supply(order.buyer_state))
+    context = {
+        "order": order,
+        "server": getattr(order, "server", None),
+        "tax_lines": pricing.tax_lines(order.tax_paise, order.gst_rate_percent, intra_state),
+    }
     if awaiting_payment(order) and order.razorpay_order_id:
         context["checkout_options"] = services.checkout_options(order)
         context["autopay"] = request.GET.get("pay") == "1"

@@ -75,8 +75,8 @@ def test_checkout_shows_the_quote_for_one_month_and_the_saved_billing_details(al
 def test_checkout_shows_the_cycle_discount_exactly_as_quoted(alice_client):
     HostingPlanFactory(slug="big", price_paise=100000, discount_12m_percent=10)
     response = alice_client.get("/checkout/big/?billing_cycle_months=12")
-    # 12 × ₹1,000 = ₹12,000, less 10% = ₹10,800, GST ₹1,944, total ₹12,744.
-    for text in ["₹12,000.00", "−₹1,200.00", "₹10,800.00", "₹1,944.00", "Pay ₹12,744.00"]:
+    # 12 × ₹1,000 = ₹12,000, less 10% = ₹10,800, GST ₹1,944 (CGST + SGST in Karnataka), total ₹12,744.
+    for text in ["₹12,000.00", "−₹1,200.00", "₹10,800.00", "CGST @ 9%", "₹972.00", "Pay ₹12,744.00"]:
         assert text in response.text
 
 
