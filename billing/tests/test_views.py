@@ -245,8 +245,8 @@ def test_the_order_list_has_an_empty_state_leading_to_plans(alice_client):
 def test_the_order_list_shows_25_orders_a_page(alice_client, alice, plan):
     OrderFactory.create_batch(26, user=alice, plan=plan)
     first, second = alice_client.get("/orders/"), alice_client.get("/orders/?page=2")
-    assert first.text.count('<td><a href="/orders/ORD-') == 25
-    assert second.text.count('<td><a href="/orders/ORD-') == 1
+    assert first.text.count('<td data-label="Order"><a href="/orders/ORD-') == 25
+    assert second.text.count('<td data-label="Order"><a href="/orders/ORD-') == 1
     assert "Page 2 of 2" in second.text
 
 

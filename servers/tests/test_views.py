@@ -51,8 +51,8 @@ def test_with_no_servers_the_page_leads_to_the_plans(alice_client):
 def test_my_servers_shows_25_a_page(alice_client, alice):
     for _ in range(26):
         ServerFactory(order__user=alice, user=alice)
-    assert alice_client.get("/servers/").text.count('<td><a href="/servers/') == 25
-    assert alice_client.get("/servers/?page=2").text.count('<td><a href="/servers/') == 1
+    assert alice_client.get("/servers/").text.count('<td data-label="Name"><a href="/servers/') == 25
+    assert alice_client.get("/servers/?page=2").text.count('<td data-label="Name"><a href="/servers/') == 1
 
 
 @pytest.mark.parametrize("rows", [1, 200])
