@@ -7,6 +7,7 @@ urlpatterns = [
     path("plans/", views.plans, name="plans"),
     path("checkout/<slug:slug>/", views.checkout, name="checkout"),
     path("orders/", views.order_list, name="orders"),
+    path("invoices/", views.invoice_list, name="invoices"),
     path("orders/<str:number>/", views.order_detail, name="order"),
     path("orders/<str:number>/pay/", views.order_pay, name="order-pay"),
     path("orders/<str:number>/simulated-payment/", views.simulated_payment, name="order-simulated-payment"),

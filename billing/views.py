@@ -93,6 +93,13 @@ def order_list(request):
     return render(request, "billing/order_list.html", {"page": page})
 
 
+@login_required
+@require_GET
+def invoice_list(request):
+    page = Paginator(selectors.invoices_for_user(request.user), 25).get_page(request.GET.get("page"))
+    return render(request, "billing/invoice_list.html", {"page": page})
+
+
 def own_order(request, number):
     return get_object_or_404(selectors.orders_for_user(request.user), number=number)
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "outbox",
     "affiliates",
     "lifecycle",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -120,7 +121,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "servers:list"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "billing:plans"
 
 LANGUAGE_CODE = "en-in"

@@ -1,12 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from billing.webhook_view import razorpay_webhook
 from hostingportal.health import healthz
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="billing:plans", permanent=False)),
+    path("", include("dashboard.urls")),
     path("healthz", healthz, name="healthz"),
     # Staff dashboards inside the admin; listed before admin.site.urls so they win.
     path("admin/", include("ops.urls")),

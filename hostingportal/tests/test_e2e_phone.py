@@ -65,6 +65,8 @@ def world(alice, plan):
 def customer_pages(world):
     order, server, ticket = world["order"], world["server"], world["ticket"]
     return [
+        ("/home/", 2),  # the amount due and the invoice total
+        ("/invoices/", 3),
         ("/plans/", 0),
         ("/checkout/g-8gb/", 0),
         ("/orders/", 2),

@@ -1,0 +1,86 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from billing.factories import OrderFactory
+from servers.factories import ServerFactory
+from support.factories import TicketFactory
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def paid(user, plan, number, **fields):
+    return OrderFactory(
+        user=user,
+        plan=plan,
+        status="paid",
+        invoice_number=f"HP/26-27/{number:06d}",
+        invoice_date=datetime.date(2026, 11, number),
+        paid_at=timezone.now() - datetime.timedelta(days=30 - number),
+        **fields,
+    )
+
+
+def test_signing_in_lands_on_the_home_and_the_root_leads_there(client, alice):
+    from accounts.factories import DEFAULT_PASSWORD
+
+    response = client.post("/accounts/login/", {"username": alice.email, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 302 and response.url == "/home/"
+    assert client.get("/").url == "/home/"
+
+
+def test_a_visitor_at_the_root_goes_to_the_plans_and_the_home_asks_to_sign_in(client, db):
+    assert client.get("/").url == "/plans/"
+    assert client.get("/home/").url.startswith("/accounts/login/?next=/home/")
+
+
+def test_a_new_customer_is_led_to_the_plans(alice_client):
+    html = alice_client.get("/home/").text
+    assert "You have no servers yet" in html and 'href="/plans/"' in html
+
+
+def test_the_home_shows_servers_payments_due_tickets_awaiting_and_invoices(alice_client, alice, bob, plan):
+    server = ServerFactory(order=paid(alice, plan, 1), status="active", ip_address="203.0.113.7")
+    ServerFactory(order=paid(alice, plan, 2), status="terminated", name="gone-server")
+    due = OrderFactory(user=alice, plan=plan, billing_cycle_months=3)
+    OrderFactory(user=alice, plan=plan, needs_attention=True, attention_reason="mismatch")  # held for staff
+    OrderFactory(user=alice, plan=plan, status="cancelled")
+    waiting = TicketFactory(user=alice, status="awaiting_customer", subject="Which SSH key?")
+    TicketFactory(user=alice, status="awaiting_staff", subject="Our turn")
+    TicketFactory(user=bob, status="awaiting_customer", subject="Bob's question")
+    paid(bob, plan, 9)
+
+    response = alice_client.get("/home/")
+    assert response.status_code == 200
+    home = response.context["home"]
+    assert home.servers == [server]
+    assert home.payments_due == [due]
+    assert home.tickets_awaiting_customer == [waiting]
+    assert [o.invoice_number for o in home.recent_invoices] == ["HP/26-27/000002", "HP/26-27/000001"]
+    html = response.text
+    assert f'href="/orders/{due.number}/?pay=1"' in html and "Pay ₹7,929.60" in html
+    assert "203.0.113.7" in html and "gone-server" not in html
+    assert "Which SSH key?" in html and "Our turn" not in html and "Bob" not in html
+    assert 'href="/orders/' in html and "/invoice.pdf" in html
+
+
+def test_the_invoices_list_shows_only_the_customers_invoices_with_pdf_links(alice_client, alice, bob, plan):
+    first, refunded = paid(alice, plan, 1), paid(alice, plan, 2)
+    refunded.status = "refunded"
+    refunded.save()
+    OrderFactory(user=alice, plan=plan)  # unpaid: no invoice
+    paid(bob, plan, 3)
+    html = alice_client.get("/invoices/").text
+    assert html.count('download>Download PDF</a>') == 2
+    assert f'href="/orders/{first.number}/invoice.pdf"' in html and f'href="/orders/{refunded.number}/invoice/"' in html
+    assert "HP/26-27/000003" not in html and "Refunded" in html
+    assert html.index("HP/26-27/000002") < html.index("HP/26-27/000001")  # newest first
+
+
+def test_the_invoices_list_has_an_empty_state(alice_client):
+    assert "You have no invoices yet" in alice_client.get("/invoices/").text
