@@ -1,22 +1,20 @@
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
+from backoffice.display import customer_link, link, links, rupee_field, when
 from hostingportal.admin_inlines import ReadOnlyTabularInline
 
 from .gateways import GatewayError
+from .gst import is_intra_state, place_of_supply
 from .models import HostingPlan, InvoiceSequence, Order, OrderEvent, Payment, Refund, WebhookEvent
+from .pricing import tax_lines
 from .refunds import RefundRefused, order_refund, order_refund_plan
 from .templatetags.money import rupees
 
-MONEY_FIELDS = (
-    "unit_price_paise",
-    "discount_paise",
-    "subtotal_paise",
-    "gst_rate_percent",
-    "tax_paise",
-    "total_paise",
-    "currency",
-)
+# Shown in rupees (the columns hold integer paise); the GST split is shown as the invoice prints it.
+MONEY_FIELDS = ("unit_price", "discount", "subtotal", "gst", "total")
 SNAPSHOT_FIELDS = (
     "plan_slug",
     "plan_name",
@@ -51,23 +49,55 @@ class OrderEventInline(ReadOnlyTabularInline):
 
 class PaymentInline(ReadOnlyTabularInline):
     model = Payment
-    fields = ["razorpay_payment_id", "status", "amount_paise", "currency", "method", "error_description", "captured_at"]
+    fields = ["payment", "status", "amount", "method", "error_description", "captured", "refunds"]
+    amount = rupee_field("amount_paise", "amount")
+
+    @admin.display(description="payment")
+    def payment(self, payment):
+        return link(payment, payment.razorpay_payment_id)
+
+    @admin.display(description="captured")
+    def captured(self, payment):
+        return when(payment.captured_at)
+
+    @admin.display(description="refunds")
+    def refunds(self, payment):
+        return links(payment.refunds.all(), lambda r: f"{r.razorpay_refund_id} {rupees(r.amount_paise)} {r.status}")
+
+
+class NeedsStaffFilter(admin.SimpleListFilter):
+    """Flagged orders still waiting for a human, apart from those already handled."""
+
+    title = "flagged"
+    parameter_name = "flagged"
+
+    def lookups(self, request, model_admin):
+        return [("waiting", "Flagged, not handled"), ("handled", "Flagged and handled"), ("no", "Not flagged")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "waiting":
+            return queryset.filter(needs_attention=True, handled_at__isnull=True)
+        if self.value() == "handled":
+            return queryset.filter(needs_attention=True, handled_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(needs_attention=False)
+        return queryset
 
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = [
         "number",
-        "user",
+        "customer",
         "plan_name",
         "billing_cycle_months",
         "total",
         "status",
-        "needs_attention",
-        "created_at",
-        "paid_at",
+        "flagged",
+        "created",
+        "paid",
     ]
-    list_filter = ["status", "needs_attention", "billing_cycle_months", "plan_slug"]
+    list_filter = ["status", NeedsStaffFilter, "billing_cycle_months", "plan_slug", "paid_at"]
     search_fields = ["number", "user__email", "razorpay_order_id", "payments__razorpay_payment_id", "invoice_number"]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
@@ -75,7 +105,8 @@ class OrderAdmin(admin.ModelAdmin):
     actions = ["refund_orders"]
     readonly_fields = [
         "number",
-        "user",
+        "customer",
+        "related",
         "plan",
         "status",
         "billing_cycle_months",
@@ -93,7 +124,8 @@ class OrderAdmin(admin.ModelAdmin):
     ]
     fields = [
         "number",
-        "user",
+        "customer",
+        "related",
         "plan",
         "status",
         "billing_cycle_months",
@@ -117,9 +149,54 @@ class OrderAdmin(admin.ModelAdmin):
         "updated_at",
     ]
 
-    @admin.display(description="Total", ordering="total_paise")
-    def total(self, order):
-        return rupees(order.total_paise)
+    unit_price = rupee_field("unit_price_paise", "Price / month")
+    discount = rupee_field("discount_paise", "Discount", sign="−")
+    subtotal = rupee_field("subtotal_paise", "Subtotal (taxable)")
+    total = rupee_field("total_paise", "Total")
+
+    @admin.display(description="GST")
+    def gst(self, order):
+        intra_state = is_intra_state(place_of_supply(order.buyer_state))
+        lines = tax_lines(order.tax_paise, order.gst_rate_percent, intra_state)
+        return " + ".join(f"{line.label} {line.rate_text}% {rupees(line.amount_paise)}" for line in lines)
+
+    @admin.display(description="Customer", ordering="user__email")
+    def customer(self, order):
+        return customer_link(order.user)
+
+    @admin.display(description="Flagged", boolean=True, ordering="needs_attention")
+    def flagged(self, order):
+        """Flagged and not handled yet: what a human still has to look at."""
+        return order.needs_attention and order.handled_at is None
+
+    @admin.display(description="Ordered", ordering="created_at")
+    def created(self, order):
+        return when(order.created_at)
+
+    @admin.display(description="Paid", ordering="paid_at")
+    def paid(self, order):
+        return when(order.paid_at)
+
+    @admin.display(description="Server, invoice, tickets")
+    def related(self, order):
+        server = getattr(order, "server", None)
+        invoice = (
+            format_html(
+                '<a href="{}">{}</a> (<a href="{}?pdf=1">PDF</a>)',
+                reverse("backoffice:invoice", args=[order.number]),
+                order.invoice_number,
+                reverse("backoffice:invoice", args=[order.number]),
+            )
+            if order.invoice_number
+            else "no invoice (unpaid)"
+        )
+        tickets = links(server.tickets.all(), lambda t: f"#{t.pk} {t.subject}") if server else "—"
+        return format_html(
+            "Server: {} · Invoice: {} · Tickets about the server: {}",
+            link(server, server.name if server else None),
+            invoice,
+            tickets,
+        )
 
     def has_refund_permission(self, request):
         return request.user.has_perm("billing.refund_order")
@@ -180,13 +257,31 @@ class OrderAdmin(admin.ModelAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
-    list_display = ["razorpay_payment_id", "order", "status", "amount_paise", "currency", "method", "created_at"]
-    list_filter = ["status", "method"]
-    search_fields = ["razorpay_payment_id", "order__number", "order__razorpay_order_id"]
-    list_select_related = ["order"]
+    list_display = ["razorpay_payment_id", "order_link", "customer", "status", "amount", "method", "created"]
+    list_filter = ["status", "method", "created_at"]
+    search_fields = ["razorpay_payment_id", "order__number", "order__razorpay_order_id", "order__user__email"]
+    list_select_related = ["order__user"]
+    amount = rupee_field("amount_paise", "Amount")
+
+    @admin.display(description="Order", ordering="order__number")
+    def order_link(self, payment):
+        return link(payment.order)
+
+    @admin.display(description="Customer", ordering="order__user__email")
+    def customer(self, payment):
+        return customer_link(payment.order.user)
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, payment):
+        return when(payment.created_at)
+
+    def get_fields(self, request, obj=None):
+        # The record as stored, money in rupees instead of raw paise, with links to its order and customer.
+        shown = [f"{f.name[: -len('_paise')]}" if f.name.endswith("_paise") else f.name for f in self.model._meta.fields]
+        return [name for name in shown if name not in ("id", "order")] + ["order_link", "customer"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
+        return self.get_fields(request, obj)
 
     def has_add_permission(self, request):
         return False
@@ -198,10 +293,25 @@ class PaymentAdmin(admin.ModelAdmin):
 @admin.register(Refund)
 class RefundAdmin(PaymentAdmin):
     inlines = []
-    list_display = ["razorpay_refund_id", "payment", "amount_paise", "status", "created_by", "created_at"]
-    list_filter = ["status"]
+    list_display = ["razorpay_refund_id", "payment_link", "order_link", "amount", "status", "created_by", "created"]
+    list_filter = ["status", "created_at"]
     search_fields = ["razorpay_refund_id", "payment__razorpay_payment_id", "payment__order__number"]
-    list_select_related = ["payment"]
+    list_select_related = ["payment__order", "created_by"]
+
+    @admin.display(description="Payment", ordering="payment__razorpay_payment_id")
+    def payment_link(self, refund):
+        return link(refund.payment)
+
+    @admin.display(description="Order", ordering="payment__order__number")
+    def order_link(self, refund):
+        return link(refund.payment.order)
+
+    @admin.display(description="Customer")
+    def customer(self, refund):
+        return customer_link(refund.payment.order.user)
+
+    def get_fields(self, request, obj=None):
+        return [f for f in super().get_fields(request, obj) if f != "payment"] + ["payment_link"]
 
 
 @admin.register(WebhookEvent)

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "affiliates",
     "lifecycle",
     "dashboard",
+    "backoffice",
 ]
 
 MIDDLEWARE = [
@@ -128,6 +129,7 @@ LANGUAGE_CODE = "en-in"
 TIME_ZONE = "Asia/Kolkata"
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["hostingportal.formats"]  # readable Indian dates: "1 Dec 2026, 17:39"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

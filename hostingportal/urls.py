@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Staff dashboards inside the admin; listed before admin.site.urls so they win.
     path("admin/", include("ops.urls")),
+    path("admin/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
     path("webhooks/razorpay/", razorpay_webhook, name="razorpay-webhook"),
     path("accounts/", include("accounts.urls")),

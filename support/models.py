@@ -3,6 +3,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import formats, timezone
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
@@ -111,7 +112,13 @@ class TicketMessage(models.Model):
         ]
 
     def __str__(self):
-        return f"message {self.pk} on ticket {self.ticket_id}"
+        # Read where the admin names a message (lists, breadcrumbs, the audit trail).
+        when = formats.date_format(timezone.localtime(self.created_at), "DATETIME_FORMAT") if self.created_at else "unsent"
+        return f"{self.kind_label} on ticket #{self.ticket_id}, {when}"
+
+    @property
+    def kind_label(self):
+        return "Internal note" if self.is_internal else "Staff reply" if self.is_staff_reply else "Customer message"
 
 
 class TicketAttachment(models.Model):

@@ -1,0 +1,98 @@
+"""Reads for the back office: a customer's whole history on one page."""
+
+from dataclasses import dataclass
+from itertools import chain
+
+from django.db.models import Prefetch
+
+from billing.models import Order, OrderEvent, Payment
+from servers.models import Server, ServerStatusChange
+from support.models import Ticket, TicketEvent, TicketMessage
+
+TIMELINE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: object  # aware datetime
+    what: str  # "order", "server", "ticket"
+    subject: object  # the Order, Server or Ticket it is about
+    text: str
+    actor: object  # a User or None (the system)
+
+
+@dataclass(frozen=True)
+class CustomerHistory:
+    customer: object
+    orders: list
+    servers: list
+    tickets: list
+    timeline: list
+    paid_paise: int
+    refunded_paise: int
+
+
+def customer_history(customer) -> CustomerHistory:
+    """Everything the portal knows happened with one customer: orders with their
+    payments and refunds, servers, tickets, and one timeline of every recorded
+    change across them, newest first (the latest TIMELINE_LIMIT)."""
+    payments = Payment.objects.prefetch_related("refunds").order_by("created_at")
+    orders = list(
+        Order.objects.filter(user=customer)
+        .select_related("server")
+        .prefetch_related(Prefetch("payments", queryset=payments))
+        .order_by("-created_at")
+    )
+    servers = list(Server.objects.filter(user=customer).select_related("order").order_by("-created_at"))
+    tickets = list(Ticket.objects.filter(user=customer).select_related("server", "assignee").order_by("-updated_at"))
+    paid = sum(o.total_paise for o in orders if o.status in (Order.Status.PAID, Order.Status.REFUNDED))
+    refunded = sum(
+        refund.amount_paise
+        for order in orders
+        for payment in order.payments.all()
+        for refund in payment.refunds.all()
+        if refund.status == "processed"
+    )
+    return CustomerHistory(customer, orders, servers, tickets, customer_timeline(customer), paid, refunded)
+
+
+def customer_timeline(customer, limit=TIMELINE_LIMIT):
+    order_events = OrderEvent.objects.filter(order__user=customer).select_related("order", "actor")
+    server_changes = ServerStatusChange.objects.filter(server__user=customer).select_related("server", "actor")
+    ticket_events = TicketEvent.objects.filter(ticket__user=customer).select_related("ticket", "actor")
+    messages = TicketMessage.objects.filter(ticket__user=customer).select_related("ticket", "author")
+    entries = chain(
+        (
+            HistoryEntry(e.at, "order", e.order, order_event_text(e), e.actor)
+            for e in order_events.order_by("-at")[:limit]
+        ),
+        (
+            HistoryEntry(c.at, "server", c.server, server_change_text(c), c.actor)
+            for c in server_changes.order_by("-at")[:limit]
+        ),
+        (
+            HistoryEntry(e.at, "ticket", e.ticket, f"{e.get_kind_display()}: {e.from_value or '—'} → {e.to_value}", e.actor)
+            for e in ticket_events.order_by("-at")[:limit]
+        ),
+        (
+            HistoryEntry(m.created_at, "ticket", m.ticket, m.kind_label, m.author)
+            for m in messages.order_by("-created_at")[:limit]
+        ),
+    )
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)[:limit]
+
+
+def order_event_text(event):
+    text = event.kind.replace("_", " ")
+    if event.to_status:
+        text += f" ({event.from_status or '—'} → {event.to_status})"
+    if event.message:
+        text += f": {event.message}"
+    return f"{text} [{event.source}]"
+
+
+def server_change_text(change):
+    text = f"{change.from_status or '—'} → {change.to_status}"
+    if change.note:
+        text += f": {change.note}"
+    return f"{text} [{change.source}]"

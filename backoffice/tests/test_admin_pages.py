@@ -1,0 +1,141 @@
+"""The admin reads like a back office: money in rupees, readable dates, links between
+a customer's records, the customer's whole history on one page, a greeting that says
+who is signed in."""
+
+import datetime
+import re
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from accounts.factories import UserFactory
+from billing.factories import OrderFactory, PaymentFactory, RefundFactory
+from servers.factories import ServerFactory, ServerStatusChangeFactory
+from support.factories import TicketFactory, TicketMessageFactory
+
+pytestmark = pytest.mark.django_db
+RAW_PAISE = re.compile(r">\s*(264320|224000|40320)\s*<")
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def sale(alice, plan):
+    order = OrderFactory(
+        user=alice,
+        plan=plan,
+        status="paid",
+        buyer_state="Maharashtra",
+        invoice_number="HP/26-27/000007",
+        invoice_date=datetime.date(2026, 11, 26),
+        paid_at=timezone.now(),
+    )
+    payment = PaymentFactory(order=order, razorpay_payment_id="pay_SALE000000001")
+    refund = RefundFactory(payment=payment, amount_paise=50000, razorpay_refund_id="rfnd_SALE00000001")
+    server = ServerFactory(order=order, status="active", hostname="web1.example.net", ip_address="203.0.113.7")
+    ServerStatusChangeFactory(server=server, from_status="provisioning", to_status="active")
+    ticket = TicketFactory(user=alice, server=server, subject="Port 22 closed")
+    TicketMessageFactory(ticket=ticket, body="Please open port 22")
+    return {"order": order, "payment": payment, "refund": refund, "server": server, "ticket": ticket}
+
+
+def test_the_order_page_shows_rupees_the_gst_split_and_links_to_everything_around_it(staff_client, sale, alice):
+    order = sale["order"]
+    html = staff_client.get(f"/admin/billing/order/{order.pk}/change/").text
+    assert "₹2,240.00" in html and "₹2,643.20" in html and "IGST 18% ₹403.20" in html
+    assert not RAW_PAISE.search(html), RAW_PAISE.search(html)
+    assert f'href="/admin/customers/{alice.pk}/"' in html  # the customer's whole history
+    assert f'href="/admin/servers/server/{sale["server"].pk}/change/"' in html
+    assert 'href="/admin/invoices/' + order.number + '/"' in html
+    assert f'href="/admin/support/ticket/{sale["ticket"].pk}/change/"' in html
+    assert f'href="/admin/billing/payment/{sale["payment"].pk}/change/"' in html
+    assert "rfnd_SALE00000001 ₹500.00 processed" in html
+
+
+def test_the_order_list_shows_rupees_customers_and_readable_dates(staff_client, sale):
+    html = staff_client.get("/admin/billing/order/").text
+    assert "₹2,643.20" in html and "alice@example.com" in html
+    assert timezone.localtime(sale["order"].paid_at).strftime("%-d %b %Y") in html
+    assert not RAW_PAISE.search(html)
+
+
+def test_the_flagged_filter_lists_orders_still_waiting_for_a_human(staff_client, alice, plan, staff):
+    waiting = OrderFactory(user=alice, plan=plan, needs_attention=True, attention_reason="Amount mismatch")
+    handled = OrderFactory(
+        user=alice, plan=plan, needs_attention=True, handled_at=timezone.now(), handled_by=staff, handled_reason="ok"
+    )
+    calm = OrderFactory(user=alice, plan=plan)
+    html = staff_client.get("/admin/billing/order/?flagged=waiting").text
+    assert waiting.number in html and handled.number not in html and calm.number not in html
+    html = staff_client.get("/admin/billing/order/?flagged=handled").text
+    assert handled.number in html and waiting.number not in html
+
+
+def test_payment_and_refund_pages_show_rupees_and_link_back(staff_client, sale):
+    payment, refund = sale["payment"], sale["refund"]
+    html = staff_client.get(f"/admin/billing/payment/{payment.pk}/change/").text
+    assert "₹2,643.20" in html and f'href="/admin/billing/order/{sale["order"].pk}/change/"' in html
+    assert not RAW_PAISE.search(html)
+    html = staff_client.get(f"/admin/billing/refund/{refund.pk}/change/").text
+    assert "₹500.00" in html and f'href="/admin/billing/payment/{payment.pk}/change/"' in html
+    assert "₹2,643.20" in staff_client.get("/admin/billing/payment/").text
+
+
+def test_the_customer_page_shows_their_whole_history(staff_client, sale, alice, bob, plan):
+    OrderFactory(user=bob, plan=plan, number="ORD-BOBBOBBOB1")
+    html = staff_client.get(f"/admin/customers/{alice.pk}/").text
+    order = sale["order"]
+    for text in [
+        order.number,
+        "HP/26-27/000007",
+        "pay_SALE000000001",
+        "rfnd_SALE00000001",
+        "web1.example.net",
+        "Port 22 closed",
+        "provisioning → active",
+        "Customer message",
+        "₹2,643.20",
+    ]:
+        assert text in html, text
+    assert "ORD-BOBBOBBOB1" not in html
+
+
+def test_the_customer_page_and_staff_invoice_need_view_permissions(client, sale, alice):
+    helpdesk = UserFactory(email="helpdesk@example.com", is_staff=True)
+    client.force_login(helpdesk)
+    assert client.get(f"/admin/customers/{alice.pk}/").status_code == 403
+    assert client.get(f"/admin/invoices/{sale['order'].number}/").status_code == 403
+    helpdesk.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_user", "view_order"], content_type__app_label__in=["accounts", "billing"])
+    )
+    assert client.get(f"/admin/customers/{alice.pk}/").status_code == 200
+    invoice = client.get(f"/admin/invoices/{sale['order'].number}/")
+    assert invoice.status_code == 200 and "IGST @ 18%" in invoice.text
+    pdf = client.get(f"/admin/invoices/{sale['order'].number}/?pdf=1")
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+
+
+def test_customers_cannot_open_the_back_office_pages(client, sale, alice):
+    client.force_login(alice)
+    assert client.get(f"/admin/customers/{alice.pk}/").status_code == 302  # to the admin sign-in
+    assert client.get(f"/admin/invoices/{sale['order'].number}/").status_code == 302
+
+
+def test_the_admin_greets_staff_by_name_and_email_not_by_a_first_word(client, db):
+    admin_user = UserFactory(email="admin@example.com", full_name="Demo Admin", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    html = client.get("/admin/").text
+    assert "Signed in as <strong>Demo Admin (admin@example.com)</strong>" in html
+    assert "<strong>Demo</strong>" not in html
+
+
+def test_ticket_messages_are_named_readably(staff_client, sale, staff):
+    message = TicketMessageFactory(ticket=sale["ticket"], author=staff, is_staff_reply=True, body="Opened it")
+    assert re.fullmatch(rf"Staff reply on ticket #{sale['ticket'].pk}, \d+ \w{{3}} \d{{4}}, \d\d:\d\d", str(message))
+    html = staff_client.get("/admin/support/ticketmessage/").text
+    assert "Staff reply on ticket #" in html and "message 1 on ticket" not in html

@@ -1,0 +1,13 @@
+"""Included at /admin/ before admin.site.urls; every view goes through admin_view."""
+
+from django.contrib import admin
+from django.urls import path
+
+from . import views
+
+app_name = "backoffice"
+
+urlpatterns = [
+    path("customers/<int:user_id>/", admin.site.admin_view(views.customer), name="customer"),
+    path("invoices/<str:number>/", admin.site.admin_view(views.staff_order_invoice), name="invoice"),
+]
