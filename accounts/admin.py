@@ -1,9 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from rest_framework.authtoken import admin as authtoken_admin
-from rest_framework.authtoken.models import TokenProxy
 
-from .models import User
+from .models import ApiToken, User
 
 
 @admin.register(User)
@@ -22,15 +20,20 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
 
-# DRF's token admin searches `user__username`, which our email-only user lacks (a search
-# there was a server error). The import above registered it, so it can be replaced.
-admin.site.unregister(TokenProxy)
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Staff find and revoke (delete) a customer's tokens here. They can never create one
+    for someone else, nor read a key: only its prefix is stored."""
 
+    list_display = ["prefix", "user", "name", "created_at", "expires_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__email", "prefix"]
+    search_help_text = "Email or the token's first characters"
+    fields = ["user", "prefix", "name", "created_at", "expires_at"]
+    readonly_fields = fields
 
-@admin.register(TokenProxy)
-class TokenAdmin(authtoken_admin.TokenAdmin):
-    """Staff revoke a customer's API token here (delete); the customer can also do it on their account page."""
+    def has_add_permission(self, request):
+        return False
 
-    search_fields = ["user__email"]
-    search_help_text = "Email"
-    autocomplete_fields = ["user"]
+    def has_change_permission(self, request, obj=None):
+        return False

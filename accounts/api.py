@@ -1,13 +1,15 @@
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hostingportal.api_errors import error_responses
 from hostingportal.throttles import TokenIssueThrottle
+
+from .authentication import TokenAuthentication
+from .tokens import token_issue
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -15,15 +17,26 @@ class TokenRequestSerializer(serializers.Serializer):
     password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
 
 
-class TokenIssueView(APIView):
-    """Exchange email and password for an API token (`Authorization: Token <key>`)."""
+class TokenView(APIView):
+    """POST: exchange email and password for a new API token (`Authorization: Token <key>`),
+    shown this once. DELETE: revoke the token the request is made with."""
 
-    authentication_classes = []
-    permission_classes = [AllowAny]
-    throttle_classes = [TokenIssueThrottle]
+    def revoking(self):
+        return getattr(self.request, "method", None) == "DELETE"
+
+    def get_authenticators(self):
+        # Issuing takes a password, never another credential; revoking takes the token itself.
+        return [TokenAuthentication()] if self.revoking() else []
+
+    def get_permissions(self):
+        return [IsAuthenticated()] if self.revoking() else [AllowAny()]
+
+    def get_throttles(self):
+        return super().get_throttles() if self.revoking() else [TokenIssueThrottle()]
 
     @extend_schema(
         auth=[],
+        description="Exchange email and password for a new API token, valid `API_TOKEN_DAYS`; it is shown only in this answer.",
         request=TokenRequestSerializer,
         responses={
             200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
@@ -42,5 +55,14 @@ class TokenIssueView(APIView):
             return Response(
                 {"detail": "Unable to sign in with that email and password."}, status=status.HTTP_400_BAD_REQUEST
             )
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        _, key = token_issue(user, name="POST /api/v1/auth/token/")
+        return Response({"token": key})
+
+    @extend_schema(
+        request=None,
+        description="Revoke the token this request is sent with: it answers 401 from now on.",
+        responses={204: None, **error_responses(401, 429)},
+    )
+    def delete(self, request):
+        request.auth.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,5 +1,5 @@
 from django.urls import path
 
-from .api import TokenIssueView
+from .api import TokenView
 
-urlpatterns = [path("auth/token/", TokenIssueView.as_view(), name="api-token")]
+urlpatterns = [path("auth/token/", TokenView.as_view(), name="api-token")]

@@ -19,3 +19,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save_password(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+
+def api_key_for(user, **options):
+    """A fresh API key for `user`, as POST /api/v1/auth/token/ would issue it."""
+    from accounts.tokens import token_issue
+
+    return token_issue(user, **options)[1]

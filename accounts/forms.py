@@ -13,3 +13,9 @@ class SignupForm(UserCreationForm):
         if get_user_model().objects.filter(email__iexact=email).exists():
             raise forms.ValidationError("An account with this email already exists. Sign in instead.")
         return email
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, required=False, help_text="What it is for, to recognise it later (for example “backup script”)."
+    )

@@ -3,6 +3,7 @@ import secrets
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 # Lowercase letters and digits without the look-alikes (0/o, 1/l/i): a code read
 # aloud or typed from a screenshot still works. 10 of 31 symbols is about 49 bits,
@@ -78,3 +79,33 @@ class User(AbstractUser):
 
     def get_short_name(self):
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class ApiToken(models.Model):
+    """A key for `Authorization: Token <key>`. The key itself is never stored: only its
+    SHA-256 digest (to find it) and its first characters (for people to recognise it).
+    The key has 160 random bits, so a fast digest cannot be reversed by guessing."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True, help_text="What the customer uses it for.")
+    prefix = models.CharField(max_length=8, help_text="The key's first characters, to tell tokens apart.")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(help_text="Refused (401) from this moment on.")
+
+    class Meta:
+        db_table = "api_tokens"
+        verbose_name = "API token"
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="api_token_user_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")), name="api_token_expires_after_creation"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.user})"
+
+    def is_expired(self, now=None):
+        return self.expires_at <= (now or timezone.now())

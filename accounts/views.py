@@ -1,15 +1,16 @@
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.authtoken.models import Token
 
 from affiliates.services import REFERRAL_COOKIE, referral_attribute
 from billing.forms import BillingDetailsForm
 
-from .forms import SignupForm
+from .forms import ApiTokenForm, SignupForm
+from .tokens import token_issue, token_revoke, tokens_for_user
 
 
 @require_http_methods(["GET", "POST"])
@@ -47,23 +48,32 @@ def profile(request):
 
 
 def profile_context(request, form):
-    return {"form": form, "api_token": Token.objects.filter(user=request.user).first()}
+    return {"form": form, "api_tokens": tokens_for_user(request.user)[:3]}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request):
+    """The caller's API tokens. A new key is shown in the answer to the POST that made it,
+    and never again (it is not stored, nor put in the session or a message cookie)."""
+    form = ApiTokenForm(request.POST if request.method == "POST" else None)
+    context = {"form": form, "tokens": tokens_for_user(request.user), "new_key": None}
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "accounts/tokens.html", context, status=400)
+        token, context["new_key"] = token_issue(request.user, name=form.cleaned_data["name"])
+        context["new_token"] = token
+        response = render(request, "accounts/tokens.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+    return render(request, "accounts/tokens.html", context)
 
 
 @login_required
 @require_POST
-def api_token_create(request):
-    """The caller's API token: the existing one, or a new one (the same as POST /api/v1/auth/token/)."""
-    Token.objects.get_or_create(user=request.user)
-    messages.success(request, "Your API token is ready. Send it as “Authorization: Token <key>”.")
-    return redirect("profile")
-
-
-@login_required
-@require_POST
-def api_token_revoke(request):
-    """Delete the caller's API token: requests using it are refused (401) from now on."""
-    deleted, _ = Token.objects.filter(user=request.user).delete()
-    if deleted:
-        messages.success(request, "Your API token is revoked. Programs using it can no longer sign in.")
-    return redirect("profile")
+def api_token_revoke(request, token_id):
+    """Delete one of the caller's tokens: requests using it are refused (401) from now on."""
+    if not token_revoke(request.user, token_id):
+        raise Http404("No such token.")
+    messages.success(request, "The token is revoked. Programs using it can no longer sign in.")
+    return redirect("api-tokens")

@@ -50,15 +50,15 @@ def plan_and_customers():
     under the production throttle rates: a single customer would need the throttle
     turned off, and its throttle history would grow far beyond any real customer's."""
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
+    from accounts.factories import api_key_for
     from billing.models import HostingPlan
 
     plan = HostingPlan.objects.create(slug="g-8gb", name="G.8GB", price_paise=224000, vcpu=4, ram_gb=8, disk_gb=160)
     customers = []
     for number in range(CUSTOMERS):
         user = get_user_model().objects.create(email=f"customer{number}@example.com")
-        customers.append((user, Token.objects.create(user=user).key))
+        customers.append((user, api_key_for(user)))
     return plan, customers
 
 

@@ -28,6 +28,7 @@ if not DEBUG and SECRET_KEY in ("", DEV_SECRET_KEY):
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+PORTAL_NAME = env.str("PORTAL_NAME", default="Hosting Portal")  # names the portal in emails
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -38,7 +39,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served by us: the docs work offline
     "django_htmx",
@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "lifecycle",
     "dashboard",
     "backoffice",
+    "security",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +213,17 @@ SELLER_STATE = env.str("SELLER_STATE", default="Karnataka")
 PROVISIONING_BACKEND = env.str("PROVISIONING_BACKEND", default="simulated")
 if PROVISIONING_BACKEND not in ("simulated", "libcloud"):
     raise ImproperlyConfigured("PROVISIONING_BACKEND must be 'simulated' or 'libcloud'.")
+# Simulated payments are signed with secrets anyone can read in this repository: beside
+# a provisioning backend that creates real machines they would hand out free servers.
+# Libcloud's offline `dummy` provider creates nothing, so development may use it.
+PROVISIONING_CREATES_REAL_SERVERS = (
+    PROVISIONING_BACKEND == "libcloud" and env.str("LIBCLOUD_PROVIDER", default="dummy") != "dummy"
+)
+if PROVISIONING_CREATES_REAL_SERVERS and (DEBUG or PAYMENTS_SIMULATED):
+    raise ImproperlyConfigured(
+        "PROVISIONING_BACKEND=libcloud with a real provider needs DEBUG=False and real Razorpay keys: "
+        "simulated payments (or a DEBUG portal) beside real servers would give machines away."
+    )
 SIMULATED_PROVISIONING_DELAY_SECONDS = env.float("SIMULATED_PROVISIONING_DELAY_SECONDS", default=0.5)
 LIBCLOUD_PROVIDER = env.str("LIBCLOUD_PROVIDER", default="dummy")
 LIBCLOUD_KEY = env.str("LIBCLOUD_KEY", default="")
@@ -265,6 +277,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
 # CELERY_BEAT_SCHEDULE is installed from hostingportal/schedule.py by hostingportal/celery.py.
 
+# How many proxies in front of us append to X-Forwarded-For; with 0 it is ignored
+# (a client could write anything there and rotate it past every limit).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -277,6 +295,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["hostingportal.throttles.AnonThrottle", "hostingportal.throttles.UserThrottle"],
     "EXCEPTION_HANDLER": "hostingportal.api_errors.api_exception_handler",
+    # DRF's own reading of the client address; our throttles use security.client_address.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 API_THROTTLE_RATES = {
     "anon": env.str("API_THROTTLE_ANON", default="60/min"),
@@ -284,6 +304,9 @@ API_THROTTLE_RATES = {
     "token": env.str("API_THROTTLE_TOKEN", default="10/min"),
 }
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
+if API_TOKEN_DAYS < 1:
+    raise ImproperlyConfigured("API_TOKEN_DAYS must be at least 1.")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hosting Portal API",
     "VERSION": "1.0.0",

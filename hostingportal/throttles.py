@@ -5,10 +5,17 @@ cache: set CACHE_URL to Redis in production so all web nodes share them."""
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from security.client_address import client_address
+
 
 class SettingsRateMixin:
     def get_rate(self):
         return settings.API_THROTTLE_RATES.get(self.scope)
+
+    def get_ident(self, request):
+        # DRF's default trusts the whole client-sent X-Forwarded-For, so rotating that
+        # header reset the count; this is the address the lockout uses too.
+        return client_address(request)
 
 
 class AnonThrottle(SettingsRateMixin, AnonRateThrottle):

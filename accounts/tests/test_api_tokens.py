@@ -1,9 +1,16 @@
-"""Customers create and revoke their API token on the account page; staff can revoke any in the admin."""
+"""Customers list, create and revoke their API tokens at /accounts/tokens/; staff can
+list and revoke in the admin but never read a key or create one for someone else."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from accounts.factories import UserFactory, api_key_for
+from accounts.models import ApiToken
+from accounts.tokens import token_digest
+
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -18,90 +25,114 @@ def api_status_with(key):
     return client.get("/api/v1/servers/").status_code
 
 
-@pytest.mark.django_db
-def test_without_a_token_the_account_page_offers_to_create_one(alice_client):
-    page = alice_client.get("/accounts/profile/").text
-    assert "You have no API token" in page and "Create token" in page and "Revoke token" not in page
+def test_without_a_token_the_page_offers_to_create_one(alice_client):
+    page = alice_client.get("/accounts/tokens/").text
+    assert "You have no API token" in page and "Create token" in page and "Revoke" not in page
 
 
-@pytest.mark.django_db
-def test_creating_a_token_shows_it_and_it_authenticates(alice_client, alice):
-    response = alice_client.post("/accounts/profile/api-token/")
-    assert response.status_code == 302 and response.url == "/accounts/profile/"
-    key = Token.objects.get(user=alice).key
-    page = alice_client.get("/accounts/profile/").text
-    assert key in page and "Revoke token" in page and "Create token" not in page
+def test_a_created_token_is_shown_once_stored_hashed_and_authenticates(alice_client, alice):
+    response = alice_client.post("/accounts/tokens/", {"name": "backup script"})
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    key = response.context["new_key"]
+    assert key in response.text and "shown only this once" in response.text
+    token = ApiToken.objects.get(user=alice)
+    assert (token.name, token.prefix, token.digest) == ("backup script", key[:8], token_digest(key))
+    assert not ApiToken.objects.filter(digest=key).exists() and key not in token.digest
     assert api_status_with(key) == 200
+    again = alice_client.get("/accounts/tokens/").text
+    assert key not in again and f"{key[:8]}…" in again and "backup script" in again
 
 
-@pytest.mark.django_db
-def test_creating_again_keeps_the_same_token(alice_client, alice):
-    alice_client.post("/accounts/profile/api-token/")
-    key = Token.objects.get(user=alice).key
-    alice_client.post("/accounts/profile/api-token/")
-    assert Token.objects.get(user=alice).key == key
+def test_each_creation_is_a_new_token_and_the_old_ones_keep_working(alice_client, alice):
+    first = alice_client.post("/accounts/tokens/").context["new_key"]
+    second = alice_client.post("/accounts/tokens/").context["new_key"]
+    assert first != second and ApiToken.objects.filter(user=alice).count() == 2
+    assert api_status_with(first) == api_status_with(second) == 200
 
 
-@pytest.mark.django_db
-def test_revoking_the_token_makes_it_401_at_once(alice_client, alice):
-    key = Token.objects.create(user=alice).key
-    response = alice_client.post("/accounts/profile/api-token/revoke/", follow=True)
-    assert "Your API token is revoked" in response.text
-    assert not Token.objects.filter(user=alice).exists()
-    assert api_status_with(key) == 401
+def test_revoking_a_token_makes_it_401_at_once_and_leaves_the_others(alice_client, alice):
+    kept, revoked = api_key_for(alice), api_key_for(alice)
+    token = ApiToken.objects.get(digest=token_digest(revoked))
+    response = alice_client.post(f"/accounts/tokens/{token.pk}/revoke/", follow=True)
+    assert "The token is revoked" in response.text
+    assert api_status_with(revoked) == 401 and api_status_with(kept) == 200
 
 
-@pytest.mark.django_db
-def test_revoking_touches_only_the_callers_token(alice_client, alice, bob):
-    Token.objects.create(user=alice)
-    bobs = Token.objects.create(user=bob).key
-    alice_client.post("/accounts/profile/api-token/revoke/")
+def test_another_customers_token_cannot_be_revoked_and_answers_404(alice_client, bob):
+    bobs = api_key_for(bob)
+    token = ApiToken.objects.get(user=bob)
+    assert alice_client.post(f"/accounts/tokens/{token.pk}/revoke/").status_code == 404
     assert api_status_with(bobs) == 200
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/accounts/profile/api-token/", "/accounts/profile/api-token/revoke/"])
-def test_token_buttons_accept_only_a_signed_in_post_with_csrf(alice, path):
-    assert Client().post(path).url.startswith("/accounts/login/")
+def test_the_token_page_needs_a_signed_in_customer_and_csrf(alice):
+    assert Client().get("/accounts/tokens/").url.startswith("/accounts/login/")
+    api_key_for(alice)
+    revoke_url = f"/accounts/tokens/{ApiToken.objects.get().pk}/revoke/"
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(alice)
-    assert browser.get(path).status_code == 405
-    Token.objects.create(user=alice)
-    assert browser.post(path).status_code == 403
-    assert Token.objects.filter(user=alice).exists()
-
-
-@pytest.mark.django_db
-def test_the_csrf_protected_form_posts_work_from_the_page(alice):
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(alice)
-    browser.get("/accounts/profile/")
+    assert browser.post("/accounts/tokens/").status_code == 403
+    assert browser.post(revoke_url).status_code == 403
+    assert browser.get(revoke_url).status_code == 405
+    assert ApiToken.objects.count() == 1
+    browser.get("/accounts/tokens/")
     csrf = browser.cookies["csrftoken"].value
-    assert browser.post("/accounts/profile/api-token/", {"csrfmiddlewaretoken": csrf}).status_code == 302
-    assert Token.objects.filter(user=alice).exists()
-    assert browser.post("/accounts/profile/api-token/revoke/", {"csrfmiddlewaretoken": csrf}).status_code == 302
-    assert not Token.objects.filter(user=alice).exists()
+    assert browser.post("/accounts/tokens/", {"csrfmiddlewaretoken": csrf}).status_code == 200
+    assert ApiToken.objects.count() == 2
 
 
-@pytest.mark.django_db
-def test_staff_find_a_token_by_email_in_the_admin_and_delete_it(client, staff, alice, bob):
-    alices = Token.objects.create(user=alice)
-    Token.objects.create(user=bob)
-    client.force_login(staff)
-    listing = client.get("/admin/authtoken/tokenproxy/", {"q": "alice@"})
-    assert listing.status_code == 200
-    assert alices.key in listing.text and "bob@example.com" not in listing.text
-    change_url = f"/admin/authtoken/tokenproxy/{alice.pk}/change/"
-    assert client.get(change_url).status_code == 200
-    response = client.post(f"/admin/authtoken/tokenproxy/{alice.pk}/delete/", {"post": "yes"})
+def test_the_account_page_links_to_the_tokens(alice_client, alice):
+    api_key_for(alice)
+    page = alice_client.get("/accounts/profile/").text
+    assert 'href="/accounts/tokens/"' in page and ApiToken.objects.get().prefix in page
+
+
+def test_a_new_token_is_emailed_to_its_owner(alice, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        key = api_key_for(alice)
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["alice@example.com"]
+    assert key[:8] in mailoutbox[0].body and key not in mailoutbox[0].body
+    assert "/accounts/tokens/" in mailoutbox[0].body
+
+
+@pytest.fixture
+def help_desk(db):
+    """The finding: a staff account with only the token add and view permissions."""
+    user = UserFactory(email="helpdesk@example.com", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="accounts", codename__in=["add_apitoken", "view_apitoken"])
+    )
+    return user
+
+
+def test_a_help_desk_account_cannot_create_a_token_for_the_superuser(client, help_desk, staff, settings):
+    settings.STAFF_2FA_REQUIRED = False
+    client.force_login(help_desk)
+    assert client.get("/admin/accounts/apitoken/add/").status_code == 403
+    assert client.post("/admin/accounts/apitoken/add/", {"user": staff.pk}).status_code == 403
+    assert not ApiToken.objects.filter(user=staff).exists()
+
+
+def test_the_admin_lists_tokens_by_prefix_and_never_shows_a_key(client, help_desk, staff, alice, settings):
+    settings.STAFF_2FA_REQUIRED = False
+    key = api_key_for(staff)
+    token = ApiToken.objects.get()
+    client.force_login(help_desk)
+    listing = client.get("/admin/accounts/apitoken/", {"q": "staff@"})
+    assert listing.status_code == 200 and key[:8] in listing.text
+    detail = client.get(f"/admin/accounts/apitoken/{token.pk}/change/")
+    assert detail.status_code == 200
+    for page in (listing, detail):
+        assert key not in page.text and token.digest not in page.text
+    assert client.post(f"/admin/accounts/apitoken/{token.pk}/change/", {"name": "x"}).status_code == 403
+
+
+def test_staff_with_the_delete_permission_revoke_a_customers_token(client, help_desk, alice, bob, settings):
+    settings.STAFF_2FA_REQUIRED = False
+    help_desk.user_permissions.add(Permission.objects.get(codename="delete_apitoken"))
+    alices, bobs = api_key_for(alice), api_key_for(bob)
+    client.force_login(help_desk)
+    token = ApiToken.objects.get(user=alice)
+    response = client.post(f"/admin/accounts/apitoken/{token.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
-    assert not Token.objects.filter(user=alice).exists() and Token.objects.filter(user=bob).exists()
-
-
-@pytest.mark.django_db
-def test_staff_can_add_a_token_for_a_customer_in_the_admin(client, staff, alice):
-    client.force_login(staff)
-    assert client.get("/admin/authtoken/tokenproxy/add/").status_code == 200
-    response = client.post("/admin/authtoken/tokenproxy/add/", {"user": alice.pk})
-    assert response.status_code == 302
-    assert Token.objects.filter(user=alice).exists()
+    assert api_status_with(alices) == 401 and api_status_with(bobs) == 200

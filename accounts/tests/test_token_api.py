@@ -1,7 +1,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.factories import DEFAULT_PASSWORD
+from accounts.factories import DEFAULT_PASSWORD, api_key_for
+from accounts.models import ApiToken
 
 
 @pytest.mark.django_db
@@ -12,6 +13,42 @@ def test_a_token_is_issued_for_email_and_password_and_authenticates(alice):
     token = response.json()["token"]
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get("/api/v1/orders/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_each_sign_in_issues_a_new_token_and_the_earlier_ones_stay_valid(alice):
+    def issue():
+        body = {"email": alice.email, "password": DEFAULT_PASSWORD}
+        return APIClient().post("/api/v1/auth/token/", body, format="json").json()["token"]
+
+    first, second = issue(), issue()
+    assert first != second and ApiToken.objects.filter(user=alice).count() == 2
+    for key in (first, second):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert client.get("/api/v1/orders/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_delete_revokes_the_token_in_use_and_only_that_one(alice):
+    used, other = api_key_for(alice), api_key_for(alice)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {used}")
+    response = client.delete("/api/v1/auth/token/")
+    assert response.status_code == 204
+    assert client.get("/api/v1/orders/").status_code == 401
+    assert client.delete("/api/v1/auth/token/").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION=f"Token {other}")
+    assert client.get("/api/v1/orders/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_delete_needs_a_token_not_a_session(alice):
+    api_key_for(alice)
+    client = APIClient()
+    client.force_login(alice)
+    assert client.delete("/api/v1/auth/token/").status_code == 401
+    assert ApiToken.objects.count() == 1
 
 
 @pytest.mark.django_db

@@ -4,9 +4,10 @@ JSON field names of the happy path."""
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.factories import api_key_for
+from accounts.models import ApiToken
 from billing.factories import OrderFactory
 from billing.models import Order
 from billing.tests.conftest import post_webhook
@@ -35,7 +36,7 @@ PAGE_FIELDS = {"count", "next", "previous", "results"}
 
 def token_client(user):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     return client
 
 
@@ -90,7 +91,7 @@ def test_every_customer_endpoint_answers_401_with_a_detail_without_credentials(b
 @pytest.mark.parametrize("method,template", AUTHENTICATED_ENDPOINTS)
 def test_a_wrong_or_revoked_token_is_401_too(alice, bobs, method, template):
     client = token_client(alice)
-    Token.objects.filter(user=alice).delete()
+    ApiToken.objects.filter(user=alice).delete()
     assert_detail(getattr(client, method)(url_for(template, bobs), {}, format="json"), 401)
 
 
@@ -366,7 +367,7 @@ def test_a_session_post_without_a_csrf_token_is_403_and_with_it_succeeds(alice):
 @pytest.mark.django_db
 def test_token_requests_need_no_csrf_token(alice):
     client = Client(enforce_csrf_checks=True)
-    key = Token.objects.create(user=alice).key
+    key = api_key_for(alice)
     response = client.post(
         "/api/v1/tickets/",
         {"subject": "s", "body": "b"},

@@ -1,8 +1,8 @@
 import pytest
 from django.core import mail
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.factories import api_key_for
 from servers.factories import ServerFactory
 from support import services
 from support.models import TicketAttachment
@@ -11,7 +11,7 @@ from support.tests.conftest import PNG, REFUSED, assert_nothing_stored, upload
 
 def client_for(user):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     return client
 
 

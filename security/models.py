@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class StaffAction(models.Model):
+    """One dangerous staff action as it happened: who, when, from which address, what
+    (the permission it needed and the object it touched) and why. Written in the same
+    transaction as the action itself, so a rolled-back action leaves no record and a
+    committed one always has its record. Never edited; the admin shows it read-only."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # SET_NULL keeps the record when an account is deleted; actor_email keeps the name.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="staff_actions"
+    )
+    actor_email = models.CharField(max_length=254, blank=True, help_text="Empty for an ops command run without a user.")
+    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="The client address, per TRUSTED_PROXY_COUNT.")
+    via = models.CharField(max_length=20, help_text="admin, dashboard, command, api")
+    action = models.CharField(max_length=100, db_index=True, help_text="The permission it needed, as billing.refund_order.")
+    target_type = models.CharField(max_length=100, help_text="app_label.model of the object acted on.")
+    target_id = models.CharField(max_length=64)
+    target_label = models.CharField(max_length=200, help_text="The object as staff know it (an order number).")
+    reason = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "staff_actions"
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["target_type", "target_id"], name="staff_action_target")]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_email or 'ops'} {self.action} {self.target_label}"
