@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from hostingportal.api_errors import error_responses
 from hostingportal.throttles import TokenIssueThrottle
+from security.lockout import lockout_response
 
 from .authentication import TokenAuthentication
 from .tokens import token_issue
@@ -40,7 +41,13 @@ class TokenView(APIView):
         request=TokenRequestSerializer,
         responses={
             200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
-            **error_responses(400, 429, e400="Missing fields, or no active account with that email and password."),
+            **error_responses(
+                400,
+                429,
+                e400="Missing fields, or no active account with that email and password.",
+                e429="Too many requests from this address, or 5 failed sign-ins for this email from it "
+                "within 15 minutes (locked for 15 minutes): retry after `Retry-After` seconds.",
+            ),
         },
     )
     def post(self, request):
@@ -51,6 +58,8 @@ class TokenView(APIView):
             email=serializer.validated_data["email"].lower(),
             password=serializer.validated_data["password"],
         )
+        if getattr(request, "axes_locked_out", False):  # set by django-axes during authenticate()
+            return lockout_response(request)
         if user is None or not user.is_active:
             return Response(
                 {"detail": "Unable to sign in with that email and password."}, status=status.HTTP_400_BAD_REQUEST

@@ -6,6 +6,7 @@ simulated payments and provisioning); with DEBUG=False the portal refuses to
 start without real secrets instead of quietly running on dev values.
 """
 
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's files, served by us: the docs work offline
     "django_htmx",
     "anymail",
+    "axes",
     "accounts",
     "billing",
     "servers",
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a locked-out sign-in into the lockout page (security.lockout).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hostingportal.urls"
@@ -116,6 +120,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: it refuses a locked-out email and address before a password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -304,6 +310,31 @@ API_THROTTLE_RATES = {
     "token": env.str("API_THROTTLE_TOKEN", default="10/min"),
 }
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if not DEBUG and CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache")):
+    raise ImproperlyConfigured(
+        "CACHE_URL must name a shared cache (redis://…) when DEBUG=False: sign-in lockouts and API "
+        "throttles counted per process would let an attacker spread guesses across web workers."
+    )
+
+# --- Sign-in lockout (django-axes; security/lockout.py) -----------------------
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"  # counters in CACHES["default"]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)  # never a permanent lockout
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair: neighbours are unaffected
+AXES_USERNAME_CALLABLE = "security.lockout.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "security.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "security.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# 15 minutes from the fifth failure, not from the latest refused attempt: otherwise an
+# attacker could keep a customer locked out for as long as they keep guessing.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ADMIN = False  # the cache handler writes none of axes' tables
+AXES_VERBOSE = False
+LOCKOUT_BURST_THRESHOLD = env.int("LOCKOUT_BURST_THRESHOLD", default=10)  # lockouts in 15 minutes that alert staff
+if DEBUG:
+    # axes warns that a per-process cache cannot share counters; production refuses one above.
+    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+
 API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
 if API_TOKEN_DAYS < 1:
     raise ImproperlyConfigured("API_TOKEN_DAYS must be at least 1.")

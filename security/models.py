@@ -15,9 +15,13 @@ class StaffAction(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="staff_actions"
     )
     actor_email = models.CharField(max_length=254, blank=True, help_text="Empty for an ops command run without a user.")
-    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="The client address, per TRUSTED_PROXY_COUNT.")
+    ip_address = models.GenericIPAddressField(
+        null=True, blank=True, help_text="The client address, per TRUSTED_PROXY_COUNT."
+    )
     via = models.CharField(max_length=20, help_text="admin, dashboard, command, api")
-    action = models.CharField(max_length=100, db_index=True, help_text="The permission it needed, as billing.refund_order.")
+    action = models.CharField(
+        max_length=100, db_index=True, help_text="The permission it needed, as billing.refund_order."
+    )
     target_type = models.CharField(max_length=100, help_text="app_label.model of the object acted on.")
     target_id = models.CharField(max_length=64)
     target_label = models.CharField(max_length=200, help_text="The object as staff know it (an order number).")

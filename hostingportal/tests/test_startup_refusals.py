@@ -60,3 +60,9 @@ def test_production_with_real_keys_runs_a_real_cloud_provider():
 def test_development_may_use_libclouds_offline_dummy_provider():
     started, error = django_starts(DEBUG="True", PROVISIONING_BACKEND="libcloud", LIBCLOUD_PROVIDER="dummy")
     assert started, error
+
+
+@pytest.mark.slow
+def test_production_refuses_a_per_process_cache_for_the_lockout_counters():
+    started, error = django_starts(**{**PRODUCTION, "CACHE_URL": "locmemcache://"})
+    assert not started and "CACHE_URL must name a shared cache" in error

@@ -17,7 +17,12 @@ def test_a_staff_action_records_who_when_from_where_what_and_why(staff, settings
         "billing.refund_order", target=order, request=request, via="admin", reason="customer asked", details={"a": 1}
     )
     record.refresh_from_db()
-    assert (record.actor, record.actor_email, record.ip_address, record.via) == (staff, staff.email, "203.0.113.7", "admin")
+    assert (record.actor, record.actor_email, record.ip_address, record.via) == (
+        staff,
+        staff.email,
+        "203.0.113.7",
+        "admin",
+    )
     assert (record.action, record.target_type, record.target_id, record.target_label) == (
         "billing.refund_order",
         "billing.order",

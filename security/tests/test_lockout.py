@@ -1,0 +1,188 @@
+"""Lockout on the three sign-in doors (django-axes, counters in the cache): 5 failures
+for one email from one client address within 15 minutes lock that pair for 15 minutes."""
+
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.factories import DEFAULT_PASSWORD, UserFactory
+from alerts.models import Incident
+
+pytestmark = pytest.mark.django_db
+
+WRONG = "not-the-password"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def login_page(client, email, password, **headers):
+    return client.post("/accounts/login/", {"username": email, "password": password}, **headers)
+
+
+def admin_login(client, email, password, **headers):
+    return client.post("/admin/login/?next=/admin/", {"username": email, "password": password}, **headers)
+
+
+def api_token(client, email, password, **headers):
+    return APIClient().post("/api/v1/auth/token/", {"email": email, "password": password}, format="json", **headers)
+
+
+def signed_in(door, response):
+    if door is api_token:
+        return response.status_code == 200
+    return response.status_code == 302
+
+
+DOORS = [login_page, admin_login, api_token]
+
+
+@pytest.fixture
+def victim(db):
+    return UserFactory(email="victim@example.com", is_staff=True)
+
+
+def fail(door, client, email, times, **headers):
+    return [door(client, email, WRONG, **headers).status_code for _ in range(times)]
+
+
+@pytest.mark.parametrize("door", DOORS, ids=lambda door: door.__name__)
+def test_five_failures_lock_the_email_out_even_with_the_right_password(client, victim, door):
+    codes = fail(door, client, victim.email, 4)
+    assert 429 not in codes
+    assert door(client, victim.email, WRONG).status_code == 429  # the fifth
+    locked = door(client, victim.email, DEFAULT_PASSWORD)
+    assert locked.status_code == 429 and int(locked["Retry-After"]) == 15 * 60
+    if door is api_token:
+        assert "Try again in 15 minutes" in locked.json()["detail"]
+    else:
+        assert "Try again in 15 minutes" in locked.text
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize("door", DOORS, ids=lambda door: door.__name__)
+def test_four_failures_do_not_lock(client, victim, door):
+    fail(door, client, victim.email, 4)
+    assert signed_in(door, door(client, victim.email, DEFAULT_PASSWORD))
+
+
+@pytest.mark.parametrize("door", DOORS, ids=lambda door: door.__name__)
+def test_other_emails_and_other_addresses_are_unaffected(client, victim, door):
+    neighbour = UserFactory(email="neighbour@example.com", is_staff=True)
+    fail(door, client, victim.email, 5, REMOTE_ADDR="198.51.100.1")
+    assert door(client, victim.email, DEFAULT_PASSWORD, REMOTE_ADDR="198.51.100.1").status_code == 429
+    assert signed_in(door, door(client, neighbour.email, DEFAULT_PASSWORD, REMOTE_ADDR="198.51.100.1"))
+    client.logout()
+    assert signed_in(door, door(client, victim.email, DEFAULT_PASSWORD, REMOTE_ADDR="198.51.100.2"))
+
+
+def test_failures_on_one_door_count_on_the_others(client, victim):
+    fail(login_page, client, victim.email, 2)
+    fail(admin_login, client, victim.email, 2)
+    fail(api_token, client, victim.email, 1)
+    assert api_token(client, victim.email, DEFAULT_PASSWORD).status_code == 429
+    assert login_page(client, victim.email, DEFAULT_PASSWORD).status_code == 429
+
+
+def test_changing_the_case_of_the_email_does_not_dodge_the_lockout(client, victim):
+    for typed in [
+        "Victim@example.com",
+        "VICTIM@EXAMPLE.COM",
+        " victim@example.com",
+        "victim@Example.com",
+        "viCtim@example.com",
+    ]:
+        login_page(client, typed, WRONG)
+    assert login_page(client, victim.email, DEFAULT_PASSWORD).status_code == 429
+
+
+def test_the_lockout_lifts_after_the_cool_off(client, victim, settings):
+    settings.AXES_COOLOFF_TIME = timedelta(seconds=2)
+    fail(login_page, client, victim.email, 5)
+    assert login_page(client, victim.email, DEFAULT_PASSWORD).status_code == 429
+    time.sleep(2.2)
+    assert login_page(client, victim.email, DEFAULT_PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("door", DOORS, ids=lambda door: door.__name__)
+def test_rotating_x_forwarded_for_without_a_trusted_proxy_changes_nothing(client, victim, door, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    for n in range(5):
+        door(client, victim.email, WRONG, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")
+    assert door(client, victim.email, DEFAULT_PASSWORD, HTTP_X_FORWARDED_FOR="203.0.113.99").status_code == 429
+
+
+@pytest.mark.parametrize("door", DOORS, ids=lambda door: door.__name__)
+def test_behind_one_proxy_the_address_it_appended_is_the_one_locked(client, victim, door, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    for n in range(5):  # the client rotates what it writes; the proxy appends its real address
+        door(client, victim.email, WRONG, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}, 198.51.100.7")
+    rotated = door(client, victim.email, DEFAULT_PASSWORD, HTTP_X_FORWARDED_FOR="203.0.113.99, 198.51.100.7")
+    assert rotated.status_code == 429
+    client.logout()
+    elsewhere = door(client, victim.email, DEFAULT_PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.8")
+    assert signed_in(door, elsewhere)
+
+
+def test_staff_are_alerted_once_on_a_burst_of_lockouts(client, settings, django_capture_on_commit_callbacks):
+    settings.LOCKOUT_BURST_THRESHOLD = 3
+    settings.ALERT_EMAILS = ["ops@example.com"]
+    for n in range(4):
+        with django_capture_on_commit_callbacks(execute=True):
+            fail(login_page, client, f"target{n}@example.com", 6)
+    incident = Incident.objects.get()
+    assert incident.key.startswith("sign-in-lockout-burst:") and "3" in incident.title
+    assert incident.notified_at is not None
+
+
+WEB_NODE = """
+import sys, django
+django.setup()
+from django.test import Client
+email, password, times = sys.argv[1], sys.argv[2], int(sys.argv[3])
+codes = [Client().post("/accounts/login/", {"username": email, "password": password}).status_code for _ in range(times)]
+print(codes[-1])
+"""
+
+
+def web_node_signs_in(email, password, times=1):
+    """A separate portal process (a second web node) sharing only the database and CACHE_URL."""
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CACHE_URL": REDIS_URL,
+        "DJANGO_SETTINGS_MODULE": "hostingportal.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", WEB_NODE, email, password, str(times)],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return int(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_counters_live_in_the_shared_cache_so_every_web_node_sees_them():
+    """With CACHE_URL on Redis, failures counted by one process lock the pair on another."""
+    shared = redis.Redis.from_url(REDIS_URL)
+    victim = UserFactory(email="victim@example.com")
+    try:
+        assert web_node_signs_in(victim.email, WRONG, times=5) == 429
+        assert any(shared.scan_iter("*axes-*"))
+        assert web_node_signs_in(victim.email, DEFAULT_PASSWORD) == 429
+    finally:
+        for key in shared.scan_iter("*axes-*"):
+            shared.delete(key)
