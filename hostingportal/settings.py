@@ -45,6 +45,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "anymail",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "billing",
     "servers",
@@ -66,6 +69,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified()
+    "security.middleware.StaffSecondFactorMiddleware",  # /admin/ needs it (STAFF_2FA_REQUIRED)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -87,6 +92,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hostingportal.context_processors.portal",
+                "security.context_processors.second_factor",
             ],
         },
     },
@@ -334,6 +340,10 @@ LOCKOUT_BURST_THRESHOLD = env.int("LOCKOUT_BURST_THRESHOLD", default=10)  # lock
 if DEBUG:
     # axes warns that a per-process cache cannot share counters; production refuses one above.
     SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+
+# --- Staff second factor (django-otp; security/second_factor.py) --------------
+STAFF_2FA_REQUIRED = env.bool("STAFF_2FA_REQUIRED", default=not DEBUG)
+OTP_TOTP_ISSUER = PORTAL_NAME  # the name authenticator apps show
 
 API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
 if API_TOKEN_DAYS < 1:

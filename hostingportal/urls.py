@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
     path("webhooks/razorpay/", razorpay_webhook, name="razorpay-webhook"),
+    path("accounts/2fa/", include("security.urls")),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("hostingportal.api_urls")),
     path("", include("billing.urls")),

@@ -1,6 +1,32 @@
 from django.contrib import admin
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import StaffAction
+
+# django-otp's own admin pages show a TOTP secret (and its QR code) and recovery codes
+# to any staff user with the view permission. Ours list devices and delete them (the
+# owner then enrols again); a new device for a lost phone comes from `staff_totp`.
+admin.site.unregister(TOTPDevice)
+admin.site.unregister(StaticDevice)
+
+
+class SecondFactorDeviceAdmin(admin.ModelAdmin):
+    list_display = ["user", "name", "confirmed"]
+    list_select_related = ["user"]
+    search_fields = ["user__email"]
+    fields = ["user", "name", "confirmed"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+admin.site.register(TOTPDevice, SecondFactorDeviceAdmin)
+admin.site.register(StaticDevice, SecondFactorDeviceAdmin)
 
 
 @admin.register(StaffAction)

@@ -14,11 +14,16 @@ PRODUCTION_ENV = {
     "RAZORPAY_KEY_SECRET": "key-secret",
     "RAZORPAY_WEBHOOK_SECRET": "webhook-secret",
     "EMAIL_BACKEND": "anymail.backends.test.EmailBackend",
+    "CACHE_URL": "redis://127.0.0.1:6379/15",
 }
 
 
 def run_manage(*args, **env_overrides):
-    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in PRODUCTION_ENV and not k.startswith(("LIBCLOUD", "PROVISIONING"))
+    }
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
@@ -79,3 +84,39 @@ def test_the_development_database_queues_concurrent_writers(tmp_path):
     assert run_manage("migrate", "-v0", **env).returncode == 0
     result = run_manage("shell", "-c", script, **env)
     assert result.stdout.split()[-4:] == ["IMMEDIATE", "wal", "waited", "True"], result.stdout + result.stderr
+
+
+REAL_CLOUD = {"PROVISIONING_BACKEND": "libcloud", "LIBCLOUD_PROVIDER": "digital_ocean"}
+
+
+def test_a_debug_portal_with_simulated_payments_refuses_a_real_cloud_provider():
+    """The finding: DEBUG=True, simulated payments (whose signing secret is public) and
+    PROVISIONING_BACKEND=libcloud started, and handed out real servers for forged payments."""
+    result = run_manage("check", DEBUG="True", **REAL_CLOUD)
+    assert result.returncode != 0 and "give machines away" in result.stderr
+
+
+def test_a_debug_portal_refuses_a_real_cloud_provider_even_with_real_payment_keys():
+    result = run_manage("check", **{**PRODUCTION_ENV, "DEBUG": "True"}, **REAL_CLOUD)
+    assert result.returncode != 0 and "give machines away" in result.stderr
+
+
+def test_production_runs_a_real_cloud_provider():
+    result = run_manage("check", **PRODUCTION_ENV, **REAL_CLOUD)
+    assert result.returncode == 0, result.stderr
+
+
+def test_development_may_use_libclouds_offline_dummy_provider():
+    result = run_manage("check", DEBUG="True", PROVISIONING_BACKEND="libcloud", LIBCLOUD_PROVIDER="dummy")
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_a_per_process_cache_for_the_lockout_counters():
+    result = run_manage("check", **{**PRODUCTION_ENV, "CACHE_URL": "locmemcache://"})
+    assert result.returncode != 0 and "CACHE_URL must name a shared cache" in result.stderr
+
+
+def test_staff_need_a_second_factor_in_production_and_not_in_development():
+    show = ["shell", "-c", "from django.conf import settings; print(settings.STAFF_2FA_REQUIRED)"]
+    assert run_manage(*show, **PRODUCTION_ENV).stdout.split()[-1] == "True"
+    assert run_manage(*show, DEBUG="True").stdout.split()[-1] == "False"

@@ -1,0 +1,15 @@
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+
+def verified_staff_login(client, user):
+    """Sign `user` in on the test client with a session already verified by a TOTP device
+    (created if they have none), as after passing /accounts/2fa/. For tests of admin pages
+    with STAFF_2FA_REQUIRED on. Returns the device."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = device or TOTPDevice.objects.create(user=user, name="test phone", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
