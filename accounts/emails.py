@@ -1,13 +1,10 @@
 """Account emails: welcome on sign-up, a changed password, a new API token. Each tells
-the owner what happened and where to act if it was not them. Sent by the worker after
-the change commits (accounts.tasks.send_account_email)."""
+the owner what happened and where to act if it was not them. Queued through the outbox
+in the transaction of the change (sent by the worker once it commits)."""
 
 from django.conf import settings
-from django.core.mail import send_mail
 
-from hostingportal.queueing import enqueue
-
-from .models import ApiToken, User
+from outbox.services import mail_queue
 
 
 def welcome_text(user, **_):
@@ -26,31 +23,23 @@ def password_changed_text(user, **_):
     )
 
 
-def api_token_created_text(user, token_id=None, **_):
-    token = ApiToken.objects.filter(pk=token_id).first()
-    which = f"starting {token.prefix}, valid until {token.expires_at:%d %b %Y}" if token else "(already revoked)"
+def api_token_created_text(user, token=None, **_):
     return (
         f"A new {settings.PORTAL_NAME} API token was created",
-        f"A new API token {which} was created for {user.email}. It can act as you through the API.\n\n"
+        f"A new API token starting {token.prefix}, valid until {token.expires_at:%d %b %Y}, was created for "
+        f"{user.email}. It can act as you through the API.\n\n"
         f"If this was not you, revoke it and change your password: {settings.SITE_URL}/accounts/tokens/\n",
     )
 
 
 ACCOUNT_EMAILS = {
     "welcome": welcome_text,
-    "password_changed": password_changed_text,
-    "api_token_created": api_token_created_text,
+    "password-changed": password_changed_text,
+    "api-token-created": api_token_created_text,
 }
 
 
-def account_email_send(kind, user_id, **details):
-    user = User.objects.get(pk=user_id)
+def account_mail_queue(kind, user, *, cause, **details):
+    """Queue the `kind` notice for `user`, once per `cause` (e.g. the token's id)."""
     subject, body = ACCOUNT_EMAILS[kind](user, **details)
-    send_mail(subject=subject, message=body, from_email=None, recipient_list=[user.email])
-
-
-def queue_account_email(kind, user_id, **details):
-    """Call after commit. A broker outage loses the notice, not the change (logged by enqueue)."""
-    from .tasks import send_account_email
-
-    enqueue(send_account_email, kind, user_id, **details)
+    return mail_queue(f"account-{kind}:{user.pk}:{cause}", to=[user.email], subject=subject, body=body)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .emails import account_mail_queue
 from .models import ApiToken
 
 PREFIX_LENGTH = 8
@@ -18,11 +19,10 @@ def token_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+@transaction.atomic
 def token_issue(user, *, name: str = "", now=None) -> tuple[ApiToken, str]:
     """A new token for `user`, valid API_TOKEN_DAYS; returns (token, key). Earlier tokens
     stay valid until they expire or are revoked. The owner is emailed about it."""
-    from .emails import queue_account_email
-
     now = now or timezone.now()
     key = secrets.token_hex(20)
     token = ApiToken.objects.create(
@@ -33,7 +33,7 @@ def token_issue(user, *, name: str = "", now=None) -> tuple[ApiToken, str]:
         created_at=now,
         expires_at=now + timedelta(days=settings.API_TOKEN_DAYS),
     )
-    transaction.on_commit(lambda: queue_account_email("api_token_created", user.pk, token_id=token.pk))
+    account_mail_queue("api-token-created", user, cause=token.pk, token=token)
     return token, key
 
 

@@ -1,6 +1,9 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -9,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from affiliates.services import REFERRAL_COOKIE, referral_attribute
 from billing.forms import BillingDetailsForm
 
+from .emails import account_mail_queue
 from .forms import ApiTokenForm, SignupForm
 from .tokens import token_issue, token_revoke, tokens_for_user
 
@@ -19,8 +23,10 @@ def signup(request):
         return redirect("home")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        referral_attribute(user, request.COOKIES.get(REFERRAL_COOKIE))
+        with transaction.atomic():
+            user = form.save()
+            referral_attribute(user, request.COOKIES.get(REFERRAL_COOKIE))
+            account_mail_queue("welcome", user, cause="signup")
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         next_url = request.GET.get("next", "")
         # Only our own pages: an unchecked `next` would be an open redirect.
@@ -77,3 +83,36 @@ def api_token_revoke(request, token_id):
         raise Http404("No such token.")
     messages.success(request, "The token is revoked. Programs using it can no longer sign in.")
     return redirect("api-tokens")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's, plus a notice to the owner. Every other session of the account ends
+    (Django keys sessions to the password hash); this one stays signed in."""
+
+    def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            account_mail_queue("password-changed", form.user, cause=form.user.password)
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """A reset is a password change too: the same notice, and every session ends."""
+
+    def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            account_mail_queue("password-changed", form.user, cause=form.user.password)
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """The reset mail names the portal and links to SITE_URL, not whatever Host header
+    the request came with (which an attacker could choose, to collect reset links)."""
+
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+    @property
+    def extra_email_context(self):
+        return {"portal_name": settings.PORTAL_NAME, "site_url": settings.SITE_URL}
