@@ -41,7 +41,7 @@ def hash_plaintext_tokens(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ('accounts', '0003_user_referral_code_required'),
     ]
 
     operations = [
