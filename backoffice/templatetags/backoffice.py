@@ -1,6 +1,7 @@
 from django import template
 
-from backoffice import display
+from backoffice import actions, display
+from billing.models import Order
 
 register = template.Library()
 
@@ -15,3 +16,13 @@ def admin_link(obj, text=None):
 def readable(value):
     """{{ order.paid_at|readable }}: 1 Dec 2026, 17:39 in the portal's time zone, or —."""
     return display.when(value)
+
+
+@register.inclusion_tag("admin/backoffice/action_buttons.html", takes_context=True)
+def staff_action_buttons(context, obj):
+    """The object's staff actions this user may take, as the admin's object-tools
+    buttons (those that cannot be done now are shown greyed, saying why)."""
+    request = context["request"]
+    offered = actions.offered(obj, request.user)
+    refund = isinstance(obj, Order) and obj.status == Order.Status.PAID and request.user.has_perm("billing.refund_order")
+    return {"obj": obj, "offered": offered, "refund": refund, "csrf_token": context.get("csrf_token")}
