@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from .models import ApiToken, User
 
@@ -7,17 +9,25 @@ from .models import ApiToken, User
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "full_name", "billing_state", "is_staff", "is_active", "date_joined"]
+    list_display = ["email", "full_name", "history", "billing_state", "is_staff", "is_active", "date_joined"]
     list_filter = ["is_staff", "is_superuser", "is_active"]
     search_fields = ["email", "full_name", "billing_name", "gstin"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Profile", {"fields": ("full_name",)}),
+        ("Profile", {"fields": ("full_name", "history")}),
         ("Billing", {"fields": ("billing_name", "billing_address", "billing_state", "gstin")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    readonly_fields = ["history"]
+
+    @admin.display(description="Whole history")
+    def history(self, user):
+        """Orders, payments, refunds, servers, tickets and every change, on one page."""
+        if user.pk is None:
+            return "—"
+        return format_html('<a href="{}">orders, servers, tickets</a>', reverse("backoffice:customer", args=[user.pk]))
 
 
 @admin.register(ApiToken)

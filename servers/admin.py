@@ -1,5 +1,10 @@
-from django.contrib import admin
+from datetime import timedelta
 
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.html import format_html
+
+from backoffice.display import customer_link, link, links, when
 from hostingportal.admin_inlines import ReadOnlyTabularInline
 
 from .models import (
@@ -48,29 +53,49 @@ class ExtensionInline(ReadOnlyTabularInline):
     fields = ["at", "order", "months", "old_paid_until", "new_paid_until", "source"]
 
 
+class DueFilter(admin.SimpleListFilter):
+    """What staff ask every day: whose service runs out this week, who is past it."""
+
+    title = "paid until"
+    parameter_name = "due"
+    LIVE = (Server.Status.ACTIVE, Server.Status.SUSPENDED)
+
+    def lookups(self, request, model_admin):
+        return [("week", "Due within 7 days"), ("overdue", "Overdue (past paid until)"), ("later", "Paid beyond 7 days")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        live = queryset.filter(status__in=self.LIVE, paid_until__isnull=False)
+        if self.value() == "week":
+            return live.filter(paid_until__gte=now, paid_until__lt=now + timedelta(days=7))
+        if self.value() == "overdue":
+            return live.filter(paid_until__lt=now)
+        if self.value() == "later":
+            return live.filter(paid_until__gte=now + timedelta(days=7))
+        return queryset
+
+
 @admin.register(Server)
 class ServerAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "name",
-        "user",
-        "order",
+        "customer",
+        "order_link",
         "status",
         "suspension_reason",
-        "paid_until",
+        "paid_until_shown",
+        "days_left",
         "hostname",
         "ip_address",
-        "provisioning_attempts",
-        "lease_until",
-        "status_changed_at",
     ]
-    list_filter = ["status", "suspension_reason", "cancel_at_period_end"]
+    list_filter = ["status", DueFilter, "suspension_reason", "cancel_at_period_end"]
     search_fields = ["name", "hostname", "ip_address", "order__number", "user__email", "provider_node_id"]
     list_select_related = ["user", "order"]
     inlines = [StatusChangeInline, EventInline, OperationInline, ExtensionInline, AttemptInline]
     readonly_fields = [
-        "order",
-        "user",
+        "customer",
+        "related",
         "status",
         # Changed by services only (payments, run_billing, the staff actions), never by editing.
         "paid_until",
@@ -89,6 +114,38 @@ class ServerAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
+
+    def get_fields(self, request, obj=None):
+        # The order and customer as links (above everything else), not as raw select boxes.
+        fields = [f for f in super().get_fields(request, obj) if f not in ("order", "user", "customer", "related")]
+        return ["customer", "related", *fields]
+
+    @admin.display(description="Customer", ordering="user__email")
+    def customer(self, server):
+        return customer_link(server.user)
+
+    @admin.display(description="Order", ordering="order__number")
+    def order_link(self, server):
+        return link(server.order)
+
+    @admin.display(description="Paid until", ordering="paid_until")
+    def paid_until_shown(self, server):
+        return when(server.paid_until)
+
+    @admin.display(description="Days left", ordering="paid_until")
+    def days_left(self, server):
+        if server.paid_until is None or server.status == Server.Status.TERMINATED:
+            return "—"
+        left = server.paid_until - timezone.now()
+        if left.total_seconds() < 0:
+            return format_html('<strong style="color:var(--error-fg)">overdue {} d</strong>', -left.days - 1 or 1)
+        return f"{left.days} d"
+
+    @admin.display(description="Order, renewals, tickets")
+    def related(self, server):
+        renewals = links(server.renewal_orders.order_by("-created_at"), lambda o: f"{o.number} ({o.status})")
+        tickets = links(server.tickets.order_by("-updated_at"), lambda t: f"#{t.pk} {t.subject} ({t.status})")
+        return format_html("Order: {} · Renewals: {} · Tickets: {}", link(server.order), renewals, tickets)
 
     def has_add_permission(self, request):
         # Servers are created by the payment funnel or recovery, never by hand.

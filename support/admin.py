@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from backoffice.display import customer_link, link, when
 from hostingportal.admin_inlines import ReadOnlyStackedInline, ReadOnlyTabularInline
 
 from . import services
@@ -88,6 +89,24 @@ class TicketAdminForm(forms.ModelForm):
         return cleaned
 
 
+class WaitingOnFilter(admin.SimpleListFilter):
+    """Whose turn it is: new and customer-answered tickets wait for a staff reply."""
+
+    title = "waiting on"
+    parameter_name = "waiting_on"
+    WAITING = {
+        "staff": (Ticket.Status.OPEN, Ticket.Status.AWAITING_STAFF),
+        "customer": (Ticket.Status.AWAITING_CUSTOMER,),
+    }
+
+    def lookups(self, request, model_admin):
+        return [("staff", "Awaiting a staff reply"), ("customer", "Awaiting the customer")]
+
+    def queryset(self, request, queryset):
+        statuses = self.WAITING.get(self.value())
+        return queryset.filter(status__in=statuses) if statuses else queryset
+
+
 class AgeFilter(admin.SimpleListFilter):
     title = "age"
     parameter_name = "age"
@@ -108,17 +127,33 @@ class AgeFilter(admin.SimpleListFilter):
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     form = TicketAdminForm
-    list_display = ["id", "subject", "user", "status", "priority", "assignee", "server", "created_at", "updated_at"]
-    list_filter = ["status", "priority", "assignee", AgeFilter]
+    list_display = ["id", "subject", "customer", "status", "priority", "assignee", "server_link", "opened", "last_activity"]
+    list_filter = [WaitingOnFilter, "status", "priority", "assignee", AgeFilter]
     search_fields = ["subject", "user__email", "messages__body"]
     list_select_related = ["user", "assignee", "server"]
-    readonly_fields = ["subject", "user", "server_info", "created_at", "updated_at", "closed_at"]
+    readonly_fields = ["subject", "customer", "server_info", "created_at", "updated_at", "closed_at"]
     fieldsets = [
-        (None, {"fields": ["subject", "user", "server_info", "status", "priority", "assignee"]}),
+        (None, {"fields": ["subject", "customer", "server_info", "status", "priority", "assignee"]}),
         ("Write", {"fields": ["reply_body", "reply_internal", "reply_attachments"]}),
         ("Dates", {"fields": ["created_at", "updated_at", "closed_at"], "classes": ["collapse"]}),
     ]
     inlines = [ThreadInline, HistoryInline]
+
+    @admin.display(description="customer", ordering="user__email")
+    def customer(self, ticket):
+        return customer_link(ticket.user)
+
+    @admin.display(description="server", ordering="server__name")
+    def server_link(self, ticket):
+        return link(ticket.server, ticket.server.name if ticket.server else None)
+
+    @admin.display(description="opened", ordering="created_at")
+    def opened(self, ticket):
+        return when(ticket.created_at)
+
+    @admin.display(description="last activity", ordering="updated_at")
+    def last_activity(self, ticket):
+        return when(ticket.updated_at)
 
     @admin.display(description="server")
     def server_info(self, ticket):
@@ -129,14 +164,15 @@ class TicketAdmin(admin.ModelAdmin):
         rows = format_html_join(
             "",
             "<tr><td>#{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((a.number, a.backend, a.outcome, a.started_at, a.error or "") for a in attempts),
+            ((a.number, a.backend, a.outcome, when(a.started_at), a.error or "") for a in attempts),
         )
         return format_html(
-            '<a href="{}">{}</a>: status <strong>{}</strong>, IP {}<table><thead><tr><th>attempt</th>'
+            '<a href="{}">{}</a>: status <strong>{}</strong>, paid until {}, IP {}<table><thead><tr><th>attempt</th>'
             "<th>backend</th><th>outcome</th><th>started</th><th>error</th></tr></thead><tbody>{}</tbody></table>",
             reverse("admin:servers_server_change", args=[server.pk]),
             server,
             server.status,
+            when(server.paid_until),
             server.ip_address or "none yet",
             rows or format_html("<tr><td colspan=5>no provisioning attempts</td></tr>"),
         )
@@ -172,7 +208,7 @@ class AttachmentInline(ReadOnlyTabularInline):
 
 @admin.register(TicketMessage)
 class TicketMessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "ticket", "author", "is_staff_reply", "is_internal", "created_at"]
+    list_display = ["__str__", "ticket", "author", "is_staff_reply", "is_internal"]
     list_filter = ["is_staff_reply", "is_internal"]
     search_fields = ["body", "ticket__subject"]
     readonly_fields = ["ticket", "author", "body", "is_staff_reply", "is_internal", "created_at"]

@@ -139,3 +139,63 @@ def test_ticket_messages_are_named_readably(staff_client, sale, staff):
     assert re.fullmatch(rf"Staff reply on ticket #{sale['ticket'].pk}, \d+ \w{{3}} \d{{4}}, \d\d:\d\d", str(message))
     html = staff_client.get("/admin/support/ticketmessage/").text
     assert "Staff reply on ticket #" in html and "message 1 on ticket" not in html
+
+
+def test_server_list_filters_what_is_due_this_week_overdue_and_suspended(staff_client, alice, plan):
+    now = timezone.now()
+
+    def server(name, status="active", **fields):
+        return ServerFactory(order=OrderFactory(user=alice, plan=plan, status="paid"), name=name, status=status, **fields)
+
+    server("due-soon", paid_until=now + datetime.timedelta(days=3))
+    server("overdue-one", status="suspended", suspension_reason="overdue", paid_until=now - datetime.timedelta(days=4))
+    server("paid-ahead", paid_until=now + datetime.timedelta(days=40))
+    server("gone", status="terminated", paid_until=now - datetime.timedelta(days=30))
+
+    def names(query):
+        html = staff_client.get(f"/admin/servers/server/?{query}").text
+        return {n for n in ["due-soon", "overdue-one", "paid-ahead", "gone"] if f">{n}<" in html}
+
+    assert names("due=week") == {"due-soon"}
+    assert names("due=overdue") == {"overdue-one"}
+    assert names("due=later") == {"paid-ahead"}
+    assert names("status__exact=suspended") == {"overdue-one"}
+    listing = staff_client.get("/admin/servers/server/").text
+    assert "overdue 4 d" in listing or "overdue 3 d" in listing
+    assert "alice@example.com" in listing
+
+
+def test_the_server_page_links_its_customer_order_and_tickets(staff_client, sale, alice):
+    server = sale["server"]
+    html = staff_client.get(f"/admin/servers/server/{server.pk}/change/").text
+    assert f'href="/admin/customers/{alice.pk}/"' in html
+    assert f'href="/admin/billing/order/{sale["order"].pk}/change/"' in html
+    assert f'href="/admin/support/ticket/{sale["ticket"].pk}/change/"' in html
+    assert '<select name="order"' not in html and '<select name="user"' not in html
+
+
+def test_the_ticket_list_filters_tickets_awaiting_a_staff_reply(staff_client, alice):
+    new = TicketFactory(user=alice, subject="Brand new question", status="open")
+    answered = TicketFactory(user=alice, subject="Customer answered", status="awaiting_staff")
+    ours = TicketFactory(user=alice, subject="Waiting on the customer", status="awaiting_customer")
+    TicketFactory(user=alice, subject="All done", status="closed")
+    html = staff_client.get("/admin/support/ticket/?waiting_on=staff").text
+    assert new.subject in html and answered.subject in html and ours.subject not in html and "All done" not in html
+    html = staff_client.get("/admin/support/ticket/?waiting_on=customer").text
+    assert ours.subject in html and new.subject not in html
+
+
+def test_the_ticket_page_shows_readable_dates_and_a_readable_thread(staff_client, sale, alice):
+    from servers.factories import ProvisioningAttemptFactory
+
+    ProvisioningAttemptFactory(server=sale["server"], number=1)
+    ticket = sale["ticket"]
+    html = staff_client.get(f"/admin/support/ticket/{ticket.pk}/change/").text
+    assert f"Customer message on ticket #{ticket.pk}" in html
+    assert f'href="/admin/customers/{alice.pk}/"' in html
+    assert not re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", html), re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", html)
+
+
+def test_the_user_page_links_to_the_customers_history(staff_client, alice):
+    assert f'href="/admin/customers/{alice.pk}/"' in staff_client.get(f"/admin/accounts/user/{alice.pk}/change/").text
+    assert f'href="/admin/customers/{alice.pk}/"' in staff_client.get("/admin/accounts/user/").text
