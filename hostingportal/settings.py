@@ -173,6 +173,11 @@ ANYMAIL = env.json("ANYMAIL", default={})
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hosting Portal <noreply@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
+# The support queue: who hears of a new ticket, and of customer messages while a ticket
+# has no assignee. SUPPORT_EMAILS if set, else the active staff in the SUPPORT_GROUP
+# group, else ALERT_EMAILS (so a ticket is never seen by nobody).
+SUPPORT_EMAILS = env.list("SUPPORT_EMAILS", default=[])
+SUPPORT_GROUP = env.str("SUPPORT_GROUP", default="Support")
 # A mail server that accepts and never answers must not hold a worker (or an inline alert) for long.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="")
