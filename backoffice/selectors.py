@@ -71,7 +71,9 @@ def customer_timeline(customer, limit=TIMELINE_LIMIT):
             for c in server_changes.order_by("-at")[:limit]
         ),
         (
-            HistoryEntry(e.at, "ticket", e.ticket, f"{e.get_kind_display()}: {e.from_value or '—'} → {e.to_value}", e.actor)
+            HistoryEntry(
+                e.at, "ticket", e.ticket, f"{e.get_kind_display()}: {e.from_value or '—'} → {e.to_value}", e.actor
+            )
             for e in ticket_events.order_by("-at")[:limit]
         ),
         (

@@ -44,15 +44,19 @@ def renewal_unpaid_for(server):
     return Order.objects.filter(renews_server=server, status=Order.Status.CREATED).first()
 
 
+def days_left(paid_until, now) -> int | None:
+    """Calendar days from today to the due date, in the portal's time zone; negative when overdue."""
+    return None if paid_until is None else (timezone.localdate(paid_until) - timezone.localdate(now)).days
+
+
 def server_subscription(server, now=None) -> Subscription:
     now = now or timezone.now()
     due = server.paid_until
-    days_left = None if due is None else (timezone.localdate(due) - timezone.localdate(now)).days
     plan = server.order.plan
     return Subscription(
         server=server,
         paid_until=due,
-        days_left=days_left,
+        days_left=days_left(due, now),
         renewal=renewal_unpaid_for(server),
         suspend_on=due and due + timedelta(days=settings.SUSPEND_AFTER_DAYS),
         terminate_on=due and due + timedelta(days=settings.TERMINATE_AFTER_DAYS),

@@ -24,5 +24,7 @@ def staff_action_buttons(context, obj):
     buttons (those that cannot be done now are shown greyed, saying why)."""
     request = context["request"]
     offered = actions.offered(obj, request.user)
-    refund = isinstance(obj, Order) and obj.status == Order.Status.PAID and request.user.has_perm("billing.refund_order")
+    refund = (
+        isinstance(obj, Order) and obj.status == Order.Status.PAID and request.user.has_perm("billing.refund_order")
+    )
     return {"obj": obj, "offered": offered, "refund": refund, "csrf_token": context.get("csrf_token")}

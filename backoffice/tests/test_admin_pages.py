@@ -111,7 +111,9 @@ def test_the_customer_page_and_staff_invoice_need_view_permissions(client, sale,
     assert client.get(f"/admin/customers/{alice.pk}/").status_code == 403
     assert client.get(f"/admin/invoices/{sale['order'].number}/").status_code == 403
     helpdesk.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_user", "view_order"], content_type__app_label__in=["accounts", "billing"])
+        *Permission.objects.filter(
+            codename__in=["view_user", "view_order"], content_type__app_label__in=["accounts", "billing"]
+        )
     )
     assert client.get(f"/admin/customers/{alice.pk}/").status_code == 200
     invoice = client.get(f"/admin/invoices/{sale['order'].number}/")
@@ -145,7 +147,9 @@ def test_server_list_filters_what_is_due_this_week_overdue_and_suspended(staff_c
     now = timezone.now()
 
     def server(name, status="active", **fields):
-        return ServerFactory(order=OrderFactory(user=alice, plan=plan, status="paid"), name=name, status=status, **fields)
+        return ServerFactory(
+            order=OrderFactory(user=alice, plan=plan, status="paid"), name=name, status=status, **fields
+        )
 
     server("due-soon", paid_until=now + datetime.timedelta(days=3))
     server("overdue-one", status="suspended", suspension_reason="overdue", paid_until=now - datetime.timedelta(days=4))

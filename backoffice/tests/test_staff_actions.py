@@ -88,13 +88,20 @@ CASES = {
         lambda a, p: server_in(a, p, "suspended", suspension_reason="staff", power_state="stopped"),
         unsuspended,
     ),
-    "terminate": ("servers.terminate_server", lambda a, p: server_in(a, p, "active"), operation_queued("terminate", "destroy")),
+    "terminate": (
+        "servers.terminate_server",
+        lambda a, p: server_in(a, p, "active"),
+        operation_queued("terminate", "destroy"),
+    ),
 }
 
 
 def paths(obj, key):
     meta = obj._meta
-    return f"/admin/{meta.app_label}/{meta.model_name}/{obj.pk}/change/", f"/admin/actions/{meta.model_name}/{obj.pk}/{key}/"
+    return (
+        f"/admin/{meta.app_label}/{meta.model_name}/{obj.pk}/change/",
+        f"/admin/actions/{meta.model_name}/{obj.pk}/{key}/",
+    )
 
 
 def unchanged_snapshot(obj):
@@ -175,7 +182,9 @@ def test_the_refund_button_needs_the_refund_permission_and_opens_the_refund_conf
     assert "Refund…" not in helpdesk.get(change).text
     grant(helpdesk.user, "billing.refund_order", "billing.change_order")
     assert "Refund…" in helpdesk.get(change).text
-    page = helpdesk.post("/admin/billing/order/", {"action": "refund_orders", "index": "0", "_selected_action": order.pk})
+    page = helpdesk.post(
+        "/admin/billing/order/", {"action": "refund_orders", "index": "0", "_selected_action": order.pk}
+    )
     assert page.status_code == 200 and "Refund orders through Razorpay" in page.text and 'name="reason"' in page.text
     order.refresh_from_db()
     assert order.status == "paid" and not order.payments.exists()

@@ -58,8 +58,8 @@ def test_the_home_shows_servers_payments_due_tickets_awaiting_and_invoices(alice
     response = alice_client.get("/home/")
     assert response.status_code == 200
     home = response.context["home"]
-    assert home.servers == [server]
-    assert home.payments_due == [due]
+    assert [line.server for line in home.servers] == [server]
+    assert [item.order for item in home.payments_due] == [due]
     assert home.tickets_awaiting_customer == [waiting]
     assert [o.invoice_number for o in home.recent_invoices] == ["HP/26-27/000002", "HP/26-27/000001"]
     html = response.text
@@ -76,7 +76,7 @@ def test_the_invoices_list_shows_only_the_customers_invoices_with_pdf_links(alic
     OrderFactory(user=alice, plan=plan)  # unpaid: no invoice
     paid(bob, plan, 3)
     html = alice_client.get("/invoices/").text
-    assert html.count('download>Download PDF</a>') == 2
+    assert html.count("download>Download PDF</a>") == 2
     assert f'href="/orders/{first.number}/invoice.pdf"' in html and f'href="/orders/{refunded.number}/invoice/"' in html
     assert "HP/26-27/000003" not in html and "Refunded" in html
     assert html.index("HP/26-27/000002") < html.index("HP/26-27/000001")  # newest first
@@ -84,3 +84,25 @@ def test_the_invoices_list_shows_only_the_customers_invoices_with_pdf_links(alic
 
 def test_the_invoices_list_has_an_empty_state(alice_client):
     assert "You have no invoices yet" in alice_client.get("/invoices/").text
+
+
+def test_the_home_shows_days_left_and_renewals_due_with_their_date(alice_client, alice, plan):
+    now = timezone.now()
+    server = ServerFactory(order=paid(alice, plan, 1), status="active", paid_until=now + datetime.timedelta(days=5))
+    late = ServerFactory(
+        order=paid(alice, plan, 2),
+        status="suspended",
+        suspension_reason="overdue",
+        paid_until=now - datetime.timedelta(days=4),
+    )
+    renewal = OrderFactory(user=alice, plan=plan, kind="renewal", renews_server=server, billing_cycle_months=1)
+
+    response = alice_client.get("/home/")
+    home = response.context["home"]
+    assert {line.server.pk: line.days_left for line in home.servers} == {server.pk: 5, late.pk: -4}
+    [due] = home.payments_due
+    assert (due.order, due.server, due.due) == (renewal, server, server.paid_until)
+    html = response.text
+    assert f'Renewal of <a href="/servers/{server.pk}/">{server.name}</a>' in html
+    assert f'href="/orders/{renewal.number}/?pay=1"' in html
+    assert "5 days" in html and "overdue" in html

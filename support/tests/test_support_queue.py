@@ -25,8 +25,12 @@ def test_a_new_unassigned_ticket_notifies_support_emails(alice, settings, django
 def test_without_support_emails_the_support_group_is_notified(alice, settings, django_capture_on_commit_callbacks):
     settings.SUPPORT_EMAILS, settings.ALERT_EMAILS = [], ["ops@example.com"]
     support = Group.objects.create(name="Support")
-    for email, staff, active in [("asha@example.com", True, True), ("ravi@example.com", True, True),
-                                 ("left@example.com", True, False), ("customer@example.com", False, True)]:
+    for email, staff, active in [
+        ("asha@example.com", True, True),
+        ("ravi@example.com", True, True),
+        ("left@example.com", True, False),
+        ("customer@example.com", False, True),
+    ]:
         UserFactory(email=email, is_staff=staff, is_active=active).groups.add(support)
     with django_capture_on_commit_callbacks(execute=True):
         services.ticket_create(user=alice, subject="Invoice copy", body="Please resend")
