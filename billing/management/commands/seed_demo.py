@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from billing.models import HostingPlan
+from dashboard.demo import DEMO_PLAN, demo_history_create, demo_history_possible
 
 DEMO_PLANS = [
     # slug, name, paise a month excl. GST, vCPU, RAM GB, disk GB, 3/6/12-month discount %
@@ -51,8 +52,21 @@ class Command(BaseCommand):
                 )
             if not users.filter(email=DEMO_ADMIN[0]).exists():
                 users.create_superuser(email=DEMO_ADMIN[0], password=DEMO_ADMIN[1], full_name="Demo Admin")
+        self.demo_history(users.get(email=DEMO_CUSTOMER[0]), users.get(email=DEMO_ADMIN[0]))
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(DEMO_PLANS)} plans, {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[1]}, {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}"
             )
         )
+
+    def demo_history(self, customer, staff):
+        # The customer's paid order, server, renewal and answered ticket (dashboard/demo.py).
+        why_not = demo_history_possible()
+        if why_not:
+            self.stdout.write(f"No demo order, server or ticket: {why_not}.")
+            return
+        server = demo_history_create(customer, staff, HostingPlan.objects.get(slug=DEMO_PLAN))
+        if server is not None:
+            self.stdout.write(
+                f"Demo customer: paid order {server.order.number}, server {server.name}, a renewal due, a ticket."
+            )
