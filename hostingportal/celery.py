@@ -15,4 +15,17 @@ def beat_schedule_install(sender, **kwargs):
     # that counts (a plain `beat_schedule` would be shadowed by settings' empty dict).
     from .schedule import BEAT_SCHEDULE
 
-    sender.conf.CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
+    sender.conf.CELERY_BEAT_SCHEDULE = beat_entries(BEAT_SCHEDULE)
+
+
+def beat_entries(schedule):
+    """The schedule as django-celery-beat reads it: it keeps an entry's expiry
+    (Celery's `expires` option, in seconds) under the name `expire_seconds`, and
+    would silently drop `expires`."""
+    entries = {}
+    for name, entry in schedule.items():
+        options = dict(entry.get("options", {}))
+        if "expires" in options:
+            options.setdefault("expire_seconds", options.pop("expires"))
+        entries[name] = {**entry, "options": options}
+    return entries

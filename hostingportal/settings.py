@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served by us: the docs work offline
     "django_htmx",
+    "django_celery_beat",
     "anymail",
     "axes",
     "django_otp",
@@ -290,7 +291,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat keeps its schedule and last-run times in the database (django-celery-beat), so it
+# starts on any deploy with no file to create; staff pause or retime entries in the admin.
+# The entries of hostingportal/schedule.py are written there each time beat starts.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 # CELERY_BEAT_SCHEDULE is installed from hostingportal/schedule.py by hostingportal/celery.py.
 

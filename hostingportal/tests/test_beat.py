@@ -1,0 +1,75 @@
+"""Celery beat starts on a fresh deploy (issue 18: with a Redis broker it exited at once
+with FileNotFoundError for var/celerybeat-schedule, so no safety net ever ran)."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import redis
+from django.conf import settings
+
+from servers.tests.test_worker import REDIS_URL, redis_reachable, worker_database_url
+
+BEAT_STAYS_UP_SECONDS = 8
+
+
+def fresh_clone(target):
+    """The repository's files as a deploy gets them: no var/, nothing generated."""
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=settings.BASE_DIR, capture_output=True, check=True,
+    ).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, files):
+        source = settings.BASE_DIR / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+@pytest.mark.postgres_only
+@pytest.mark.slow
+def test_beat_starts_from_a_fresh_clone_against_redis_and_stays_up(transactional_db, tmp_path):
+    if not redis_reachable():
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    clone = fresh_clone(tmp_path / "clone")
+    assert not (clone / "var").exists()
+    queue = f"test-beat-{uuid.uuid4().hex[:12]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": worker_database_url(),
+        "CELERY_BROKER_URL": REDIS_URL,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    log_path = tmp_path / "beat.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "hostingportal", "beat", "--loglevel=INFO"],
+            cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + BEAT_STAYS_UP_SECONDS
+        while time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.5)
+        output = log_path.read_text()
+        assert process.poll() is None, f"beat exited with {process.returncode}:\n{output[-3000:]}"
+        assert "Traceback" not in output, output[-3000:]
+        # The schedule lives in the database (editable in the admin), not in a file.
+        from django_celery_beat.models import PeriodicTask
+
+        names = set(PeriodicTask.objects.values_list("name", flat=True))
+        assert {"servers-enqueue-pending", "outbox-sweep", "ops-reconcile-payments"} <= names
+        assert not (clone / "var").exists()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        redis.Redis.from_url(REDIS_URL).delete(queue, f"_kombu.binding.{queue}")
