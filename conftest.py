@@ -232,3 +232,54 @@ def browser_sign_in(page, base_url, email, password):
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+@contextlib.contextmanager
+def silent_server():
+    """A TCP server that accepts connections, reads what it is sent and never answers:
+    a frozen broker (Redis under SIGSTOP: the kernel still accepts). Yields its port."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.settimeout(0.2)
+    accepted, stop = [], threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            conn.setblocking(False)  # read nothing back; the kernel buffers what is sent
+            accepted.append(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(2)
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
+@contextlib.contextmanager
+def hard_deadline(seconds):
+    """Fail the test if the block is still running after `seconds` (SIGALRM interrupts a
+    blocking socket read in the main thread), so a hang is a failure, not a stuck suite."""
+    import signal
+
+    def expire(signum, frame):
+        raise AssertionError(f"still waiting after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -108,6 +108,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # A health check or a stuck lock must never hold a request for long.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    # Web requests (hostingportal/wsgi.py marks the process) give up on any one
+    # statement, a lock wait included, after WEB_STATEMENT_TIMEOUT_MS: a stuck lock
+    # answers an error in seconds instead of holding a gunicorn worker until it is
+    # killed. Workers, beat and manage.py (migrations) are not limited. Sent as a
+    # connection option, so it costs no round trip (a transaction-pooling PgBouncer
+    # drops it: set statement_timeout on the database role there instead).
+    if env.str("PORTAL_PROCESS", default="") == "web":
+        _statement_timeout_ms = env.int("WEB_STATEMENT_TIMEOUT_MS", default=5000)
+        DATABASES["default"]["OPTIONS"]["options"] = (
+            DATABASES["default"]["OPTIONS"].get("options", "") + f" -c statement_timeout={_statement_timeout_ms}"
+        ).strip()
     # Parameters sent apart from the SQL, and statements run twice on a connection
     # kept prepared: PostgreSQL then skips parsing and planning, which on the
     # payment path is about a third of the database's CPU (docs/benchmarks.md).
@@ -408,11 +419,21 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery
 # unacknowledged (retry backoff up to 750 s, a lease recheck up to the lease),
 # or those tasks would be delivered twice (harmless, but wasteful).
 CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600)
+# A broker that accepts connections and never answers (a frozen Redis) is bounded
+# by the socket timeout: every read and write, a publish included, gives up after
+# CELERY_BROKER_SOCKET_TIMEOUT seconds (above the 1 s blocking pop a Redis
+# consumer waits for). Redis reads the socket_* keys, RabbitMQ (py-amqp) the
+# *_timeout ones; each transport ignores the other's.
+CELERY_BROKER_SOCKET_TIMEOUT = env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=3.0)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     **CELERY_BROKER_TRANSPORT_OPTIONS,
     "max_retries": 0,
     "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
     "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    "socket_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
+    "retry_on_timeout": False,
+    "read_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
+    "write_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
 }
 # A worker that loses the broker abandons its running acks_late tasks, which are
 # then delivered again: safe, as provisioning resumes under its lease.

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "DEBUG": "False",
@@ -120,3 +122,38 @@ def test_staff_need_a_second_factor_in_production_and_not_in_development():
     show = ["shell", "-c", "from django.conf import settings; print(settings.STAFF_2FA_REQUIRED)"]
     assert run_manage(*show, **PRODUCTION_ENV).stdout.split()[-1] == "True"
     assert run_manage(*show, DEBUG="True").stdout.split()[-1] == "False"
+
+
+STATEMENT_PROBE = """
+import time
+{setup}
+from django.db import connection, OperationalError
+with connection.cursor() as cursor:
+    cursor.execute("SHOW statement_timeout")
+    print(cursor.fetchone()[0])
+    started = time.monotonic()
+    try:
+        cursor.execute("SELECT pg_sleep(2)")
+        print("slept")
+    except OperationalError as exc:
+        print(type(exc.__cause__).__name__, round(time.monotonic() - started, 1))
+"""
+
+
+@pytest.mark.postgres_only
+def test_web_processes_give_up_on_a_statement_after_web_statement_timeout_ms_and_others_do_not():
+    env = {**os.environ, "WEB_STATEMENT_TIMEOUT_MS": "300"}
+    env.pop("PORTAL_PROCESS", None)
+    web = subprocess.run(
+        [sys.executable, "-c", STATEMENT_PROBE.format(setup="import hostingportal.wsgi")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    timeout, error, waited = web.stdout.split()
+    assert (timeout, error) == ("300ms", "QueryCanceled"), web.stderr[-2000:]
+    assert float(waited) < 1.5
+    worker = subprocess.run(
+        [sys.executable, "-c", STATEMENT_PROBE.format(setup="import django; django.setup()")],
+        cwd=REPO, env={**env, "DJANGO_SETTINGS_MODULE": "hostingportal.settings"}, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert worker.stdout.split() == ["0", "slept"], worker.stderr[-2000:]
