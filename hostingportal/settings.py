@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the session, the user or the body (hostingportal/hygiene.py).
+    "hostingportal.hygiene.InputHygieneMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -325,6 +327,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Bodies were checked by hostingportal.hygiene before the view; multipart only here.
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "hostingportal.hygiene.CheckedMultiPartParser",
+    ],
     "DEFAULT_THROTTLE_CLASSES": ["hostingportal.throttles.AnonThrottle", "hostingportal.throttles.UserThrottle"],
     "EXCEPTION_HANDLER": "hostingportal.api_errors.api_exception_handler",
     # DRF's own reading of the client address; our throttles use security.client_address.

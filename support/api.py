@@ -1,11 +1,12 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hostingportal.api_errors import AUTHENTICATED, error_responses
+from hostingportal.hygiene import CheckedMultiPartParser
 
 from . import selectors, services
 from .models import Ticket
@@ -51,7 +52,7 @@ class TicketDetailView(APIView):
 
 
 class TicketMessageCreateView(APIView):
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [CheckedMultiPartParser, FormParser, JSONParser]
 
     def initial(self, request, *args, **kwargs):
         # Before authentication, which may read the body for the CSRF check of session users.
