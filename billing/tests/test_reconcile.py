@@ -172,3 +172,36 @@ def test_the_command_exits_0_and_prints_text_when_all_is_well(portal_order, fake
 def test_a_bad_since_is_bad_arguments(db):
     status, _ = reconcile_command("--since", "0")
     assert status == 2
+
+
+@pytest.mark.postgres_only
+def test_reconcile_json_prints_one_json_object_while_razorpay_hangs(transactional_db, portal_order, fake_razorpay):
+    """Issue 18: with Razorpay slow, the SDK's own "Connection failed." lines were printed
+    on stdout, so `--json` output was not one JSON object."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    from servers.tests.test_worker import worker_database_url
+
+    fake_razorpay.delay_seconds = 3  # hangs past the portal's timeout below
+    env = {
+        **os.environ,
+        "DATABASE_URL": worker_database_url(),
+        "RAZORPAY_KEY_ID": fake_razorpay.key_id,
+        "RAZORPAY_KEY_SECRET": fake_razorpay.key_secret,
+        "RAZORPAY_WEBHOOK_SECRET": fake_razorpay.webhook_secret,
+        "RAZORPAY_API_BASE": fake_razorpay.base_url,
+        "RAZORPAY_TIMEOUT_SECONDS": "0.5",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "reconcile_payments", "--json"],
+        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    report = json.loads(result.stdout)  # the whole of stdout is one object
+    assert result.stdout.strip().count("\n") == 0
+    assert result.returncode == 1
+    assert report["checked"] == 1 and [e["order"] for e in report["errors"]] == [portal_order.number]
+    assert "stdout_diverted" in result.stderr  # the SDK's line is kept, in the log

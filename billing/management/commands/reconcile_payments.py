@@ -3,9 +3,10 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.reconcile import CAPTURE_WINDOW, DEFAULT_SINCE_HOURS, payments_reconcile
+from hostingportal.commands import JsonOutputMixin
 
 
-class Command(BaseCommand):
+class Command(JsonOutputMixin, BaseCommand):
     help = (
         "Ask Razorpay (through the SDK) about every order still `created` that has a Razorpay order id "
         f"from the last HOURS (default {DEFAULT_SINCE_HOURS}), and apply each payment the portal missed "

@@ -6,11 +6,12 @@ from django.core.management.base import BaseCommand, CommandError
 from billing.gateways import GatewayError
 from billing.refunds import RefundRefused, order_refund_plan, refund_credit_note_number, refund_payment
 from billing.templatetags.money import rupees
+from hostingportal.commands import JsonOutputMixin
 
 SOURCE = "refund_order"
 
 
-class Command(BaseCommand):
+class Command(JsonOutputMixin, BaseCommand):
     help = (
         "Refund a paid order through Razorpay: by default what is left of the payment that paid it. "
         "Without --yes it shows what it would do and asks on a terminal; with no terminal it only shows "

@@ -6,12 +6,13 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from billing.templatetags.money import rupees
+from hostingportal.commands import JsonOutputMixin
 from ops.recovery import UnknownOrders, recovery_execute, recovery_plan
 
 SOURCE = "recover_servers"
 
 
-class Command(BaseCommand):
+class Command(JsonOutputMixin, BaseCommand):
     help = (
         "Find orphaned orders (paid, no server) and stuck servers (pending/provisioning for more than "
         "STUCK_SERVER_MINUTES, or failed); create each missing server from its order's snapshot and "
