@@ -2,10 +2,11 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from hostingportal.commands import JsonOutputMixin
 from lifecycle.billing_day import billing_run
 
 
-class Command(BaseCommand):
+class Command(JsonOutputMixin, BaseCommand):
     help = (
         "One pass of the service lifecycle: issue due renewal orders, send due reminders, suspend and "
         "terminate unpaid servers, terminate servers cancelled at period end (and every further step of "

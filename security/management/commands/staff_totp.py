@@ -6,11 +6,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from hostingportal.commands import JsonOutputMixin
 from security.audit import staff_action_record
 from security.second_factor import totp_device_replace, totp_secret
 
 
-class Command(BaseCommand):
+class Command(JsonOutputMixin, BaseCommand):
     help = "Give a staff user a new confirmed TOTP device (replacing the old ones) and print its secret."
 
     def add_arguments(self, parser):
