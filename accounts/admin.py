@@ -29,6 +29,14 @@ class UserAdmin(DjangoUserAdmin):
             return "—"
         return format_html('<a href="{}">orders, servers, tickets</a>', reverse("backoffice:customer", args=[user.pk]))
 
+    # Who may do what is for superusers to decide: a staff user allowed to edit customers
+    # must not be able to make themselves (or a friend) staff, superuser, or give permissions.
+    PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if request.user.is_superuser else readonly + list(self.PRIVILEGE_FIELDS)
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):

@@ -63,13 +63,14 @@ def login_or_token_required(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
+        request.auth = None  # as in DRF: the ApiToken when the request came with one
         if request.META.get("HTTP_AUTHORIZATION"):
             try:
                 found = TokenAuthentication().authenticate(request)
             except exceptions.AuthenticationFailed as exc:
                 return JsonResponse({"detail": str(exc.detail)}, status=401)
             if found is not None:
-                request.user = found[0]
+                request.user, request.auth = found
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         return view(request, *args, **kwargs)

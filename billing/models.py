@@ -158,7 +158,10 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        permissions = [("refund_order", "Can refund an order through Razorpay")]
+        permissions = [
+            ("refund_order", "Can refund an order through Razorpay"),
+            ("mark_order_handled", "Can mark a flagged order handled"),
+        ]
         indexes = [
             models.Index(fields=["status", "paid_at"], name="order_status_paid_at"),
             models.Index(fields=["user", "-created_at"], name="order_user_created"),

@@ -5,6 +5,7 @@ from functools import wraps
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -12,6 +13,9 @@ from django.views.decorators.http import require_POST
 from billing.gateways import GatewayError
 from billing.models import Payment
 from billing.refunds import payment_refundable_paise
+from security.audit import staff_action_record
+from security.second_factor import second_factor_fresh
+from servers.models import Server
 
 from . import selectors
 from .recovery import UnknownOrders, recover, stuck_server_requeue
@@ -20,16 +24,27 @@ from .services import ActionRefused, order_mark_handled, payment_refund_by_staff
 LIST_LIMIT = 50  # rows per list, oldest first; the counts above each list are exact
 
 
-def staff_can_act(view):
-    """Actions change orders and move money: they need billing.change_order, not only staff."""
+def staff_may(permission):
+    """Actions move orders, money or machines: each needs its own permission, not only staff."""
 
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.has_perm("billing.change_order"):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.has_perm(permission):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+def second_factor_refused(request):
+    """A recovery run moves machines: a fresh code from the staff user's app, checked now."""
+    if second_factor_fresh(request, request.POST.get("otp_code")):
+        return False
+    messages.error(request, "Nothing done: type a fresh code from your authenticator app with the action.")
+    return True
 
 
 def dashboard(request):
@@ -46,20 +61,32 @@ def dashboard(request):
         "mismatches": selectors.amount_mismatch_orders().prefetch_related("payments")[:LIST_LIMIT],
         "failed_webhooks": selectors.failed_webhook_events()[:LIST_LIMIT],
         "list_limit": LIST_LIMIT,
-        "can_act": request.user.has_perm("billing.change_order"),
+        "can_refund": request.user.has_perm("billing.refund_order"),
+        "can_recover": request.user.has_perm("servers.requeue_server"),
+        "can_mark_handled": request.user.has_perm("billing.mark_order_handled"),
     }
     return render(request, "admin/ops/dashboard.html", context)
 
 
 @require_POST
-@staff_can_act
+@staff_may("servers.requeue_server")
 def recover_orders(request):
     number = request.POST.get("order", "").strip()
+    if second_factor_refused(request):
+        return redirect("ops:dashboard")
     try:
         report = recover([number] if number else None, source="admin", actor=request.user, include_stuck=False)
     except UnknownOrders as exc:
         messages.error(request, str(exc))
         return redirect("ops:dashboard")
+    staff_action_record(
+        "servers.requeue_server",
+        target=None,
+        request=request,
+        via="dashboard",
+        reason=f"recover orphaned order {number}" if number else "recover all orphaned orders",
+        details={"created": report.created, "skipped": report.skipped, "errors": report.errors},
+    )
     for item in report.created:
         messages.success(request, f"Created server #{item['server']} for {item['order']}; provisioning queued.")
     for item in report.skipped:
@@ -72,9 +99,15 @@ def recover_orders(request):
 
 
 @require_POST
-@staff_can_act
+@staff_may("servers.requeue_server")
 def retry_provisioning(request, server_id):
+    server = get_object_or_404(Server, pk=server_id)
+    if second_factor_refused(request):
+        return redirect("ops:dashboard")
     if stuck_server_requeue(server_id, source="admin", actor=request.user):
+        staff_action_record(
+            "servers.requeue_server", target=server, request=request, via="dashboard", reason="retry provisioning"
+        )
         messages.success(request, f"Server #{server_id} requeued for provisioning.")
     else:
         messages.warning(request, f"Server #{server_id} is not stuck (or a worker holds it); nothing done.")
@@ -110,10 +143,14 @@ def refund_payment(request, payment_id):
 
 
 @require_POST
-@staff_can_act
+@staff_may("billing.mark_order_handled")
 def mark_handled(request, number):
     try:
-        order_mark_handled(number=number, actor=request.user, reason=request.POST.get("reason"))
+        with transaction.atomic():
+            order = order_mark_handled(number=number, actor=request.user, reason=request.POST.get("reason"))
+            staff_action_record(
+                "billing.mark_order_handled", target=order, request=request, via="dashboard", reason=order.handled_reason
+            )
     except ActionRefused as exc:
         messages.error(request, str(exc))
     else:

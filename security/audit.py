@@ -7,7 +7,7 @@ from .models import StaffAction
 
 def staff_action_record(action, *, target, actor=None, request=None, via, reason="", details=None) -> StaffAction:
     """Record that `actor` did `action` (the permission codename it needed, e.g.
-    "billing.refund_order") to `target` (a model instance) `via` "admin", "dashboard",
+    "billing.refund_order") to `target` (a model instance, or None for a run over many) `via` "admin", "dashboard",
     "command" or "api", and why. The address comes from `request` (TRUSTED_PROXY_COUNT
     honoured); `actor` defaults to request.user. Call it inside the action's transaction:
     the record commits or rolls back with the action."""
@@ -22,9 +22,9 @@ def staff_action_record(action, *, target, actor=None, request=None, via, reason
         ip_address=address,
         via=via,
         action=action,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk),
-        target_label=str(target)[:200],
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_label=str(target)[:200] if target is not None else "",
         reason=reason,
         details=details or {},
     )

@@ -22,9 +22,10 @@ class StaffAction(models.Model):
     action = models.CharField(
         max_length=100, db_index=True, help_text="The permission it needed, as billing.refund_order."
     )
-    target_type = models.CharField(max_length=100, help_text="app_label.model of the object acted on.")
-    target_id = models.CharField(max_length=64)
-    target_label = models.CharField(max_length=200, help_text="The object as staff know it (an order number).")
+    # Empty for an action on no single object (a "recover all" run: its details list them).
+    target_type = models.CharField(max_length=100, blank=True, help_text="app_label.model of the object acted on.")
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=200, blank=True, help_text="The object as staff know it (an order number).")
     reason = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
 

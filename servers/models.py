@@ -92,6 +92,7 @@ class Server(models.Model):
         permissions = [
             ("suspend_server", "Can suspend and unsuspend a server"),
             ("terminate_server", "Can terminate a server"),
+            ("requeue_server", "Can recover orders and requeue stuck servers"),
         ]
         indexes = [
             models.Index(fields=["status", "paid_until"], name="server_status_paid_until"),

@@ -17,6 +17,10 @@ from .forms import MultipleFileField
 from .models import Ticket, TicketAttachment, TicketEvent, TicketMessage
 
 
+def may_read_internal_notes(request):
+    return request.user.has_perm("support.internal_note_ticket")
+
+
 def attachment_links(message):
     return format_html_join(
         ", ",
@@ -37,7 +41,8 @@ class ThreadInline(ReadOnlyStackedInline):
     fields = ["created_at", "author", "kind", "body", "files"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author").prefetch_related("attachments")
+        messages = super().get_queryset(request).select_related("author").prefetch_related("attachments")
+        return messages if may_read_internal_notes(request) else messages.filter(is_internal=False)
 
     @admin.display(description="kind")
     def kind(self, message):
@@ -78,10 +83,18 @@ class TicketAdminForm(forms.ModelForm):
         model = Ticket
         fields = ["status", "priority", "assignee"]
 
+    # The staff user saving the form, set by TicketAdmin.get_form on its per-request class.
+    staff_user = None
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("reply_attachments") and not cleaned.get("reply_body", "").strip():
             self.add_error("reply_body", "Write a message to go with the attachments.")
+        if cleaned.get("reply_body", "").strip():
+            if cleaned.get("reply_internal") and not self.staff_user.has_perm("support.internal_note_ticket"):
+                self.add_error("reply_internal", "You do not have the permission to write internal notes.")
+            elif not cleaned.get("reply_internal") and not self.staff_user.has_perm("support.reply_ticket"):
+                self.add_error("reply_body", "You do not have the permission to reply to customers.")
         status = cleaned.get("status")
         if self.instance.pk and status and status != self.instance.status:
             if status not in services.TRANSITIONS[Ticket.Status(self.instance.status)]:
@@ -177,6 +190,11 @@ class TicketAdmin(admin.ModelAdmin):
             rows or format_html("<tr><td colspan=5>no provisioning attempts</td></tr>"),
         )
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)  # a new class for each request
+        form.staff_user = request.user
+        return form
+
     def has_add_permission(self, request):
         return False  # tickets are opened by customers
 
@@ -214,6 +232,10 @@ class TicketMessageAdmin(admin.ModelAdmin):
     readonly_fields = ["ticket", "author", "body", "is_staff_reply", "is_internal", "created_at"]
     inlines = [AttachmentInline]
 
+    def get_queryset(self, request):
+        messages = super().get_queryset(request)
+        return messages if may_read_internal_notes(request) else messages.filter(is_internal=False)
+
     def has_add_permission(self, request):
         return False  # messages are written from the ticket page, through the services
 
@@ -225,6 +247,10 @@ class TicketAttachmentAdmin(admin.ModelAdmin):
     search_fields = ["original_name", "sha256"]
     readonly_fields = ["download", "original_name", "size", "content_type", "sha256", "message", "created_at"]
     exclude = ["file"]
+
+    def get_queryset(self, request):
+        attachments = super().get_queryset(request)
+        return attachments if may_read_internal_notes(request) else attachments.filter(message__is_internal=False)
 
     @admin.display(description="file")
     def download(self, attachment):

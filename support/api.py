@@ -93,16 +93,18 @@ class TicketMessageCreateView(APIView):
         return Response(MessageSerializer(message, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
+# The API treats every caller as a customer, staff included: their own tickets only,
+# never internal notes. Staff work other customers' tickets in the admin.
 def ticket_or_404(user, pk):
     try:
-        return selectors.tickets_visible_to(user).get(pk=pk)
+        return selectors.tickets_for_user(user).get(pk=pk)
     except Ticket.DoesNotExist as exc:
         raise NotFound("No such ticket.") from exc
 
 
 def ticket_detail_data(request, pk):
     try:
-        ticket = selectors.ticket_with_thread(request.user, selectors.tickets_visible_to(request.user), pk)
+        ticket = selectors.ticket_with_thread(selectors.tickets_for_user(request.user), pk)
     except Ticket.DoesNotExist as exc:
         raise NotFound("No such ticket.") from exc
     return TicketDetailSerializer(ticket, context={"request": request}).data

@@ -53,6 +53,13 @@ class Ticket(models.Model):
 
     class Meta:
         ordering = ["-updated_at"]
+        # Staff work tickets in the admin with view_ticket and change_ticket, plus these
+        # (checked by support.services, whatever the door): writing to the customer, and
+        # reading or writing internal notes (their attachments included).
+        permissions = [
+            ("reply_ticket", "Can reply to a customer's ticket"),
+            ("internal_note_ticket", "Can read and write internal notes on tickets"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=TicketStatus.values), name="ticket_status_valid"),
             models.CheckConstraint(condition=Q(priority__in=TicketPriority.values), name="ticket_priority_valid"),

@@ -10,26 +10,32 @@ def tickets_for_user(user):
     return Ticket.objects.filter(user=user).select_related("server").order_by("-updated_at", "-id")
 
 
-def tickets_visible_to(user):
-    """Tickets one may open by id: one's own, and every ticket for staff."""
-    tickets = Ticket.objects.select_related("server", "user", "assignee")
-    return tickets if user.is_staff else tickets.filter(user=user)
-
-
-def ticket_with_thread(user, tickets, pk):
-    """One ticket from `tickets` with its visible messages prefetched as `thread`; DoesNotExist otherwise."""
-    visible = TicketMessage.objects.prefetch_related("attachments")
-    if not user.is_staff:
-        visible = visible.filter(is_internal=False)
+def ticket_with_thread(tickets, pk):
+    """One ticket from `tickets` with the customer's view of its thread (no internal
+    notes) prefetched as `thread`; DoesNotExist otherwise. Pages and the API alike:
+    staff read internal notes in the admin only."""
+    visible = TicketMessage.objects.filter(is_internal=False).prefetch_related("attachments")
     return tickets.prefetch_related(Prefetch("messages", queryset=visible, to_attr="thread")).get(pk=pk)
 
 
-def attachment_for_download(user, pk):
-    """An attachment the user may download: on their own ticket and not on an internal note; any for staff."""
+def staff_may_read_attachments(user, *, internal=False) -> bool:
+    """Staff reading any customer's attachments: the admin's view permission on them,
+    and for an internal note's, the internal-note permission too."""
+    if not (user.is_staff and user.has_perm("support.view_ticketattachment")):
+        return False
+    return not internal or user.has_perm("support.internal_note_ticket")
+
+
+def attachment_for_download(user, pk, *, as_staff=False):
+    """An attachment the user may download: on their own ticket and not on an internal
+    note; or, `as_staff` (a verified staff session, not an API token), any the staff
+    user's permissions cover. DoesNotExist otherwise."""
     attachments = TicketAttachment.objects.select_related("message__ticket")
-    if not user.is_staff:
-        attachments = attachments.filter(message__ticket__user=user, message__is_internal=False)
-    return attachments.get(pk=pk)
+    attachment = attachments.get(pk=pk)
+    own = attachment.message.ticket.user_id == user.pk and not attachment.message.is_internal
+    if own or (as_staff and staff_may_read_attachments(user, internal=attachment.message.is_internal)):
+        return attachment
+    raise TicketAttachment.DoesNotExist
 
 
 def servers_for_ticket_form(user):

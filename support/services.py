@@ -59,6 +59,10 @@ def message_add(*, ticket, author, body, files=(), internal=False) -> TicketMess
     staff = is_staff_author(ticket, author)
     if internal and not staff:
         raise TicketError("Only staff can write internal notes.")
+    if internal and not author.has_perm("support.internal_note_ticket"):
+        raise TicketError("Writing internal notes needs the internal-note permission.")
+    if staff and not internal and not author.has_perm("support.reply_ticket"):
+        raise TicketError("Replying to customers needs the reply permission.")
     checked = files_check(files)
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)

@@ -7,6 +7,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.authentication import login_or_token_required
+from security.second_factor import second_factor_required
 
 from . import selectors, services
 from .forms import ReplyForm, TicketForm
@@ -118,7 +119,7 @@ def ticket_reopen(request, pk):
 def render_detail(request, pk, form, status=200):
     try:
         # Customer pages show the customer's own thread, never internal notes, even to staff.
-        ticket = selectors.ticket_with_thread(request.user, selectors.tickets_for_user(request.user), pk)
+        ticket = selectors.ticket_with_thread(selectors.tickets_for_user(request.user), pk)
     except Ticket.DoesNotExist as exc:
         raise Http404("No such ticket.") from exc
     thread = [message for message in ticket.thread if not message.is_internal]
@@ -129,9 +130,14 @@ def render_detail(request, pk, form, status=200):
 @login_or_token_required  # its URL is in the API's ticket answers
 @require_GET
 def attachment_download(request, pk):
-    """The only way an attachment leaves the server: owner (not internal notes) or staff, else 404."""
+    """The only way an attachment leaves the server: its owner (not internal notes), or
+    staff with the permissions for it in a session that passed the second factor (the
+    admin's links). An API token acts as a customer, staff's included. Else 404."""
+    as_staff = request.auth is None and (
+        not second_factor_required(request.user) or request.user.is_verified()
+    )
     try:
-        attachment = selectors.attachment_for_download(request.user, pk)
+        attachment = selectors.attachment_for_download(request.user, pk, as_staff=as_staff)
     except TicketAttachment.DoesNotExist as exc:
         raise Http404("No such attachment.") from exc
     content_type = attachment.content_type + ("; charset=utf-8" if attachment.content_type == "text/plain" else "")

@@ -136,3 +136,15 @@ def test_staff_with_the_delete_permission_revoke_a_customers_token(client, help_
     response = client.post(f"/admin/accounts/apitoken/{token.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert api_status_with(alices) == 401 and api_status_with(bobs) == 200
+
+
+def test_a_staff_user_who_may_edit_customers_cannot_grant_privileges(client, help_desk, alice, settings):
+    settings.STAFF_2FA_REQUIRED = False
+    help_desk.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "change_user"]))
+    client.force_login(help_desk)
+    page = client.get(f"/admin/accounts/user/{help_desk.pk}/change/")
+    assert page.status_code == 200 and 'name="is_superuser"' not in page.text and 'name="groups"' not in page.text
+    data = {"email": help_desk.email, "full_name": "x", "is_active": "on", "is_superuser": "on", "is_staff": "on"}
+    client.post(f"/admin/accounts/user/{help_desk.pk}/change/", data)
+    help_desk.refresh_from_db()
+    assert not help_desk.is_superuser

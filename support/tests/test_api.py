@@ -77,12 +77,6 @@ def test_an_api_client_downloads_an_attachment_with_its_token(api, alice_ticket,
     assert APIClient().get(attachment["download_url"]).status_code == 302  # no credentials: to sign-in
 
 
-def test_staff_see_internal_notes_through_the_api(alice_ticket, staff):
-    services.message_add(ticket=alice_ticket, author=staff, body="INTERNAL note", internal=True)
-    body = client_for(staff).get(f"/api/v1/tickets/{alice_ticket.pk}/").json()
-    assert body["messages"][-1]["is_internal"] is True
-
-
 def test_a_customer_posts_a_message_with_several_attachments(api, alice_ticket):
     response = api.post(
         f"/api/v1/tickets/{alice_ticket.pk}/messages/",
