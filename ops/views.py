@@ -40,7 +40,8 @@ def staff_may(permission):
 
 
 def second_factor_refused(request):
-    """A recovery run moves machines: a fresh code from the staff user's app, checked now."""
+    """A recovery run or a refund moves machines or money: a fresh code from the staff
+    user's app, checked now (the session's own check is not enough)."""
     if second_factor_fresh(request, request.POST.get("otp_code")):
         return False
     messages.error(request, "Nothing done: type a fresh code from your authenticator app with the action.")
@@ -120,7 +121,7 @@ def refund_payment(request, payment_id):
     if not request.user.has_perm("billing.refund_order"):
         raise PermissionDenied
     payment = get_object_or_404(Payment.objects.select_related("order", "order__user"), razorpay_payment_id=payment_id)
-    if request.method == "POST":
+    if request.method == "POST" and not second_factor_refused(request):
         try:
             refund = payment_refund_by_staff(
                 payment_id=payment_id, actor=request.user, reason=request.POST.get("reason")
@@ -128,6 +129,14 @@ def refund_payment(request, payment_id):
         except (ActionRefused, GatewayError) as exc:
             messages.error(request, f"Refund not made: {exc}")
         else:
+            staff_action_record(
+                "billing.refund_order",
+                target=payment.order,
+                request=request,
+                via="dashboard",
+                reason=refund.reason,
+                details={"payment": payment_id, "refund": refund.razorpay_refund_id, "amount_paise": refund.amount_paise},
+            )
             messages.success(
                 request, f"Refund {refund.razorpay_refund_id} of {payment_id}: {refund.get_status_display()}."
             )

@@ -7,9 +7,12 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django_otp.oath import TOTP
+from rest_framework.test import APIClient
 
 from accounts.factories import UserFactory
 from billing.factories import OrderFactory
+from billing.models import Order
+from billing.tests.conftest import post_webhook
 from security.factories import verified_staff_login
 from security.models import StaffAction
 from servers.models import Server
@@ -94,4 +97,32 @@ def test_mark_handled_needs_billing_mark_order_handled_and_is_audited(bob):
         "billing.mark_order_handled",
         str(flagged),
         "called Razorpay",
+    )
+
+
+def test_with_staff_2fa_a_dashboard_refund_needs_a_fresh_code_and_is_audited(
+    staff, alice, plan, fake_razorpay, client, settings
+):
+    api = APIClient()
+    api.force_authenticate(alice)
+    number = api.post("/api/v1/orders/", {"plan": plan.slug}, format="json").json()["number"]
+    order = Order.objects.get(number=number)
+    payment = fake_razorpay.pay(order.razorpay_order_id, amount=order.total_paise - 100)
+    post_webhook(client, *fake_razorpay.webhook("payment.captured", payment))
+
+    settings.STAFF_2FA_REQUIRED = True
+    browser = Client()
+    device = verified_staff_login(browser, staff)
+    url = f"{URL}payments/{payment['id']}/refund/"
+    assert 'name="otp_code"' in browser.get(url).text
+    browser.post(url, {"reason": "Wrong amount captured"})
+    assert not fake_razorpay.refunds
+    browser.post(url, {"reason": "Wrong amount captured", "otp_code": code_now(device)})
+    assert len(fake_razorpay.refunds) == 1
+    record = StaffAction.objects.get()
+    assert (record.action, record.actor, record.target_label, record.reason) == (
+        "billing.refund_order",
+        staff,
+        str(order),
+        "Wrong amount captured",
     )
