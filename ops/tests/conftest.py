@@ -9,6 +9,24 @@ from servers.factories import ServerFactory
 from servers.models import Server
 
 
+def underpaid_order(customer, plan, fake_razorpay, client):
+    """An order whose captured payment is 100 paise short: flagged for staff, no server.
+    Returns (order, the fake Razorpay payment)."""
+    from rest_framework.test import APIClient
+
+    from billing.models import Order
+    from billing.tests.conftest import post_webhook
+
+    api = APIClient()
+    api.force_authenticate(customer)
+    number = api.post("/api/v1/orders/", {"plan": plan.slug}, format="json").json()["number"]
+    order = Order.objects.get(number=number)
+    payment = fake_razorpay.pay(order.razorpay_order_id, amount=order.total_paise - 100)
+    post_webhook(client, *fake_razorpay.webhook("payment.captured", payment))
+    order.refresh_from_db()
+    return order, payment
+
+
 class FakeTerminal(io.StringIO):
     """Stands in for a person at a terminal: isatty() is True and the answer is typed in advance."""
 

@@ -3,15 +3,13 @@
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
-from rest_framework.test import APIClient
 
 from accounts.factories import UserFactory
 from billing.factories import OrderFactory, WebhookEventFactory
-from billing.models import Order, OrderEvent, Refund
-from billing.tests.conftest import post_webhook
+from billing.models import OrderEvent, Refund
 from servers.models import Server, ServerStatusChange
 
-from .conftest import stuck_server
+from .conftest import stuck_server, underpaid_order
 
 URL = "/admin/orphaned-orders/"
 
@@ -126,13 +124,7 @@ def test_mark_handled_needs_a_reason_and_records_who_and_why(staff_client, staff
 def test_refund_asks_for_confirmation_then_refunds_through_razorpay(
     staff_client, staff, alice, plan, fake_razorpay, client
 ):
-    api = APIClient()
-    api.force_authenticate(alice)
-    number = api.post("/api/v1/orders/", {"plan": plan.slug}, format="json").json()["number"]
-    order = Order.objects.get(number=number)
-    payment = fake_razorpay.pay(order.razorpay_order_id, amount=order.total_paise - 100)
-    post_webhook(client, *fake_razorpay.webhook("payment.captured", payment))
-    order.refresh_from_db()
+    order, payment = underpaid_order(alice, plan, fake_razorpay, client)
     assert order.needs_attention and not Server.objects.exists()
 
     page = staff_client.get(URL).content.decode()

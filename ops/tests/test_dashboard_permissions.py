@@ -7,17 +7,14 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django_otp.oath import TOTP
-from rest_framework.test import APIClient
 
 from accounts.factories import UserFactory
 from billing.factories import OrderFactory
-from billing.models import Order
-from billing.tests.conftest import post_webhook
 from security.factories import verified_staff_login
 from security.models import StaffAction
 from servers.models import Server
 
-from .conftest import stuck_server
+from .conftest import stuck_server, underpaid_order
 
 URL = "/admin/orphaned-orders/"
 pytestmark = pytest.mark.django_db
@@ -103,12 +100,7 @@ def test_mark_handled_needs_billing_mark_order_handled_and_is_audited(bob):
 def test_with_staff_2fa_a_dashboard_refund_needs_a_fresh_code_and_is_audited(
     staff, alice, plan, fake_razorpay, client, settings
 ):
-    api = APIClient()
-    api.force_authenticate(alice)
-    number = api.post("/api/v1/orders/", {"plan": plan.slug}, format="json").json()["number"]
-    order = Order.objects.get(number=number)
-    payment = fake_razorpay.pay(order.razorpay_order_id, amount=order.total_paise - 100)
-    post_webhook(client, *fake_razorpay.webhook("payment.captured", payment))
+    order, payment = underpaid_order(alice, plan, fake_razorpay, client)
 
     settings.STAFF_2FA_REQUIRED = True
     browser = Client()
