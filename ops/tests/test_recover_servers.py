@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from billing.models import OrderEvent
+from security.models import StaffAction
 from servers.models import Server, ServerStatusChange
 
 from .conftest import FakeTerminal, paid_order_without_server, stuck_server
@@ -110,6 +111,9 @@ def test_yes_creates_the_missing_server_from_the_order_snapshot_and_provisions_i
     event = OrderEvent.objects.get(order=orphan, kind="server_recovered")
     assert event.source == "recover_servers" and event.data == {"server": server.pk}
     assert ServerStatusChange.objects.filter(server=server, source="recover_servers").exists()
+    record = StaffAction.objects.get()  # the staff audit knows who ran it and what it did
+    assert (record.action, record.via) == ("servers.requeue_server", "command") and record.details["os_user"]
+    assert record.details["created"] == [{"order": orphan.number, "server": server.pk}]
 
 
 @pytest.mark.django_db

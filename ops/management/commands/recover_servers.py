@@ -1,3 +1,4 @@
+import getpass
 import json
 import sys
 
@@ -8,6 +9,7 @@ from django.utils.timesince import timesince
 from billing.templatetags.money import rupees
 from hostingportal.commands import JsonOutputMixin
 from ops.recovery import UnknownOrders, recovery_execute, recovery_plan
+from security.audit import staff_action_record
 
 SOURCE = "recover_servers"
 
@@ -58,6 +60,15 @@ class Command(JsonOutputMixin, BaseCommand):
                 dry_run = True
 
         report = plan if dry_run else recovery_execute(plan, source=SOURCE)
+        if not dry_run and plan.has_work:
+            # Who ran it: no portal user here, so the shell's login name.
+            staff_action_record(
+                "servers.requeue_server",
+                target=None,
+                via="command",
+                reason="recover_servers",
+                details={"os_user": getpass.getuser(), **report.as_json()},
+            )
         if as_json:
             self.stdout.write(json.dumps(report.as_json()))
         else:
