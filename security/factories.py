@@ -13,3 +13,14 @@ def verified_staff_login(client, user):
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return device
+
+
+def staff_groups():
+    """The "support" and "billing" groups as migration security.0003 made them. A test
+    database flushed by a transactional test loses rows that migrations wrote; this puts
+    them back (the permissions themselves are recreated by Django after each flush)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("security.migrations.0003_staff_groups").groups_grant(apps)

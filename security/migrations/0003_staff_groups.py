@@ -41,12 +41,8 @@ GROUPS = {
 }
 
 
-def groups_create(apps, schema_editor):
-    # Permissions are normally made after all migrations ran; the groups need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+def groups_grant(apps):
+    """Create the groups with their permissions (which must exist); re-runnable."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, codenames in GROUPS.items():
@@ -55,6 +51,15 @@ def groups_create(apps, schema_editor):
             app_label, codename = label.split(".")
             # .get(): a permission missing here is a mistake in this list, not something to skip.
             group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+
+
+def groups_create(apps, schema_editor):
+    # Permissions are normally made after all migrations ran; the groups need them now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    groups_grant(apps)
 
 
 def groups_remove(apps, schema_editor):

@@ -8,12 +8,18 @@ from rest_framework.test import APIClient
 
 from accounts.factories import UserFactory, api_key_for
 from billing.factories import OrderFactory, PaymentFactory
+from security.factories import staff_groups
 from support import services
 from support.models import TicketMessage
 
 from .conftest import PNG, upload
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _groups(db):
+    staff_groups()
 
 
 @pytest.fixture
