@@ -1,7 +1,7 @@
 """The dangerous staff actions offered where staff look (an order's or a server's
 admin page). Each has its own permission, a confirmation page with a required
-reason, and calls the one service that owns the change; the staff audit records
-it when that service is done. Nothing is decided here: `unavailable` only hides a
+reason, and calls the one service that owns the change; `run` records it in the
+staff audit (security.audit) in the same transaction. Nothing is decided here: `unavailable` only hides a
 button that could not work, and the services re-check under their row locks.
 
 Refunds are not here: the order page's Refund button opens the `refund_orders`
@@ -10,9 +10,12 @@ admin action (billing/admin.py), the one refund page, with its own confirmation.
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.db import transaction
+
 from billing.models import Order
 from ops.recovery import stuck_server_requeue
 from ops.services import ActionRefused, order_mark_handled
+from security.audit import staff_action_record
 from servers.models import Server
 from servers.operations import OperationRefused, server_suspend, server_terminate, server_unsuspend
 
@@ -180,5 +183,12 @@ def offered(obj, user):
 
 
 def run(action, obj, *, reason, request):
-    """Carry out a confirmed action as the signed-in staff member."""
-    return action.perform(obj, reason=reason, actor=request.user)
+    """Carry out a confirmed action as the signed-in staff member and record it in the
+    staff audit (who, when, from which address, what, why) in the same transaction:
+    a refused action leaves no record, a done one always has its record."""
+    with transaction.atomic():
+        message = action.perform(obj, reason=reason, actor=request.user)
+        staff_action_record(
+            action.permission, target=obj, request=request, via="admin", reason=reason, details={"action": action.key}
+        )
+    return message

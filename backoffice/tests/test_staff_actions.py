@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.factories import UserFactory
 from billing.factories import OrderFactory
 from billing.models import Order
+from security.models import StaffAction
 from servers.factories import ServerFactory
 from servers.models import Server, ServerOperation
 
@@ -123,6 +124,7 @@ def test_without_its_permission_the_action_is_hidden_and_refused(helpdesk, alice
     assert helpdesk.get(action).status_code == 403
     assert helpdesk.post(action, {"reason": REASON}).status_code == 403
     assert unchanged_snapshot(obj) == before
+    assert not StaffAction.objects.exists()
 
 
 @pytest.mark.parametrize("key", CASES)
@@ -139,11 +141,15 @@ def test_with_its_permission_the_action_asks_for_confirmation_and_a_reason_then_
     no_reason = helpdesk.post(action, {"reason": "   "})
     assert no_reason.status_code == 400 and "Say why" in no_reason.text
     assert unchanged_snapshot(obj) == before  # neither the page nor a blank reason changed anything
+    assert not StaffAction.objects.exists()
 
-    done = helpdesk.post(action, {"reason": REASON}, follow=True)
+    done = helpdesk.post(action, {"reason": REASON}, follow=True, REMOTE_ADDR="198.51.100.23")
     assert done.redirect_chain[-1][0] == change
     assert "not done" not in done.text
     effect(obj, user)
+    [audit] = StaffAction.objects.all()
+    assert (audit.actor, audit.action, audit.reason, audit.via) == (user, permission, REASON, "admin")
+    assert (audit.target_type, audit.target_id, audit.ip_address) == (obj._meta.label_lower, str(obj.pk), "198.51.100.23")
 
 
 def test_an_action_that_cannot_be_done_now_says_why_and_changes_nothing(helpdesk, alice, plan):
@@ -155,6 +161,7 @@ def test_an_action_that_cannot_be_done_now_says_why_and_changes_nothing(helpdesk
     answer = helpdesk.post(action, {"reason": REASON}, follow=True)
     assert "Suspend: not done." in answer.text
     assert not ServerOperation.objects.filter(server=server).exists()
+    assert not StaffAction.objects.exists()  # a refused action leaves no audit record
 
 
 def test_an_order_already_handled_keeps_its_first_record(helpdesk, alice, plan, staff):
