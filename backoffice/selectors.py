@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 from itertools import chain
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 
 from billing.models import Order, OrderEvent, Payment
+from security.models import StaffAction
 from servers.models import Server, ServerStatusChange
 from support.models import Ticket, TicketEvent, TicketMessage
 
@@ -61,6 +62,15 @@ def customer_timeline(customer, limit=TIMELINE_LIMIT):
     server_changes = ServerStatusChange.objects.filter(server__user=customer).select_related("server", "actor")
     ticket_events = TicketEvent.objects.filter(ticket__user=customer).select_related("ticket", "actor")
     messages = TicketMessage.objects.filter(ticket__user=customer).select_related("ticket", "author")
+    # Staff actions name their target by type and id (security.StaffAction).
+    orders = {str(o.pk): o for o in Order.objects.filter(user=customer)}
+    servers = {str(s.pk): s for s in Server.objects.filter(user=customer)}
+    audited = StaffAction.objects.filter(
+        Q(target_type="billing.order", target_id__in=orders)
+        | Q(target_type="servers.server", target_id__in=servers)
+        | Q(target_type="accounts.user", target_id=str(customer.pk))
+    ).select_related("actor")
+    targets = {"billing.order": orders, "servers.server": servers, "accounts.user": {str(customer.pk): customer}}
     entries = chain(
         (
             HistoryEntry(e.at, "order", e.order, order_event_text(e), e.actor)
@@ -79,6 +89,16 @@ def customer_timeline(customer, limit=TIMELINE_LIMIT):
         (
             HistoryEntry(m.created_at, "ticket", m.ticket, m.kind_label, m.author)
             for m in messages.order_by("-created_at")[:limit]
+        ),
+        (
+            HistoryEntry(
+                a.created_at,
+                "staff action",
+                targets[a.target_type][a.target_id],
+                f"{a.action}: {a.reason} (from {a.ip_address or 'no address'}, via {a.via})",
+                a.actor,
+            )
+            for a in audited.order_by("-created_at")[:limit]
         ),
     )
     return sorted(entries, key=lambda entry: entry.at, reverse=True)[:limit]

@@ -22,7 +22,7 @@ REASON = "Customer asked on ticket #12"
 def grant(user, *perms):
     for perm in perms:
         app_label, codename = perm.split(".")
-        model = {"billing": Order, "servers": Server}[app_label]
+        model = {"billing": Order, "servers": Server, "accounts": type(user)}[app_label]
         permission, _ = Permission.objects.get_or_create(
             codename=codename, content_type=ContentType.objects.get_for_model(model), defaults={"name": codename}
         )
@@ -195,3 +195,11 @@ def test_the_refund_button_needs_the_refund_permission_and_opens_the_refund_conf
     assert page.status_code == 200 and "Refund orders through Razorpay" in page.text and 'name="reason"' in page.text
     order.refresh_from_db()
     assert order.status == "paid" and not order.payments.exists()
+
+
+def test_the_customers_history_shows_the_staff_actions_taken_on_their_server(helpdesk, alice, plan):
+    server = server_in(alice, plan, "active")
+    grant(helpdesk.user, "servers.suspend_server", "accounts.view_user")
+    helpdesk.post(f"/admin/actions/server/{server.pk}/suspend/", {"reason": REASON}, REMOTE_ADDR="198.51.100.23")
+    html = helpdesk.get(f"/admin/customers/{alice.pk}/").text
+    assert f"servers.suspend_server: {REASON} (from 198.51.100.23, via admin)" in html
