@@ -55,9 +55,14 @@ def world(alice, plan):
         paid_at=timezone.now(),
     )
     server = ServerFactory(
-        order=order, status="active", hostname=LONG_HOSTNAME, ip_address="203.0.113.7", activated_at=timezone.now()
+        order=order,
+        status="active",
+        hostname=LONG_HOSTNAME,
+        ip_address="203.0.113.7",
+        activated_at=timezone.now(),
+        paid_until=timezone.now() + datetime.timedelta(days=5),
     )
-    unpaid = OrderFactory(user=alice, plan=plan, billing_cycle_months=12)
+    unpaid = OrderFactory(user=alice, plan=plan, billing_cycle_months=12, kind="renewal", renews_server=server)
     message = TicketMessageFactory(ticket__user=alice, ticket__server=server, body="x" * 120)
     return {"order": order, "server": server, "unpaid": unpaid, "ticket": message.ticket}
 
@@ -65,7 +70,7 @@ def world(alice, plan):
 def customer_pages(world):
     order, server, ticket = world["order"], world["server"], world["ticket"]
     return [
-        ("/home/", 2),  # the amount due and the invoice total
+        ("/home/", 2),  # the renewal due and the invoice total
         ("/invoices/", 3),
         ("/plans/", 0),
         ("/checkout/g-8gb/", 0),
@@ -79,6 +84,8 @@ def customer_pages(world):
         (f"/support/{ticket.pk}/", 0),
         ("/support/new/", 0),
         ("/accounts/profile/", 0),
+        ("/accounts/tokens/", 0),
+        ("/affiliate/", 0),
     ]
 
 
