@@ -5,6 +5,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from backoffice.display import rupee_field
 from billing.templatetags.money import rupees
 from hostingportal.admin_inlines import ReadOnlyTabularInline
 
@@ -113,12 +114,14 @@ class CommissionEventInline(ReadOnlyTabularInline):
         "kind",
         "from_status",
         "to_status",
-        "amount_before_paise",
-        "amount_after_paise",
+        "amount_before",
+        "amount_after",
         "source",
         "actor",
         "note",
     ]
+    amount_before = rupee_field("amount_before_paise", "amount before")
+    amount_after = rupee_field("amount_after_paise", "amount after")
 
 
 @admin.register(Commission)
@@ -133,10 +136,10 @@ class CommissionAdmin(ReadOnlyAdmin):
         "order",
         "affiliate",
         "status",
-        "subtotal_paise",
+        "subtotal",
         "percent",
-        "original_amount_paise",
-        "amount_paise",
+        "original_amount",
+        "amount",
         "created_at",
         "hold_until",
         "approved_at",
@@ -145,15 +148,15 @@ class CommissionAdmin(ReadOnlyAdmin):
         "payout",
     ]
     readonly_fields = fields
-
-    @admin.display(description="Amount", ordering="amount_paise")
-    def amount(self, commission):
-        return rupees(commission.amount_paise)
+    subtotal = rupee_field("subtotal_paise", "Order subtotal (excl. GST)")
+    original_amount = rupee_field("original_amount_paise", "Amount first earned")
+    amount = rupee_field("amount_paise", "Amount")
 
 
 class PayoutCommissionInline(ReadOnlyTabularInline):
     model = Commission
-    fields = ["order", "amount_paise", "approved_at", "paid_at"]
+    fields = ["order", "amount", "approved_at", "paid_at"]
+    amount = rupee_field("amount_paise", "amount")
 
 
 @admin.register(Payout)
@@ -165,7 +168,7 @@ class PayoutAdmin(ReadOnlyAdmin):
     inlines = [PayoutCommissionInline]
     fields = [
         "affiliate",
-        "amount_paise",
+        "amount",
         "reference",
         "paid_on",
         "note",
@@ -174,10 +177,7 @@ class PayoutAdmin(ReadOnlyAdmin):
         "recorded_at",
     ]
     readonly_fields = fields
-
-    @admin.display(description="Amount", ordering="amount_paise")
-    def amount(self, payout):
-        return rupees(payout.amount_paise)
+    amount = rupee_field("amount_paise", "Amount")
 
 
 @admin.register(Referral)

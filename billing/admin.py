@@ -1,3 +1,6 @@
+from decimal import Decimal
+
+from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -9,7 +12,7 @@ from hostingportal.admin_inlines import ReadOnlyTabularInline
 from .gateways import GatewayError
 from .gst import is_intra_state, place_of_supply
 from .models import HostingPlan, InvoiceSequence, Order, OrderEvent, Payment, Refund, WebhookEvent
-from .pricing import tax_lines
+from .pricing import paise_from_rupees, tax_lines
 from .refunds import RefundRefused, order_refund, order_refund_plan
 from .templatetags.money import rupees
 
@@ -26,8 +29,36 @@ SNAPSHOT_FIELDS = (
 )
 
 
+class HostingPlanAdminForm(forms.ModelForm):
+    """Staff type the price in rupees; it is stored exactly as integer paise."""
+
+    price_rupees = forms.DecimalField(
+        label="Price / month excl. GST (₹)", max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+    )
+
+    class Meta:
+        model = HostingPlan
+        fields = [
+            "name", "slug", "price_rupees", "vcpu", "ram_gb", "disk_gb",
+            "discount_3m_percent", "discount_6m_percent", "discount_12m_percent",
+            "provider_size", "provider_image", "is_active", "sort_order",
+        ]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["price_rupees"].initial = (Decimal(self.instance.price_paise) / 100).quantize(Decimal("0.01"))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("price_rupees") is not None:
+            self.instance.price_paise = paise_from_rupees(cleaned["price_rupees"])
+        return cleaned
+
+
 @admin.register(HostingPlan)
 class HostingPlanAdmin(admin.ModelAdmin):
+    form = HostingPlanAdminForm
     list_display = ["name", "slug", "price", "vcpu", "ram_gb", "disk_gb", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "slug"]

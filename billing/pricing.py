@@ -38,6 +38,17 @@ class Quote:
     currency: str = CURRENCY
 
 
+def paise_from_rupees(amount: Decimal) -> int:
+    """Rupees typed by staff (a Decimal with at most two decimals) as integer paise,
+    exactly: "2240.50" -> 224050. Anything else is a PricingError, never rounded."""
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount < 0:
+        raise PricingError("an amount in rupees is a non-negative number")
+    paise = amount * 100
+    if paise != paise.to_integral_value():
+        raise PricingError("an amount in rupees has at most two decimals (paise)")
+    return int(paise)
+
+
 def quote(plan, billing_cycle_months: int, gst_rate_percent: int | None = None) -> Quote:
     """Price `billing_cycle_months` of `plan`: subtotal (after the cycle discount),
     GST on the subtotal rounded half-up, and their sum."""
