@@ -25,7 +25,9 @@ class OrderCreateSerializer(serializers.Serializer):
 
 class RazorpayCheckoutSerializer(serializers.Serializer):
     key_id = serializers.CharField()
-    order_id = serializers.CharField()
+    # null while the order has no Razorpay order yet: a renewal issued by run_billing, or an
+    # order whose Razorpay call failed at checkout (paying it creates one).
+    order_id = serializers.CharField(allow_null=True)
     amount = serializers.IntegerField()
     currency = serializers.CharField()
 
