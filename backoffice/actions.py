@@ -1,8 +1,9 @@
 """The dangerous staff actions offered where staff look (an order's or a server's
 admin page). Each has its own permission, a confirmation page with a required
 reason, and calls the one service that owns the change; `run` records it in the
-staff audit (security.audit) in the same transaction. Nothing is decided here: `unavailable` only hides a
-button that could not work, and the services re-check under their row locks.
+staff audit (security.audit) in the same transaction. Terminate and requeue also
+want a fresh authentication code. Nothing is decided here: `unavailable` only
+hides a button that could not work, and the services re-check under their row locks.
 
 Refunds are not here: the order page's Refund button opens the `refund_orders`
 admin action (billing/admin.py), the one refund page, with its own confirmation."""
@@ -33,6 +34,9 @@ class StaffAction:
     explains: str  # what happens, said on the confirmation page
     unavailable: Callable  # obj -> None when it can be done, else why not
     perform: Callable  # (obj, *, reason, actor) -> message for staff; raises StaffActionRefused
+    # Destroying a machine or rerunning provisioning asks for a new authentication code,
+    # whatever the session proved earlier (security.second_factor_fresh).
+    fresh_second_factor: bool = False
 
     @property
     def model_name(self):
@@ -124,6 +128,7 @@ ACTIONS = [
         explains="Sends a stuck or failed server back to pending and queues its provisioning again.",
         unavailable=not_stuck,
         perform=requeue,
+        fresh_second_factor=True,
     ),
     StaffAction(
         key="suspend",
@@ -165,6 +170,7 @@ ACTIONS = [
             "Server #{server.pk}: termination decided; the machine is being destroyed.",
             already="Server #{server.pk}: termination was already decided.",
         ),
+        fresh_second_factor=True,
     ),
 ]
 

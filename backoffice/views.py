@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from billing.invoice_pdf import invoice_pdf
 from billing.invoices import NoInvoice, invoice_for
 from billing.models import Order
+from security.second_factor import second_factor_fresh
 
 from . import actions, display
 from .selectors import customer_history
@@ -63,13 +64,16 @@ def staff_action(request, model_name, pk, key):
     error = ""
     if request.method == "POST":
         reason = request.POST.get("reason", "").strip()
-        if reason:
+        if not reason:
+            error = "Say why: the reason is kept with the action."
+        elif action.fresh_second_factor and not second_factor_fresh(request, request.POST.get("otp_code")):
+            error = "Enter a fresh code from your authenticator app: this action needs one each time."
+        else:
             try:
                 messages.success(request, actions.run(action, obj, reason=reason, request=request))
             except actions.StaffActionRefused as exc:
                 messages.error(request, f"{action.label}: not done. {exc}")
             return redirect(back)
-        error = "Say why: the reason is kept with the action."
     context = {
         **admin.site.each_context(request),
         "title": f"{action.label} {obj._meta.verbose_name} {obj}",

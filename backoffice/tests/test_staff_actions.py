@@ -203,3 +203,52 @@ def test_the_customers_history_shows_the_staff_actions_taken_on_their_server(hel
     helpdesk.post(f"/admin/actions/server/{server.pk}/suspend/", {"reason": REASON}, REMOTE_ADDR="198.51.100.23")
     html = helpdesk.get(f"/admin/customers/{alice.pk}/").text
     assert f"servers.suspend_server: {REASON} (from 198.51.100.23, via admin)" in html
+
+
+@pytest.mark.parametrize("key,status", [("terminate", "active"), ("requeue", "failed")])
+def test_terminate_and_requeue_want_a_fresh_authentication_code_each_time(client, alice, plan, settings, key, status):
+    from django_otp.oath import TOTP
+
+    from security.factories import verified_staff_login
+
+    settings.STAFF_2FA_REQUIRED = True
+    boss = UserFactory(email="boss@example.com", is_staff=True, is_superuser=True)
+    device = verified_staff_login(client, boss)
+    server = server_in(alice, plan, status)
+    _, action = paths(server, key)
+    before = unchanged_snapshot(server)
+
+    assert 'name="otp_code"' in client.get(action).text
+    for code in ["", "000000"]:
+        refused = client.post(action, {"reason": REASON, "otp_code": code})
+        assert refused.status_code == 400 and "fresh code" in refused.text
+    assert unchanged_snapshot(server) == before and not StaffAction.objects.exists()
+
+    device.refresh_from_db()
+    device.throttle_reset()  # django-otp slows down codes after a wrong one; this is the next try, later
+    code = f"{TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token():06d}"
+    assert client.post(action, {"reason": REASON, "otp_code": code}).status_code == 302
+    assert StaffAction.objects.filter(actor=boss, target_id=str(server.pk)).count() == 1
+    assert unchanged_snapshot(server) != before
+
+
+@pytest.mark.parametrize("key,codename", [("suspend", "servers.suspend_server"), ("terminate", "servers.terminate_server")])
+def test_a_server_action_from_the_admin_is_recorded_with_who_and_from_which_address(
+    alice, plan, settings, broker_down, key, codename
+):
+    # REVIEW.md R5, as reported.
+    from django.test import Client
+
+    from lifecycle.tests.conftest import active_server
+
+    settings.STAFF_2FA_REQUIRED = False  # not what this test is about
+    server = active_server(alice, plan)
+    boss = UserFactory(email="boss@example.com", is_staff=True, is_superuser=True)
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    client.force_login(boss)
+    response = client.post(f"/admin/actions/server/{server.pk}/{key}/", {"reason": "Abuse report #12"})
+    assert response.status_code == 302
+    assert ServerOperation.objects.filter(server=server).exists()  # the decision was taken
+    record = StaffAction.objects.filter(action=codename).first()
+    assert record is not None, f"staff {key} left no staff-audit record"
+    assert record.actor == boss and record.ip_address == "203.0.113.7" and record.reason == "Abuse report #12"
