@@ -27,6 +27,7 @@ from playwright.sync_api import expect, sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 EMAIL, PASSWORD = "demo@example.com", "demo-pass-123"  # seed_demo's customer
+STAFF_EMAIL, STAFF_PASSWORD = "admin@example.com", "admin-pass-123"  # seed_demo's superuser
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 MAX_BYTES = 400_000
@@ -77,11 +78,15 @@ def take_screenshots(base, chromium):
             page = context.new_page()
             page.set_default_timeout(15_000)
 
-            page.goto(f"{base}/accounts/login/?next=/plans/")
+            page.goto(f"{base}/accounts/login/")
             page.get_by_label("Email").fill(EMAIL)
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
-            expect(page).to_have_url(f"{base}/plans/")
+            # seed_demo's customer: a server with its renewal due, a ticket answered, an invoice.
+            expect(page).to_have_url(f"{base}/home/")
+            shoot(page, "home")
+
+            page.goto(f"{base}/plans/")
             shoot(page, "plans")
 
             page.goto(f"{base}/checkout/g-8gb/")
@@ -90,6 +95,7 @@ def take_screenshots(base, chromium):
             expect(page.locator("#breakdown")).to_contain_text("Discount")
             page.get_by_label("Name on the invoice").fill("Demo Traders")
             page.get_by_label("State (place of supply)").select_option("Karnataka")
+            expect(page.locator("#breakdown")).to_contain_text("CGST")  # the split for the chosen state
             page.evaluate("document.activeElement.blur()")  # no focus ring in the picture
             shoot(page, "checkout")
 
@@ -119,6 +125,22 @@ def take_screenshots(base, chromium):
             phone_page = phone.new_page()
             phone_page.goto(f"{base}/plans/")
             shoot(phone_page, "plans-phone")
+            phone_page.goto(f"{base}/home/")
+            shoot(phone_page, "home-phone", full_page=True)
+            phone_page.goto(f"{base}/orders/{order_number}/invoice/")
+            shoot(phone_page, "invoice-phone", full_page=True)
+
+            # The back office: the order bought above, as staff see it.
+            staff = browser.new_context(viewport=DESKTOP, device_scale_factor=1).new_page()
+            staff.goto(f"{base}/admin/login/")
+            staff.get_by_label("Email").fill(STAFF_EMAIL)
+            staff.get_by_label("Password").fill(STAFF_PASSWORD)
+            staff.get_by_role("button", name="Log in").click()
+            staff.goto(f"{base}/admin/billing/order/?q={order_number}")
+            staff.get_by_role("link", name=order_number).click()
+            shoot(staff, "admin-order")
+            staff.get_by_role("link", name=EMAIL).first.click()
+            shoot(staff, "admin-customer")
         finally:
             browser.close()
 
