@@ -138,8 +138,11 @@ def take_screenshots(base, chromium):
             staff.get_by_role("button", name="Log in").click()
             staff.goto(f"{base}/admin/billing/order/?q={order_number}")
             staff.get_by_role("link", name=order_number).click()
+            expect(staff).to_have_url(re.compile(r"/admin/billing/order/\d+/change/"))
+            expect(staff.locator("#content")).to_contain_text("Server, invoice, tickets")
             shoot(staff, "admin-order")
-            staff.get_by_role("link", name=EMAIL).first.click()
+            staff.locator("#content").get_by_role("link", name=EMAIL).first.click()
+            expect(staff).to_have_url(re.compile(r"/admin/customers/\d+/$"))
             shoot(staff, "admin-customer")
         finally:
             browser.close()

@@ -140,6 +140,8 @@ class OrderAdmin(admin.ModelAdmin):
         "related",
         "plan",
         "status",
+        "kind",
+        "renews_server",
         "billing_cycle_months",
         *SNAPSHOT_FIELDS,
         *MONEY_FIELDS,
@@ -153,32 +155,16 @@ class OrderAdmin(admin.ModelAdmin):
         "handled_at",
         "handled_by",
     ]
-    fields = [
-        "number",
-        "customer",
-        "related",
-        "plan",
-        "status",
-        "billing_cycle_months",
-        *SNAPSHOT_FIELDS,
-        *MONEY_FIELDS,
-        "buyer_name",
-        "buyer_address",
-        "buyer_state",
-        "buyer_gstin",
-        "razorpay_order_id",
-        "payment_metadata",
-        "needs_attention",
-        "attention_reason",
-        "handled_at",
-        "handled_by",
-        "handled_reason",
-        "invoice_number",
-        "invoice_date",
-        "paid_at",
-        "created_at",
-        "updated_at",
-    ]
+    # What staff look for first (who, what, how much, what came of it), the snapshot last.
+    fieldsets = [
+        (None, {"fields": ["number", "customer", "related", "status", "kind", "renews_server", "plan", "billing_cycle_months"]}),
+        ("Money", {"fields": list(MONEY_FIELDS)}),
+        ("Payment and invoice", {"fields": ["razorpay_order_id", "paid_at", "invoice_number", "invoice_date", "payment_metadata"]}),
+        ("Staff attention", {"fields": ["needs_attention", "attention_reason", "handled_at", "handled_by", "handled_reason"]}),
+        ("Billed to (as on the invoice)", {"fields": ["buyer_name", "buyer_address", "buyer_state", "buyer_gstin"]}),
+        ("Plan as sold", {"fields": list(SNAPSHOT_FIELDS), "classes": ["collapse"]}),
+        ("Dates", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]  # fmt: skip
 
     unit_price = rupee_field("unit_price_paise", "Price / month")
     discount = rupee_field("discount_paise", "Discount", sign="−")
