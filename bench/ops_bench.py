@@ -23,28 +23,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.fresh_db import database_recreate, django_setup  # noqa: E402
+
 DB_NAME = "portal_bench_ops"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 ENV = {**os.environ, "DATABASE_URL": DATABASE_URL, "CELERY_BROKER_URL": "memory://"}
 COMMAND = ".venv/bin/python bench/ops_bench.py --write"
 HEADING = "## Operations (issue 6)"
-
-
-def database_recreate():
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=ENV, check=True)
-
-
-def django_setup():
-    os.environ.update(ENV)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hostingportal.settings")
-    import django
-
-    django.setup()
 
 
 def grow_to(total_orders, *, orphaned, stuck, mismatched, failed_webhooks):
@@ -208,8 +193,8 @@ def main():
     parser.add_argument("--write", action="store_true", help="also update docs/benchmarks.md")
     args = parser.parse_args()
 
-    database_recreate()
-    django_setup()
+    database_recreate(DB_NAME, ENV)
+    django_setup(ENV)
     from django.db import connection
 
     client = staff_client()

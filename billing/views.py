@@ -117,7 +117,7 @@ def order_detail(request, number):
     intra_state = gst.is_intra_state(gst.place_of_supply(order.buyer_state))
     context = {
         "order": order,
-        "server": getattr(order, "server", None),
+        "server": services.order_server(order),
         "tax_lines": pricing.tax_lines(order.tax_paise, order.gst_rate_percent, intra_state),
     }
     if awaiting_payment(order) and order.razorpay_order_id:

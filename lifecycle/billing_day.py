@@ -23,8 +23,9 @@ from django.utils import timezone
 
 from billing.models import Order, OrderEvent
 from billing.services import renewal_order_build
-from servers.models import Server, ServerEvent, ServerOperation
+from servers.models import Server, ServerEvent
 from servers.operations import suspensions_decide, terminations_decide
+from servers.selectors import termination_open
 
 from .models import Reminder
 from .reminders import reminders_record, reminders_unsent
@@ -46,6 +47,8 @@ class BillingReport:
     errors: list = field(default_factory=list)
     # Further steps' own results (e.g. affiliates' approved commissions), merged into the JSON.
     extra: dict = field(default_factory=dict)
+    # Locked slices that had servers to decide about (for the benchmark and the log; not in the JSON).
+    slices: int = 0
 
     def as_json(self) -> dict:
         return {
@@ -64,6 +67,7 @@ class BillingReport:
         self.suspended += other.suspended
         self.terminated += other.terminated
         self.errors += other.errors
+        self.slices += other.slices
         for key, value in other.extra.items():
             self.extra[key] = self.extra.get(key, 0 if isinstance(value, int) else []) + value
 
@@ -114,6 +118,7 @@ class ServerStep:
                 return
 
     def run_batch(self, batch, ctx):
+        ctx.report.slices += 1
         result = BillingReport()
         try:
             with transaction.atomic():
@@ -137,14 +142,6 @@ class ServerStep:
 
 def unpaid_renewal():
     return Order.objects.filter(renews_server_id=OuterRef("pk"), status=Order.Status.CREATED)
-
-
-def termination_open():
-    return ServerOperation.objects.filter(
-        server_id=OuterRef("pk"),
-        purpose=ServerOperation.Purpose.TERMINATE,
-        status__in=[*ServerOperation.OPEN, ServerOperation.Status.SUCCEEDED],
-    )
 
 
 def billed_servers():
@@ -264,12 +261,13 @@ def billing_run(*, now=None, dry_run=False, batch_size=BATCH_SIZE, steps=None) -
         for step in steps:  # each slice commits on its own: bounded transactions, mail after each
             step(ctx)
     logger.info(
-        "billing_run dry_run=%s renewals=%d reminders=%d suspended=%d terminated=%d errors=%d",
+        "billing_run dry_run=%s renewals=%d reminders=%d suspended=%d terminated=%d errors=%d slices=%d",
         dry_run,
         len(ctx.report.renewals_created),
         ctx.report.reminders_sent,
         len(ctx.report.suspended),
         len(ctx.report.terminated),
         len(ctx.report.errors),
+        ctx.report.slices,
     )
     return ctx.report

@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef
 
 from billing.models import Order, WebhookEvent
 from servers.models import Server
+from servers.selectors import failed_operations
 from servers.selectors import stuck_servers as servers_stuck
 
 
@@ -66,4 +67,5 @@ def ops_counts(now=None, *, orphaned=None) -> dict:
         "stuck_servers": servers_stuck(now=now).count(),
         "amount_mismatches": amount_mismatch_orders().count(),
         "failed_webhooks": failed_webhook_events().count(),
+        "failed_operations": failed_operations().count(),
     }

@@ -61,6 +61,7 @@ def dashboard(request):
         "stuck": selectors.stuck_servers(now)[:LIST_LIMIT],
         "mismatches": selectors.amount_mismatch_orders().prefetch_related("payments")[:LIST_LIMIT],
         "failed_webhooks": selectors.failed_webhook_events()[:LIST_LIMIT],
+        "failed_operations": selectors.failed_operations()[:LIST_LIMIT],
         "list_limit": LIST_LIMIT,
         "can_refund": request.user.has_perm("billing.refund_order"),
         "can_recover": request.user.has_perm("servers.requeue_server"),

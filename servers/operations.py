@@ -24,8 +24,10 @@ from django.utils import timezone
 from hostingportal.queueing import enqueue
 from hostingportal.sql import select_row
 
+from .mails import server_operation_mail_queue
 from .models import Server, ServerEvent, ServerOperation
 from .provisioning import ProvisioningPermanentError, ProvisioningTransientError, get_backend
+from .selectors import termination_decided
 from .services import server_spec, server_transition
 
 logger = logging.getLogger("servers.operations")
@@ -86,12 +88,6 @@ def operations_queue(servers, action, purpose, *, source, actor=None, note="") -
 
 def operations_open(server_id):
     return ServerOperation.objects.filter(server_id=server_id, status__in=Op.OPEN)
-
-
-def termination_decided(server_id) -> bool:
-    return ServerOperation.objects.filter(
-        server_id=server_id, purpose=Op.Purpose.TERMINATE, status__in=[*Op.OPEN, Op.Status.SUCCEEDED]
-    ).exists()
 
 
 # --- Decisions --------------------------------------------------------------------
@@ -233,6 +229,25 @@ def server_power(server_id, *, action, source, actor=None, note="") -> ServerOpe
         return operation
 
 
+def operation_retry(operation_id, *, actor=None) -> ServerOperation | None:
+    """Staff: try a failed operation again as a new one (same action and purpose),
+    unless its server has had another operation since. Returns the new one or None."""
+    with transaction.atomic():
+        failed = ServerOperation.objects.filter(pk=operation_id, status=Op.Status.FAILED).first()
+        if failed is None:
+            return None
+        server = server_locked(failed.server_id)
+        if (
+            server.status == Server.Status.TERMINATED
+            or ServerOperation.objects.filter(server_id=server.pk, pk__gt=failed.pk).exists()
+        ):
+            return None
+        [operation] = operations_queue(
+            [server], failed.action, failed.purpose, source="admin", actor=actor, note=f"Retry of #{failed.pk}"
+        )
+        return operation
+
+
 # --- The worker ---------------------------------------------------------------------
 
 
@@ -272,6 +287,8 @@ def operation_claim(operation_id, now=None):
             return None
         if operations_open(server.pk).filter(pk__lt=operation.pk).exists():
             return None  # the older one's completion queues this one
+        if operation.action == Op.Action.DESTROY and server.status == Server.Status.PROVISIONING:
+            return None  # an attempt that began before the decision is still building: the sweeper brings us back
         operation.status = Op.Status.RUNNING
         operation.lease_until = now + LEASE
         operation.attempts += 1
@@ -355,7 +372,7 @@ def operation_effect(operation, server):
         else Server.PowerState.RUNNING
     )
     if operation.purpose == Op.Purpose.TERMINATE:
-        if server.status != Server.Status.TERMINATED:
+        if server.can_transition_to(Server.Status.TERMINATED):
             server_transition(server, Server.Status.TERMINATED, source=source, note=note, power_state=power)
     elif operation.purpose == Op.Purpose.SUSPEND and server.status == Server.Status.ACTIVE:
         server_transition(server, Server.Status.SUSPENDED, source=source, note=note, power_state=power)
@@ -370,8 +387,9 @@ def operation_succeed(operation) -> ServerOperation:
     with transaction.atomic():
         if not operation_still_ours(operation):
             return operation
-        server = Server.objects.get(pk=operation.server_id)
+        server = Server.objects.select_related("user").get(pk=operation.server_id)
         operation_effect(operation, server)
+        server_operation_mail_queue(operation, server)
         operation.status, operation.finished_at, operation.lease_until = Op.Status.SUCCEEDED, timezone.now(), None
         operation.save(update_fields=["status", "finished_at", "lease_until"])
         operation_queue_next(server.pk)

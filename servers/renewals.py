@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from hostingportal.sql import insert_unless_exists, select_row, update_row
 
+from .mails import renewal_paid_mail_queue
 from .models import RenewalExtension, Server
 from .operations import server_event, server_unsuspend, termination_decided
 from .periods import period_end
@@ -27,6 +28,7 @@ def renewal_extend(order, *, source, actor=None) -> tuple[Server, str]:
     the caller flags the payment for a refund). A server suspended `overdue` is
     brought back (a start is queued); a `staff` suspension stays."""
     server = select_row(Server, for_update=True, id=order.renews_server_id)
+    server.user = order.user  # for the mail; the order's user is the server's
     if server.status == Server.Status.TERMINATED or termination_decided(server.pk):
         return server, "server_terminated"
     old = server.paid_until or order.paid_at or timezone.now()
@@ -49,6 +51,7 @@ def renewal_extend(order, *, source, actor=None) -> tuple[Server, str]:
         actor=actor,
         note=f"Order {order.number}: paid until {timezone.localtime(extension.new_paid_until):%d %b %Y}",
     )
+    renewal_paid_mail_queue(order, server)
     if server.suspension_reason == Server.SuspensionReason.OVERDUE:
         server_unsuspend(server.pk, source=source, actor=actor, note=f"Renewal {order.number} paid")
     logger.info("renewal_extended server=%s order=%s paid_until=%s", server.pk, order.number, server.paid_until)

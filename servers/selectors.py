@@ -1,10 +1,10 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from .models import Server
+from .models import Server, ServerOperation
 
 
 def servers_for_user(user):
@@ -52,3 +52,32 @@ def lease_expired_servers(now=None):
     presumed dead, and the sweeper hands them to a worker to take over."""
     now = now or timezone.now()
     return Server.objects.filter(lease_expired(now), status=Server.Status.PROVISIONING)
+
+
+def failed_operations():
+    """Backend operations that failed for good and were not followed by another for
+    their server (a retry, or a later decision): what staff still have to look at."""
+    later = ServerOperation.objects.filter(server_id=OuterRef("server_id"), pk__gt=OuterRef("pk"))
+    return (
+        ServerOperation.objects.filter(status=ServerOperation.Status.FAILED)
+        .filter(~Exists(later))
+        .select_related("server__user")
+        .order_by("finished_at", "pk")
+    )
+
+
+def termination_open():
+    """Termination decided or done for the server of OuterRef("pk") (an Exists filter)."""
+    return ServerOperation.objects.filter(
+        server_id=OuterRef("pk"),
+        purpose=ServerOperation.Purpose.TERMINATE,
+        status__in=[*ServerOperation.OPEN, ServerOperation.Status.SUCCEEDED],
+    )
+
+
+def termination_decided(server_id) -> bool:
+    return ServerOperation.objects.filter(
+        server_id=server_id,
+        purpose=ServerOperation.Purpose.TERMINATE,
+        status__in=[*ServerOperation.OPEN, ServerOperation.Status.SUCCEEDED],
+    ).exists()

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, Q
 from django.utils import timezone
 from django.utils.timesince import timesince
 
@@ -28,7 +28,7 @@ from .mails import server_active_mail_queue
 from .models import ProvisioningAttempt, Server, ServerStatusChange
 from .periods import period_end
 from .provisioning import ProvisioningPermanentError, ProvisioningTransientError, ServerSpec, get_backend
-from .selectors import lease_expired, lease_expired_servers
+from .selectors import lease_expired, lease_expired_servers, termination_decided, termination_open
 
 logger = logging.getLogger("servers.provisioning")
 
@@ -171,8 +171,10 @@ def pending_servers_enqueue(now=None) -> int:
     broker failure; the next run tries again. A duplicate task is harmless: the
     claim (or the takeover's compare-and-set) in server_provision lets one win."""
     now = now or timezone.now()
-    never_started = Server.objects.filter(status=Server.Status.PENDING).filter(
-        Q(queued_at__isnull=True) | Q(queued_at__lt=now - REQUEUE_AFTER)
+    never_started = (
+        Server.objects.filter(status=Server.Status.PENDING)
+        .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=now - REQUEUE_AFTER))
+        .filter(~Exists(termination_open()))  # being terminated: never to be built
     )
     server_ids = list(
         (never_started | lease_expired_servers(now)).order_by("created_at").values_list("pk", flat=True)[:SWEEP_BATCH]
@@ -255,6 +257,12 @@ def provisioning_claim(server_id, backend, *, now=None):
         log_step("skip", server, started, status=server.status)
         return None, None
     with transaction.atomic():
+        # Under the row lock server_terminate decides under: a server whose termination
+        # is decided is never built (the destroy takes it from pending to terminated).
+        Server.objects.select_for_update().filter(pk=server.pk).values_list("pk", flat=True).first()
+        if termination_decided(server.pk):
+            log_step("skip", server, started, reason="termination-decided")
+            return None, None
         claimed = server_transition(
             server,
             Server.Status.PROVISIONING,

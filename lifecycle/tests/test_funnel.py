@@ -203,3 +203,33 @@ def test_a_payment_for_a_renewal_cancelled_at_termination_is_flagged_and_revives
     server.refresh_from_db()
     assert renewal.needs_attention and "refund" in renewal.attention_reason
     assert server.status == "terminated" and not server.extensions.exists()
+
+
+def test_the_customer_is_mailed_the_renewal_payment_with_the_new_due_date(
+    api, server, fake_razorpay, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    renewal = renewal_issue(server.pk, source="test")
+    with django_capture_on_commit_callbacks(execute=True):
+        verify_payment(api, fake_razorpay, renewal)
+    [sent] = [m for m in mail.outbox if m.subject == f"Payment received for renewal {renewal.number}"]
+    server.refresh_from_db()
+    assert f"{timezone.localtime(server.paid_until):%d %b %Y}" in sent.body
+
+
+def test_the_backfill_gives_existing_servers_the_due_date_their_order_paid_for(alice, plan):
+    import importlib
+
+    from django.apps import apps
+
+    from servers.factories import ServerFactory
+
+    backfill = importlib.import_module("servers.migrations.0004_server_lifecycle").paid_until_backfill
+    server = ServerFactory(
+        order__user=alice, order__plan=plan, order__billing_cycle_months=3, order__paid_at=at(2026, 11, 30, 9)
+    )
+    Server.objects.filter(pk=server.pk).update(paid_until=None, billing_cycle_months=1)
+    backfill(apps, None)
+    server.refresh_from_db()
+    assert (server.paid_until, server.billing_cycle_months) == (at(2027, 2, 28, 9), 3)

@@ -257,3 +257,63 @@ def test_the_sweeper_queues_operations_whose_task_never_ran_and_expired_leases(
     assert operations.operations_sweep(now=now) == 1  # the other is waiting for its backoff
     lost.refresh_from_db()
     assert lost.status == "succeeded"  # the eager task ran it
+
+
+def test_a_failed_operation_shows_on_the_dashboard_until_it_is_retried_and_succeeds(
+    cloud, server, staff, alert_recipients, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    cloud.action_failures["stop_node"] = [InvalidCredsError("bad key")]
+    with django_capture_on_commit_callbacks(execute=True):
+        failed = server_suspend(server.pk, reason="overdue", source="billing")
+    client = Client()
+    client.force_login(staff)
+    page = client.get("/admin/orphaned-orders/").content.decode()
+    assert "Failed server operations (1)" in page and "bad key" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/admin/servers/serveroperation/", {"action": "retry_operations", "_selected_action": [failed.pk]})
+    server.refresh_from_db()
+    assert server.status == "suspended"
+    assert "Failed server operations (0)" in client.get("/admin/orphaned-orders/").content.decode()
+
+
+# R2 (review): terminating a pending server must stop provisioning from building it,
+# and the destroy must not crash on a server a worker claimed meanwhile.
+def test_a_pending_server_whose_termination_is_decided_is_never_built(broker_down):
+    from servers.factories import ServerFactory
+    from servers.models import SimulatedNode
+    from servers.services import server_provision
+
+    server = ServerFactory(status=Server.Status.PENDING)
+    destroy = server_terminate(server.pk, source="refund", note="Order refunded in full")
+    assert destroy is not None
+    server_provision(server.pk)  # the task or the sweeper reaches it before the destroy runs
+    server.refresh_from_db()
+    assert server.status != Server.Status.ACTIVE, "a machine was built and activated after termination was decided"
+    assert not SimulatedNode.objects.filter(server_id=server.pk, destroyed_at__isnull=True).exists()
+    from servers.services import pending_servers_enqueue
+
+    assert pending_servers_enqueue(now=timezone.now() + timedelta(hours=1)) == 0  # not swept either
+
+
+def test_the_destroy_of_a_server_being_provisioned_meanwhile_does_not_crash(broker_down):
+    from servers.factories import ServerFactory
+
+    server = ServerFactory(status=Server.Status.PENDING)
+    destroy = server_terminate(server.pk, source="refund", note="Order refunded in full")
+    Server.objects.filter(pk=server.pk).update(status=Server.Status.PROVISIONING)  # a worker claimed it meanwhile
+    operation_run(destroy.pk)
+    destroy.refresh_from_db()
+    assert destroy.status != ServerOperation.Status.RUNNING
+
+
+def test_the_destroy_of_a_pending_server_terminates_it(django_capture_on_commit_callbacks):
+    from servers.factories import ServerFactory
+
+    server = ServerFactory(status=Server.Status.PENDING)
+    with django_capture_on_commit_callbacks(execute=True):
+        server_terminate(server.pk, source="refund")
+    server.refresh_from_db()
+    assert server.status == "terminated"
