@@ -84,3 +84,21 @@ def test_the_server_json_carries_the_lifecycle_fields(api, alice, plan):
         "cancel_at_period_end": False,
     }
     assert (body["suspension_reason"], body["power_state"]) == ("", "running") and body["paid_until"]
+
+
+# R6 (review): an issued renewal has no Razorpay order until the customer pays; the schema says so.
+def test_an_issued_renewal_in_the_orders_list_matches_the_published_schema(alice, server, api, tmp_path):
+    import yaml
+    from django.core.management import call_command
+
+    from lifecycle.services import renewal_issue
+
+    renewal_issue(server.pk, source="run_billing")  # as run_billing issues it: no Razorpay order until paid
+    listed = api.get("/api/v1/orders/").json()["results"]
+    order_id = next(o for o in listed if o["kind"] == "renewal")["razorpay"]["order_id"]
+    schema_file = tmp_path / "schema.yaml"
+    call_command("spectacular", "--file", str(schema_file))
+    declared = yaml.safe_load(schema_file.read_text())["components"]["schemas"]["RazorpayCheckout"]["properties"][
+        "order_id"
+    ]
+    assert order_id is not None or declared.get("nullable"), (order_id, declared)
