@@ -10,6 +10,7 @@ from backoffice.display import customer_link, link, links, when
 from hostingportal.admin_inlines import ReadOnlyTabularInline
 from security.audit import staff_action_record
 from security.client_address import client_address
+from security.second_factor import CODE_FIELD, second_factor_fresh, second_factor_required
 
 from .models import (
     ProvisioningAttempt,
@@ -186,9 +187,12 @@ class ServerAdmin(admin.ModelAdmin):
             request, queryset, "terminate_servers", "Terminate servers", "servers.terminate_server",
             lambda server, note: server_terminate(server.pk, source="admin", actor=request.user, note=note),
             "Each machine is DESTROYED with its data by the worker; this cannot be undone. Unpaid renewals are cancelled.",
+            fresh_second_factor=True,
         )  # fmt: skip
 
-    def lifecycle_action(self, request, queryset, action, title, permission, decide, warning):
+    def lifecycle_action(
+        self, request, queryset, action, title, permission, decide, warning, fresh_second_factor=False
+    ):
         """A confirmation page listing the servers with a required reason; only its
         POST with `apply` decides, through the same services as run_billing, and
         records who, when, from where and why (security's staff audit) in the
@@ -198,6 +202,9 @@ class ServerAdmin(admin.ModelAdmin):
         if request.POST.get("apply"):
             if not reason:
                 self.message_user(request, "Nothing done: a reason is required.", messages.ERROR)
+                return None
+            if fresh_second_factor and not second_factor_fresh(request, request.POST.get(CODE_FIELD, "")):
+                self.message_user(request, "Nothing done: a fresh authentication code is required.", messages.ERROR)
                 return None
             note = f"{reason} (by {request.user.email} from {client_address(request) or '?'})"
             for server in servers:
@@ -220,6 +227,7 @@ class ServerAdmin(admin.ModelAdmin):
             "servers": servers,
             "action": action,
             "warning": warning,
+            "second_factor_required": fresh_second_factor and second_factor_required(request.user),
             "opts": self.model._meta,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }

@@ -117,3 +117,37 @@ def test_each_staff_decision_is_in_the_staff_audit_with_address_and_reason(serve
         "servers.terminate_server", str(server.pk), "Abuse report #42", "admin"
     )  # fmt: skip
     assert record.actor_email == "staff-terminate_server@example.com" and record.ip_address == "127.0.0.1"
+
+
+def test_a_termination_needs_a_fresh_second_factor_code_where_staff_use_one(
+    server, settings, django_capture_on_commit_callbacks
+):
+    import time
+
+    from django_otp.oath import TOTP
+
+    from security.factories import verified_staff_login
+
+    settings.STAFF_2FA_REQUIRED = True
+    user = UserFactory(email="boss@example.com", is_staff=True, is_superuser=True)
+    client = Client()
+    device = verified_staff_login(client, user)
+    page = act(client, "terminate_servers", server)
+    assert b'name="otp_code"' in page.content
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    with django_capture_on_commit_callbacks(execute=True):
+        act(client, "terminate_servers", server, apply="1", reason="Abuse", otp_code=f"{totp.token():06d}")
+    assert ServerOperation.objects.filter(server=server, action="destroy").exists()
+
+
+def test_a_termination_with_a_wrong_second_factor_code_does_nothing(server, settings):
+    from security.factories import verified_staff_login
+
+    settings.STAFF_2FA_REQUIRED = True
+    user = UserFactory(email="boss@example.com", is_staff=True, is_superuser=True)
+    client = Client()
+    verified_staff_login(client, user)
+    act(client, "terminate_servers", server, apply="1", reason="Abuse", otp_code="000000")
+    act(client, "terminate_servers", server, apply="1", reason="Abuse")
+    assert not ServerOperation.objects.exists()
