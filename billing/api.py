@@ -11,6 +11,7 @@ from hostingportal.api_errors import (
     status_filter_parameter,
     status_filter_value,
 )
+from sshkeys.services import UnknownSSHKeys, ssh_keys_owned
 
 from . import selectors, services
 from .gateways import GatewayError
@@ -52,18 +53,28 @@ class OrderListCreateView(generics.ListAPIView):
         request=OrderCreateSerializer,
         responses={
             201: OrderSerializer,
-            **error_responses(400, *AUTHENTICATED, 503, e400="Unknown or inactive plan, or a bad billing cycle."),
+            **error_responses(
+                400,
+                *AUTHENTICATED,
+                503,
+                e400="Unknown or inactive plan, a bad billing cycle, or an SSH key that is not the caller's.",
+            ),
         },
     )
     def post(self, request):
         serializer = OrderCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
+            ssh_keys = ssh_keys_owned(request.user, serializer.validated_data["ssh_keys"])
+        except UnknownSSHKeys as exc:
+            raise ValidationError({"ssh_keys": [str(exc)]}) from exc
+        try:
             order = services.order_create(
                 user=request.user,
                 plan=serializer.validated_data["plan"],
                 billing_cycle_months=serializer.validated_data["billing_cycle_months"],
                 source="api",
+                ssh_keys=ssh_keys,
             )
         except services.OrderError as exc:
             raise ValidationError({"detail": str(exc)}) from exc

@@ -56,6 +56,21 @@ class CheckoutForm(BillingDetailsMixin, forms.Form):
         help_text="Only if you are a GST-registered business and want to claim input tax credit.",
     )
 
+    ssh_keys = forms.ModelMultipleChoiceField(
+        label="SSH keys to install",
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Installed on the new server for its login user, so you sign in with your own key.",
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from sshkeys.selectors import ssh_keys_for_user  # sshkeys depends on billing's Order
+
+        self.fields["ssh_keys"].queryset = ssh_keys_for_user(user) if user else ssh_keys_for_user(None).none()
+        self.fields["ssh_keys"].label_from_instance = lambda key: f"{key.name} ({key.fingerprint})"
+
     def buyer(self):
         data = self.cleaned_data
         return {"name": data["name"], "address": data["address"], "state": data["state"], "gstin": data["gstin"]}

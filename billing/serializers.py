@@ -21,6 +21,13 @@ class OrderCreateSerializer(serializers.Serializer):
         error_messages={"does_not_exist": "No active plan with slug “{value}”."},
     )
     billing_cycle_months = serializers.ChoiceField(choices=BILLING_CYCLES, default=1)
+    ssh_keys = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        max_length=10,
+        help_text="Ids of the caller's own SSH keys (GET /api/v1/ssh-keys/) to install on the new server.",
+    )
 
 
 class RazorpayCheckoutSerializer(serializers.Serializer):

@@ -117,8 +117,10 @@ def order_build(
     )
 
 
-def order_create(*, user, plan, billing_cycle_months, buyer=None, source="checkout") -> Order:
+def order_create(*, user, plan, billing_cycle_months, buyer=None, source="checkout", ssh_keys=()) -> Order:
     """Create an order priced by `pricing.quote`, then its Razorpay order.
+    `ssh_keys` (the customer's own SSHKey rows, checked by the caller) are
+    copied onto the order in its transaction, to be installed on its server.
 
     The portal order is committed first, so a gateway failure leaves a
     `created` order the customer can retry from (order_gateway_ensure);
@@ -134,6 +136,10 @@ def order_create(*, user, plan, billing_cycle_months, buyer=None, source="checko
     with transaction.atomic():
         order.save()
         order_event(order, "created", source=source, actor=user, to_status=order.status)
+        if ssh_keys:
+            from sshkeys.services import order_ssh_keys_attach  # sshkeys depends on billing's Order
+
+            order_ssh_keys_attach(order, ssh_keys)
     return order_gateway_ensure(order)
 
 

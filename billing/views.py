@@ -28,7 +28,7 @@ def plans(request):
 def checkout(request, slug):
     plan = get_object_or_404(selectors.active_plans(), slug=slug)
     if request.method == "POST":
-        form = CheckoutForm(request.POST)
+        form = CheckoutForm(request.POST, user=request.user)
         if form.is_valid():
             return checkout_submit(request, plan, form)
         cycle = cycle_from(request.POST.get("billing_cycle_months"))
@@ -39,7 +39,9 @@ def checkout(request, slug):
         return render(request, "billing/_breakdown.html", breakdown(plan, cycle, request.GET.get("state")))
     initial = checkout_initial(request.user, cycle)
     state = request.GET.get("state", initial["state"])
-    return checkout_page(request, plan, CheckoutForm(initial={**initial, "state": state}), cycle, state)
+    return checkout_page(
+        request, plan, CheckoutForm(initial={**initial, "state": state}, user=request.user), cycle, state
+    )
 
 
 def breakdown(plan, cycle, state):
@@ -74,7 +76,13 @@ def checkout_submit(request, plan, form):
     cycle = form.cleaned_data["billing_cycle_months"]
     billing_details_remember(request.user, **form.buyer())
     try:
-        order = services.order_create(user=request.user, plan=plan, billing_cycle_months=cycle, buyer=form.buyer())
+        order = services.order_create(
+            user=request.user,
+            plan=plan,
+            billing_cycle_months=cycle,
+            buyer=form.buyer(),
+            ssh_keys=list(form.cleaned_data["ssh_keys"]),
+        )
     except services.OrderError as exc:
         messages.error(request, str(exc))
         return redirect("billing:plans")

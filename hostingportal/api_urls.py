@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("lifecycle.api_urls")),
     path("", include("support.api_urls")),
     path("", include("affiliates.api_urls")),
+    path("", include("sshkeys.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Last: any other /api/v1/ path answers a JSON 404, not Django's HTML page. (This also

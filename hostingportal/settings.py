@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "dashboard",
     "backoffice",
     "security",
+    "sshkeys",
 ]
 
 MIDDLEWARE = [

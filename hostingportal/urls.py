@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("webhooks/razorpay/", razorpay_webhook, name="razorpay-webhook"),
     path("accounts/2fa/", include("security.urls")),
+    path("accounts/ssh-keys/", include("sshkeys.urls")),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("hostingportal.api_urls")),
     path("", include("billing.urls")),

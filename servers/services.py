@@ -23,6 +23,7 @@ from billing.mails import payment_received_mail_queue
 from billing.templatetags.money import rupees
 from hostingportal.queueing import enqueue
 from hostingportal.sql import insert_row, insert_unless_exists
+from sshkeys.selectors import order_public_key_lines
 
 from .mails import server_active_mail_queue
 from .models import ProvisioningAttempt, Server, ServerStatusChange
@@ -201,6 +202,7 @@ def server_spec(server) -> ServerSpec:
         provider_size=order.plan_provider_size,
         provider_image=order.plan_provider_image,
         provider_node_id=server.provider_node_id,
+        ssh_keys=order_public_key_lines(order),
     )
 
 
