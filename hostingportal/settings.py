@@ -271,6 +271,10 @@ LIBCLOUD_IDEMPOTENCY_KWARG = env.str("LIBCLOUD_IDEMPOTENCY_KWARG", default="")
 # included) plus this margin: only a worker that has been silent that long is
 # presumed dead and taken over. The task's hard time limit sits inside the lease.
 PROVISIONING_LEASE_MARGIN_SECONDS = env.float("PROVISIONING_LEASE_MARGIN_SECONDS", default=300)
+# The user the provider installs customers' SSH keys for (Libcloud's NodeAuthSSHKey: root on most images).
+SERVER_LOGIN_USER = env.str("SERVER_LOGIN_USER", default="root")
+# A customer may ask for this many reboots, stops and starts an hour, over all their servers.
+POWER_ACTIONS_PER_HOUR = env.int("POWER_ACTIONS_PER_HOUR", default=10)
 # Minutes in pending/provisioning before a server counts as stuck (contract: 15).
 STUCK_SERVER_MINUTES = 15
 

@@ -23,9 +23,13 @@ EVENT_LABELS = {
     "power_stop": "Stopped",
     "power_start": "Started",
     "power_reboot": "Rebooted",
+    "reboot_requested": "Reboot requested",
+    "stop_requested": "Stop requested",
+    "start_requested": "Start requested",
+    "operation_failed": "Could not be done (our staff are alerted)",
 }
 # Events whose note is safe and useful to show (order numbers, dates).
-EVENTS_WITH_NOTES = {"renewal_issued", "renewed"}
+EVENTS_WITH_NOTES = {"renewal_issued", "renewed", "reboot_requested", "stop_requested", "start_requested"}
 
 
 @dataclass

@@ -1,10 +1,14 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import generics
+from rest_framework import generics, serializers, status
+from rest_framework.generics import get_object_or_404
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from hostingportal.api_errors import AUTHENTICATED, error_responses, status_filter_parameter, status_filter_value
 
 from . import selectors
 from .models import ServerStatus
+from .power import POWER_ACTIONS, PowerActionRefused, PowerRateLimited, power_request
 from .serializers import ServerSerializer
 
 
@@ -30,3 +34,39 @@ class ServerDetailView(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return selectors.servers_for_user(self.request.user)
+
+
+class ServerActionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=POWER_ACTIONS)
+
+
+class ServerActionAcceptedSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    status = serializers.CharField()
+
+
+class ServerActionView(APIView):
+    """Reboot, stop or start the caller's active server; the worker does it through the backend."""
+
+    @extend_schema(
+        request=ServerActionSerializer,
+        responses={
+            202: ServerActionAcceptedSerializer,
+            **error_responses(
+                400, 404, 409, *AUTHENTICATED, e409="Not active, another operation in flight, or already in that state."
+            ),
+        },
+    )
+    def post(self, request, pk):
+        server = get_object_or_404(selectors.servers_for_user(request.user), pk=pk)
+        serializer = ServerActionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        action = serializer.validated_data["action"]
+        try:
+            power_request(server.pk, action=action, user=request.user, source="api")
+        except PowerRateLimited as exc:
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
+            return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS, headers=headers)
+        except PowerActionRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response({"action": action, "status": "queued"}, status=status.HTTP_202_ACCEPTED)

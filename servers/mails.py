@@ -4,19 +4,46 @@ from django.conf import settings
 
 from outbox.services import mail_queue
 
+from .selectors import server_login
+
+
+def server_ready_text(server) -> str:
+    """How to sign in: hostname, address, user name and the SSH keys installed
+    (name and fingerprint). Never a password or a private key: there are none."""
+    login = server_login(server)
+    lines = [
+        f"Your server {login.hostname} is ready.",
+        "",
+        f"Hostname:   {login.hostname}",
+        f"IP address: {login.address or 'being assigned'}",
+        f"User name:  {login.user}",
+    ]
+    if login.keys:
+        lines += ["", "SSH key(s) installed:"]
+        lines += [f"  {key.name} ({key.fingerprint})" for key in login.keys]
+        lines += ["", f"Sign in with your matching private key:  {login.ssh_command}"]
+    else:
+        lines += [
+            "",
+            "No SSH key was chosen for this server, so it has no way to sign in yet.",
+            f"Add your public key at {settings.SITE_URL}/accounts/ssh-keys/ and open a support ticket:",
+            "we will install it for you.",
+        ]
+    lines += [
+        "",
+        "We never send passwords or private keys by email, and never ask for them.",
+        f"Details: {settings.SITE_URL}/servers/{server.pk}/",
+    ]
+    return "\n".join(lines) + "\n"
+
 
 def server_active_mail_queue(server):
-    """The "your server is active" mail, once per server: call it in the transaction that activates it."""
+    """The "your server is ready" mail, once per server: call it in the transaction that activates it."""
     return mail_queue(
         f"server-active:{server.pk}",
         to=[server.user.email],
-        subject=f"Your server {server.hostname} is active",
-        body=(
-            "Your server is ready.\n\n"
-            f"Hostname: {server.hostname}\n"
-            f"IP address: {server.ip_address or 'being assigned'}\n\n"
-            f"Details: {settings.SITE_URL}/servers/{server.pk}/\n"
-        ),
+        subject=f"Your server {server.hostname} is ready",
+        body=server_ready_text(server),
     )
 
 

@@ -68,6 +68,9 @@ class Server(models.Model):
     # for more than 15 minutes), however recently its status flipped.
     waiting_since = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # The user name the customer signs in with (their SSH keys are installed for it),
+    # written at activation: what was true of this machine, whatever the setting becomes.
+    login_user = models.CharField(max_length=32, blank=True)
 
     # End of the paid service (aware). Written with the row when the first order is
     # paid (paid_at + the cycle in calendar months), extended by each paid renewal

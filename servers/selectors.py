@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -81,3 +82,28 @@ def termination_decided(server_id) -> bool:
         purpose=ServerOperation.Purpose.TERMINATE,
         status__in=[*ServerOperation.OPEN, ServerOperation.Status.SUCCEEDED],
     ).exists()
+
+
+@dataclass(frozen=True)
+class LoginDetails:
+    """How the customer signs in to their server: what the "ready" mail and page say."""
+
+    hostname: str
+    address: str
+    user: str
+    keys: list  # OrderSSHKey rows: name and fingerprint of each key installed
+
+    @property
+    def ssh_command(self) -> str:
+        return f"ssh {self.user}@{self.address or self.hostname}"
+
+
+def server_login(server) -> LoginDetails:
+    from sshkeys.selectors import order_ssh_keys  # sshkeys depends on billing, not on servers
+
+    return LoginDetails(
+        hostname=server.hostname,
+        address=server.ip_address or "",
+        user=server.login_user or settings.SERVER_LOGIN_USER,
+        keys=list(order_ssh_keys(server.order_id)),
+    )

@@ -423,6 +423,7 @@ def server_activate(server, attempt, result):
             ip_address=result.ip_address,
             provider_node_id=result.provider_node_id,
             activated_at=timezone.now(),
+            login_user=settings.SERVER_LOGIN_USER,
             last_error="",
         )
         if activated:

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.server_list, name="list"),
     path("<int:pk>/", views.server_detail, name="detail"),
     path("<int:pk>/status/", views.server_status, name="status"),
+    path("<int:pk>/actions/", views.server_action, name="action"),
 ]

@@ -1,11 +1,13 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors
 from .models import ServerStatus
+from .power import ACTION_LABELS, POWER_ACTIONS, PowerActionRefused, power_in_flight, power_request
 
 # What a customer can expect next, shown greyed below the history while it is still to come.
 UPCOMING = {
@@ -42,10 +44,42 @@ def server_status_context(request, pk):
     # Status-change notes stay out: they can hold provider errors meant for staff, not customers.
     timeline = [{**entry, "status": entry["kind"]} for entry in server_timeline(server)]
     upcoming = [{"status": status, "label": status.label} for status in UPCOMING.get(server.status, [])]
+    in_flight = power_in_flight(server) if server.status == server.Status.ACTIVE else None
     return {
         "server": server,
         "timeline": timeline,
         "upcoming": upcoming,
-        "polling": server.status in IN_PROGRESS,
+        "polling": server.status in IN_PROGRESS or in_flight is not None,
         "subscription": server_subscription(server),
+        "power_actions": power_actions_offered(server),
+        "in_flight": in_flight,
+        "login": selectors.server_login(server) if server.status == server.Status.ACTIVE else None,
     }
+
+
+def power_actions_offered(server):
+    """The buttons that make sense now: reboot and stop a running server, start a stopped one."""
+    if server.status != server.Status.ACTIVE:
+        return []
+    offered = ["start"] if server.power_state == server.PowerState.STOPPED else ["reboot", "stop"]
+    return [{"action": action, "label": ACTION_LABELS[action]} for action in offered]
+
+
+@login_required
+@require_POST
+def server_action(request, pk):
+    """The server page's power buttons; the same service as POST /api/v1/servers/<id>/actions/."""
+    server = get_object_or_404(selectors.servers_for_user(request.user), pk=pk)
+    action = request.POST.get("action", "")
+    if action not in POWER_ACTIONS:
+        messages.error(request, "Unknown action.")
+        return redirect("servers:detail", pk=server.pk)
+    try:
+        power_request(server.pk, action=action, user=request.user, source="customer")
+    except PowerActionRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"{ACTION_LABELS[action]} requested: it runs in a moment; this page shows when it is done."
+        )
+    return redirect("servers:detail", pk=server.pk)

@@ -6,7 +6,7 @@ def ssh_keys_for_user(user):
 
 
 def order_ssh_keys(order):
-    """The keys chosen for an order's server, as they were at checkout."""
+    """The keys chosen for an order's server (an Order or its id), as they were at checkout."""
     return OrderSSHKey.objects.filter(order=order).order_by("id")
 
 

@@ -40,5 +40,5 @@ def test_server_mails_written_while_the_broker_is_down_are_sent_once_by_the_swee
     assert outbox_sweep(now=later + timedelta(minutes=10)) == {}
     assert sorted(m.subject for m in mail.outbox) == [
         f"Payment received for order {paid_order.number}",
-        f"Your server {server.hostname} is active",
+        f"Your server {server.hostname} is ready",
     ]

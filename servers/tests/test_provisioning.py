@@ -119,7 +119,7 @@ def test_a_permanent_provider_error_fails_the_server_and_alerts_once(
         assert fact in alert.body
     incident = Incident.objects.get(key=f"stuck-server:{server.pk}")
     assert incident.notified_at is not None and incident.notify_error == ""
-    assert not [m for m in mail.outbox if "is active" in m.subject]
+    assert not [m for m in mail.outbox if "is ready" in m.subject]
 
 
 def test_a_missing_image_is_a_permanent_error(fake_cloud, settings, paid_order, django_capture_on_commit_callbacks):

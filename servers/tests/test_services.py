@@ -47,7 +47,7 @@ def test_a_paid_order_gets_an_active_server_with_history_and_one_email(paid_orde
     attempt = ProvisioningAttempt.objects.get(server=server)
     assert (attempt.number, attempt.backend, attempt.outcome) == (1, "simulated", "succeeded")
     assert attempt.finished_at >= attempt.started_at
-    active_mails = [m for m in mail.outbox if "is active" in m.subject]
+    active_mails = [m for m in mail.outbox if "is ready" in m.subject]
     assert len(active_mails) == 1
     assert active_mails[0].to == ["alice@example.com"]
     assert server.hostname in active_mails[0].body and server.ip_address in active_mails[0].body
