@@ -254,11 +254,49 @@ class ServerStatusChangeAdmin(admin.ModelAdmin):
         return False
 
 
+def lease_state(lease_until, running):
+    """What a lease means now: held (by a worker presumed alive) or expired (open to takeover)."""
+    if not running:
+        return "—"
+    if lease_until is None:
+        return "no lease"
+    left = lease_until - timezone.now()
+    if left.total_seconds() < 0:
+        return f"expired {when(lease_until)}"
+    return f"held, {int(left.total_seconds() // 60)} min {int(left.total_seconds() % 60)} s left"
+
+
+def error_excerpt(text, size=120):
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
 @admin.register(ProvisioningAttempt)
 class ProvisioningAttemptAdmin(ServerStatusChangeAdmin):
-    list_display = ["server", "number", "backend", "outcome", "started_at", "lease_until", "worker", "finished_at"]
+    """Every provisioning attempt: who ran it, under which lease, and how it ended."""
+
+    list_display = [
+        "server",
+        "number",
+        "backend",
+        "outcome",
+        "started_at",
+        "lease",
+        "worker",
+        "provider_node_id",
+        "finished_at",
+        "error_short",
+    ]
     list_filter = ["outcome", "backend"]
     search_fields = ["server__hostname", "server__order__number", "worker", "provider_node_id"]
+    list_select_related = ["server"]
+
+    @admin.display(description="lease", ordering="lease_until")
+    def lease(self, attempt):
+        return lease_state(attempt.lease_until, attempt.outcome == ProvisioningAttempt.Outcome.RUNNING)
+
+    @admin.display(description="error")
+    def error_short(self, attempt):
+        return error_excerpt(attempt.error)
 
 
 @admin.register(SimulatedNode)
@@ -277,7 +315,20 @@ class SimulatedNodeAdmin(admin.ModelAdmin):
 
 @admin.register(ServerOperation)
 class ServerOperationAdmin(ServerStatusChangeAdmin):
-    list_display = ["id", "server", "action", "purpose", "status", "attempts", "lease_until", "created_at"]
+    list_display = [
+        "id",
+        "server",
+        "action",
+        "purpose",
+        "status",
+        "attempts",
+        "lease",
+        "source",
+        "actor",
+        "created_at",
+        "finished_at",
+        "error_short",
+    ]
     list_filter = ["status", "action", "purpose"]
     actions = ["retry_operations"]
 
@@ -301,3 +352,13 @@ class ServerOperationAdmin(ServerStatusChangeAdmin):
                 self.message_user(request, f"#{failed.pk}: not retried (its server has moved on).", messages.WARNING)
             else:
                 self.message_user(request, f"#{failed.pk}: retried as #{operation.pk}.", messages.SUCCESS)
+
+    list_select_related = ["server", "actor"]
+
+    @admin.display(description="lease", ordering="lease_until")
+    def lease(self, operation):
+        return lease_state(operation.lease_until, operation.status == ServerOperation.Status.RUNNING)
+
+    @admin.display(description="error")
+    def error_short(self, operation):
+        return error_excerpt(operation.last_error)
