@@ -82,6 +82,25 @@ def bob(db):
     return UserFactory(email="bob@example.com")
 
 
+def api_client_for(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def api(alice):
+    """The REST API as alice (her own objects only, as for any customer)."""
+    return api_client_for(alice)
+
+
+@pytest.fixture
+def bob_api(bob):
+    return api_client_for(bob)
+
+
 @pytest.fixture
 def staff(db):
     from accounts.factories import UserFactory

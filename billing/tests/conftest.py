@@ -1,19 +1,4 @@
 import pytest
-from rest_framework.test import APIClient
-
-
-@pytest.fixture
-def api(alice):
-    client = APIClient()
-    client.force_authenticate(alice)
-    return client
-
-
-@pytest.fixture
-def bob_api(bob):
-    client = APIClient()
-    client.force_authenticate(bob)
-    return client
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from billing.models import Order
 from billing.services import order_gateway_ensure
@@ -16,13 +15,6 @@ from servers.services import server_spec
 @pytest.fixture(autouse=True)
 def _instant_simulated_backend(settings):
     settings.SIMULATED_PROVISIONING_DELAY_SECONDS = 0
-
-
-@pytest.fixture
-def api(alice):
-    client = APIClient()
-    client.force_authenticate(alice)
-    return client
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ timeline follow."""
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from billing.factories import OrderFactory
 from servers.models import Server, ServerEvent, ServerOperation, SimulatedNode
@@ -15,13 +14,6 @@ from servers.services import server_provision
 from .conftest import server_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(alice):
-    client = APIClient()
-    client.force_authenticate(alice)
-    return client
 
 
 @pytest.fixture
@@ -81,9 +73,7 @@ def test_a_reboot_is_on_the_timeline_with_who_asked_and_that_it_was_done(
     assert "by alice@example.com" in page
 
 
-def test_another_customers_server_is_404_on_the_api_and_the_page(client, bob, active_server):
-    bob_api = APIClient()
-    bob_api.force_authenticate(bob)
+def test_another_customers_server_is_404_on_the_api_and_the_page(client, bob, bob_api, active_server):
     assert bob_api.post(f"/api/v1/servers/{active_server.pk}/actions/", {"action": "reboot"}).status_code == 404
     client.force_login(bob)
     assert client.post(f"/servers/{active_server.pk}/actions/", {"action": "reboot"}).status_code == 404

@@ -1,7 +1,6 @@
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
-from rest_framework.test import APIClient
 
 
 def openssh_line(private_key, comment="alice@laptop"):
@@ -25,15 +24,3 @@ def keys():
     }
 
 
-@pytest.fixture
-def api(alice):
-    client = APIClient()
-    client.force_authenticate(alice)
-    return client
-
-
-@pytest.fixture
-def bob_api(bob):
-    client = APIClient()
-    client.force_authenticate(bob)
-    return client
