@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('servers', '0004_server_lifecycle'),
+        ('servers', '0005_server_requeue_permission'),
     ]
 
     operations = [
