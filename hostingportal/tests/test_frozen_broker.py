@@ -6,7 +6,7 @@ import time
 import pytest
 from django.core import mail
 
-from billing.tests.conftest import api, portal_order  # noqa: F401 - fixtures
+from billing.tests.conftest import portal_order  # noqa: F401 - a fixture (api is in the root conftest)
 from conftest import celery_configure, hard_deadline, silent_server
 from hostingportal.celery import app as celery_app
 from servers.models import Server
