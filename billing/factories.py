@@ -48,7 +48,14 @@ class OrderFactory(factory.django.DjangoModelFactory):
         )
         for key, value in amounts.items():
             kwargs.setdefault(key, value)
-        return super()._create(model_class, *args, **kwargs)
+        order = super()._create(model_class, *args, **kwargs)
+        if order.status in ("paid", "refunded") and order.invoice_number:
+            # As the payment funnel does: a paid order's invoice is a stored document.
+            from .invoices import invoice_document
+
+            order.invoice_date = order.invoice_date or (order.paid_at or order.created_at).date()
+            invoice_document(order).save()
+        return order
 
 
 class PaymentFactory(factory.django.DjangoModelFactory):

@@ -54,15 +54,30 @@ GSTIN_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 GSTIN_FORMAT = re.compile(r"^[0-9]{2}[A-Z]{5}[0-9]{4}[A-Z][1-9A-Z]Z[0-9A-Z]$")
 
 
-def place_of_supply(buyer_state: str) -> str:
-    """The buyer's state. Without one (orders made through the API) the supply is
-    taken to be where the seller is: the rule for unregistered buyers of services."""
+def place_of_supply(buyer_state: str, buyer_gstin: str = "") -> str:
+    """The state of supply: that of the buyer's GSTIN (its first two digits: what
+    the tax authority sees), else the buyer's chosen state, else, for an
+    unregistered buyer who named none (orders made through the API), the seller's."""
+    code = (buyer_gstin or "")[:2]
+    if code in STATE_CODES:
+        return STATE_CODES[code]
     return buyer_state or settings.SELLER_STATE
+
+
+def state_code(state_name: str) -> str:
+    return STATE_CODE_BY_NAME.get(state_name, "")
+
+
+def seller_state_code() -> str:
+    """The seller's GST state: its GSTIN's first two digits, else SELLER_STATE's code."""
+    code = (settings.SELLER_GSTIN or "")[:2]
+    return code if code in STATE_CODES else state_code(settings.SELLER_STATE)
 
 
 def is_intra_state(place: str) -> bool:
     """Supply within the seller's state is taxed as CGST + SGST, any other as IGST."""
-    return place == settings.SELLER_STATE
+    code = state_code(place)
+    return code == seller_state_code() if code else place == settings.SELLER_STATE
 
 
 def state_label(name):

@@ -86,6 +86,8 @@ def invoice_pdf(invoice) -> bytes:
     pdf.ln(2)
     tax_rule = "CGST and SGST (intra-state supply)" if invoice.intra_state else "IGST (inter-state supply)"
     pdf.multi_cell(0, 5, latin1(f"Tax charged as {tax_rule}. Reverse charge: No."), **NEXT_LINE)
+    if invoice.intra_state:
+        pdf.multi_cell(0, 5, latin1(invoice.odd_paisa_rule), **NEXT_LINE)
     pdf.multi_cell(0, 5, "This is a computer-generated invoice and needs no signature.", **NEXT_LINE)
     return bytes(pdf.output())
 

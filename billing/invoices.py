@@ -1,21 +1,26 @@
-"""GST tax invoices, assembled once from an order's snapshot columns.
+"""GST tax invoices: written once, when the order is paid, and rendered from what was written.
 
-`invoice_for` returns a plain dataclass; the HTML page and the PDF both render
-from it, so they cannot disagree. No amount is computed here except the
-CGST/SGST split, which comes from pricing.split_gst and adds up to tax_paise.
+`invoice_document` builds the stored `TaxInvoice` from the order's snapshot
+columns and the seller settings of that moment (called by the payment funnel,
+inside its transaction). `invoice_for` turns the stored row into the plain
+dataclass the HTML page and the PDF both render, so they cannot disagree and
+nothing on them is recomputed from settings. No amount is computed here except
+the CGST/SGST split (pricing.split_gst: the odd paisa goes to SGST).
 """
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 
 from . import pricing
-from .gst import is_intra_state, place_of_supply, state_label
-from .models import Order
+from .gst import is_intra_state, place_of_supply, state_code, state_label
+from .models import Order, TaxInvoice
 
 SAC_HOSTING = "998315"  # Hosting and IT infrastructure provisioning services
 INVOICED_STATUSES = (Order.Status.PAID, Order.Status.REFUNDED)
+ODD_PAISA_RULE = "CGST is half the tax rounded down; SGST is the rest, so an odd paisa goes to SGST."
 
 
 class NoInvoice(LookupError):
@@ -52,39 +57,106 @@ class Invoice:
     total_paise: int
     total_in_words: str
     refunded: bool
+    odd_paisa_rule: str = ODD_PAISA_RULE
+
+
+def invoice_description(order) -> str:
+    months = order.billing_cycle_months
+    return (
+        f"{order.plan_name} server hosting ({order.plan_vcpu} vCPU, {order.plan_ram_gb} GB RAM, "
+        f"{order.plan_disk_gb} GB disk), {months} month{'s' if months != 1 else ''}"
+    )
+
+
+def invoice_document(order) -> TaxInvoice:
+    """The unsaved tax invoice of an order that has just been given its invoice
+    number and date: seller details from settings now, buyer details from the
+    order's snapshot, place of supply from the buyer's GSTIN or state."""
+    return TaxInvoice(order=order, **invoice_fields(order))
+
+
+def invoice_fields(order) -> dict:
+    place = place_of_supply(order.buyer_state, order.buyer_gstin)
+    code = state_code(place)
+    intra_state = is_intra_state(place)
+    split = pricing.split_gst(order.tax_paise, intra_state)
+    return dict(
+        number=order.invoice_number,
+        issued_on=order.invoice_date,
+        seller_name=settings.SELLER_NAME,
+        seller_address=settings.SELLER_ADDRESS,
+        seller_state=settings.SELLER_STATE,
+        seller_gstin=settings.SELLER_GSTIN,
+        buyer_name=order.buyer_name or order.user.email,
+        buyer_address=order.buyer_address,
+        buyer_state=order.buyer_state or (place if order.buyer_gstin else ""),
+        buyer_gstin=order.buyer_gstin,
+        place_of_supply=place,
+        place_of_supply_code=code,
+        intra_state=intra_state,
+        lines=[
+            {
+                "description": invoice_description(order),
+                "sac": SAC_HOSTING,
+                "quantity": order.billing_cycle_months,
+                "unit_price_paise": order.unit_price_paise,
+                "gross_paise": order.subtotal_paise + order.discount_paise,
+                "discount_paise": order.discount_paise,
+                "taxable_paise": order.subtotal_paise,
+            }
+        ],
+        taxable_paise=order.subtotal_paise,
+        gst_rate_percent=order.gst_rate_percent,
+        cgst_paise=split.get("cgst_paise", 0),
+        sgst_paise=split.get("sgst_paise", 0),
+        igst_paise=split.get("igst_paise", 0),
+        tax_paise=order.tax_paise,
+        total_paise=order.total_paise,
+    )
+
+
+def tax_lines_of(document) -> tuple[pricing.TaxLine, ...]:
+    """The tax lines of a stored invoice or credit note (same field names), as written."""
+    if document.intra_state:
+        half_rate = Decimal(document.gst_rate_percent) / 2
+        return (
+            pricing.TaxLine("CGST", half_rate, document.cgst_paise),
+            pricing.TaxLine("SGST", half_rate, document.sgst_paise),
+        )
+    return (pricing.TaxLine("IGST", Decimal(document.gst_rate_percent), document.igst_paise),)
+
+
+def place_label(name, code) -> str:
+    return f"{name} ({code})" if code else state_label(name)
 
 
 def invoice_for(order) -> Invoice:
-    """The tax invoice of a paid or refunded order. Raises NoInvoice for any
-    other order: only the payment funnel assigns invoice numbers."""
-    if order.status not in INVOICED_STATUSES or not order.invoice_number:
+    """The stored tax invoice of a paid or refunded order, ready to render.
+    Raises NoInvoice for any other order: only the payment funnel issues them."""
+    document = getattr(order, "tax_invoice", None) if order.status in INVOICED_STATUSES else None
+    if document is None:
         raise NoInvoice(order.number)
-    place = place_of_supply(order.buyer_state)
-    intra_state = is_intra_state(place)
-    months = order.billing_cycle_months
+    (line,) = document.lines
     return Invoice(
-        number=order.invoice_number,
-        date=order.invoice_date or order.paid_at.date(),
+        number=document.number,
+        date=document.issued_on,
         order_number=order.number,
-        seller=Party(settings.SELLER_NAME, settings.SELLER_ADDRESS, settings.SELLER_STATE, settings.SELLER_GSTIN),
-        buyer=Party(order.buyer_name or order.user.email, order.buyer_address, order.buyer_state, order.buyer_gstin),
-        place_of_supply=state_label(place),
-        intra_state=intra_state,
-        sac=SAC_HOSTING,
-        description=(
-            f"{order.plan_name} server hosting ({order.plan_vcpu} vCPU, {order.plan_ram_gb} GB RAM, "
-            f"{order.plan_disk_gb} GB disk), {months} month{'s' if months != 1 else ''}"
-        ),
-        quantity_months=months,
-        unit_price_paise=order.unit_price_paise,
-        gross_paise=order.subtotal_paise + order.discount_paise,
-        discount_paise=order.discount_paise,
-        taxable_paise=order.subtotal_paise,
-        gst_rate_percent=order.gst_rate_percent,
-        tax_lines=pricing.tax_lines(order.tax_paise, order.gst_rate_percent, intra_state),
-        tax_paise=order.tax_paise,
-        total_paise=order.total_paise,
-        total_in_words=amount_in_words(order.total_paise),
+        seller=Party(document.seller_name, document.seller_address, document.seller_state, document.seller_gstin),
+        buyer=Party(document.buyer_name, document.buyer_address, document.buyer_state, document.buyer_gstin),
+        place_of_supply=place_label(document.place_of_supply, document.place_of_supply_code),
+        intra_state=document.intra_state,
+        sac=line["sac"],
+        description=line["description"],
+        quantity_months=line["quantity"],
+        unit_price_paise=line["unit_price_paise"],
+        gross_paise=line["gross_paise"],
+        discount_paise=line["discount_paise"],
+        taxable_paise=document.taxable_paise,
+        gst_rate_percent=document.gst_rate_percent,
+        tax_lines=tax_lines_of(document),
+        tax_paise=document.tax_paise,
+        total_paise=document.total_paise,
+        total_in_words=amount_in_words(document.total_paise),
         refunded=order.status == Order.Status.REFUNDED,
     )
 

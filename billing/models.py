@@ -335,6 +335,54 @@ class WebhookEvent(models.Model):
         return f"{self.event_type} {self.event_id}"
 
 
+class TaxInvoice(models.Model):
+    """The GST tax invoice of a paid order, written once in the payment's
+    transaction with everything it says copied in (seller and buyer as they
+    stood, place of supply, lines, tax split). Pages and the PDF render this row
+    only; later settings or profile changes never rewrite it."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="tax_invoice")
+    number = models.CharField(max_length=16, unique=True)
+    issued_on = models.DateField()  # Asia/Kolkata date of the payment
+    seller_name = models.CharField(max_length=200)
+    seller_address = models.TextField(blank=True)
+    seller_state = models.CharField(max_length=100)
+    seller_gstin = models.CharField(max_length=15, blank=True)
+    buyer_name = models.CharField(max_length=200)
+    buyer_address = models.TextField(blank=True)
+    buyer_state = models.CharField(max_length=100, blank=True)
+    buyer_gstin = models.CharField(max_length=15, blank=True)
+    # Place of supply: the state of the buyer's GSTIN, else the state they chose,
+    # else (an unregistered buyer who named none) the seller's.
+    place_of_supply = models.CharField(max_length=100)
+    place_of_supply_code = models.CharField(max_length=2, blank=True)
+    intra_state = models.BooleanField()
+    # [{"description", "sac", "quantity", "unit_price_paise", "gross_paise", "discount_paise", "taxable_paise"}]
+    lines = models.JSONField()
+    # Integer paise. CGST = tax // 2 and SGST = the rest (an odd paisa goes to SGST); IGST = tax.
+    taxable_paise = models.PositiveBigIntegerField()
+    gst_rate_percent = models.PositiveSmallIntegerField()
+    cgst_paise = models.PositiveBigIntegerField(default=0)
+    sgst_paise = models.PositiveBigIntegerField(default=0)
+    igst_paise = models.PositiveBigIntegerField(default=0)
+    tax_paise = models.PositiveBigIntegerField()
+    total_paise = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(tax_paise=F("cgst_paise") + F("sgst_paise") + F("igst_paise")), name="invoice_tax_adds_up"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_paise=F("taxable_paise") + F("tax_paise")), name="invoice_total_adds_up"
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+
 class InvoiceSequence(models.Model):
     """Gap-free invoice counter per Indian financial year (April–March), e.g. "2026-27"."""
 

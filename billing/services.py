@@ -20,6 +20,7 @@ from hostingportal.sql import increment_and_return, insert_row, insert_unless_ex
 
 from . import pricing
 from .gateways import GatewayError, GatewayPayment, GatewayRejected, get_gateway, payment_signature_valid
+from .invoices import invoice_document
 from .models import HostingPlan, InvoiceSequence, Order, OrderEvent, Payment
 
 logger = logging.getLogger("billing.payments")
@@ -88,7 +89,6 @@ def order_build(
         quote = pricing.quote(plan, billing_cycle_months)
     except pricing.PricingError as exc:
         raise OrderError(str(exc)) from exc
-    buyer = buyer or {}
     return Order(
         user=user,
         referrer_id=referrer_id,
@@ -110,10 +110,7 @@ def order_build(
         tax_paise=quote.tax_paise,
         total_paise=quote.total_paise,
         currency=quote.currency,
-        buyer_name=buyer.get("name") or user.billing_name or user.full_name,
-        buyer_address=buyer.get("address") or user.billing_address,
-        buyer_state=buyer.get("state") or user.billing_state,
-        buyer_gstin=(buyer.get("gstin") or user.gstin or "").upper(),
+        **order_buyer_fields(user, buyer),
     )
 
 
@@ -158,6 +155,25 @@ def renewal_order_build(server, billing_cycle_months) -> Order:
         # The buyer's referrer, as on their first order (the first referral stands): no lookup.
         referrer_id=first.referrer_id,
     )
+
+
+def order_buyer_fields(user, buyer) -> dict:
+    """The order's buyer snapshot. From checkout, exactly what the customer
+    submitted (a GSTIN left blank stays blank: the profile's may be another
+    state's); from the API, which takes no billing details, the saved profile."""
+    if buyer is None:
+        buyer = {
+            "name": user.billing_name,
+            "address": user.billing_address,
+            "state": user.billing_state,
+            "gstin": user.gstin,
+        }
+    return {
+        "buyer_name": buyer.get("name") or user.billing_name or user.full_name or user.email,
+        "buyer_address": buyer.get("address") or "",
+        "buyer_state": buyer.get("state") or "",
+        "buyer_gstin": (buyer.get("gstin") or "").upper(),
+    }
 
 
 def order_gateway_ensure(order) -> Order:
@@ -421,6 +437,7 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
             # row, so it is held for as short a time as possible.
             invoice_number_assign(order, timezone.localdate(order.paid_at))
             update_row(order, ("status", "paid_at", "payment_metadata", "invoice_number", "invoice_date", "updated_at"))
+            insert_row(invoice_document(order))  # the stored tax invoice: one INSERT, rendered as written
             outcome = PaymentOutcome(order, server, payment, "paid")
     log_step(
         "payment_apply", started, order=order.number, payment=gateway_payment.id, source=source, result=outcome.result
