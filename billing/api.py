@@ -44,7 +44,7 @@ class OrderListCreateView(generics.ListAPIView):
     serializer_class = OrderSerializer
 
     def get_queryset(self):
-        orders = selectors.orders_for_user(self.request.user)
+        orders = selectors.orders_with_documents_for_user(self.request.user)
         if status_filter := status_filter_value(self.request, OrderStatus.choices):
             orders = orders.filter(status=status_filter)
         return orders
@@ -89,7 +89,7 @@ class OrderDetailView(generics.RetrieveAPIView):
     lookup_field = "number"
 
     def get_queryset(self):
-        return selectors.orders_for_user(self.request.user)
+        return selectors.orders_with_documents_for_user(self.request.user)
 
 
 class PaymentVerifyView(APIView):

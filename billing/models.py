@@ -383,6 +383,66 @@ class TaxInvoice(models.Model):
         return self.number
 
 
+class CreditNote(models.Model):
+    """A GST credit note (CGST Rule 53) for a processed refund of the payment an
+    invoice was paid with: written once, with the invoice's parties, place of
+    supply and tax regime copied in, and rendered from what was written."""
+
+    refund = models.OneToOneField(Refund, on_delete=models.PROTECT, related_name="credit_note")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="credit_notes")
+    invoice = models.ForeignKey(TaxInvoice, on_delete=models.PROTECT, related_name="credit_notes")
+    number = models.CharField(max_length=16, unique=True)  # its own series: CN/26-27/000001
+    issued_on = models.DateField()  # Asia/Kolkata date the refund was processed
+    invoice_number = models.CharField(max_length=16)
+    invoice_date = models.DateField()
+    seller_name = models.CharField(max_length=200)
+    seller_address = models.TextField(blank=True)
+    seller_state = models.CharField(max_length=100)
+    seller_gstin = models.CharField(max_length=15, blank=True)
+    buyer_name = models.CharField(max_length=200)
+    buyer_address = models.TextField(blank=True)
+    buyer_state = models.CharField(max_length=100, blank=True)
+    buyer_gstin = models.CharField(max_length=15, blank=True)
+    place_of_supply = models.CharField(max_length=100)
+    place_of_supply_code = models.CharField(max_length=2, blank=True)
+    intra_state = models.BooleanField()
+    reason = models.TextField()
+    # Integer paise: amount = taxable + tax; tax = CGST + SGST + IGST.
+    amount_paise = models.PositiveBigIntegerField()
+    taxable_paise = models.PositiveBigIntegerField()
+    gst_rate_percent = models.PositiveSmallIntegerField()
+    cgst_paise = models.PositiveBigIntegerField(default=0)
+    sgst_paise = models.PositiveBigIntegerField(default=0)
+    igst_paise = models.PositiveBigIntegerField(default=0)
+    tax_paise = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["issued_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(tax_paise=F("cgst_paise") + F("sgst_paise") + F("igst_paise")),
+                name="credit_note_tax_adds_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_paise=F("taxable_paise") + F("tax_paise")), name="credit_note_amount_adds_up"
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+
+class CreditNoteSequence(models.Model):
+    """Gap-free credit-note counter per financial year, apart from invoice numbers."""
+
+    financial_year = models.CharField(max_length=7, unique=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.financial_year}: {self.last_number}"
+
+
 class InvoiceSequence(models.Model):
     """Gap-free invoice counter per Indian financial year (April–March), e.g. "2026-27"."""
 

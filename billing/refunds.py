@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from .credit_notes import credit_note_issue
 from .gateways import get_gateway
 from .models import Order, Payment, Refund
 from .services import order_event, order_transition
@@ -103,9 +104,12 @@ def refund_processed(order, payment, refund, *, source, actor=None):
     if returned >= payment.amount_paise and payment.status != Payment.Status.REFUNDED:
         payment.status = Payment.Status.REFUNDED
         payment.save(update_fields=["status", "updated_at"])
-    # Only the payment the order was paid with refunds the order: a duplicate
-    # payment refunded in full leaves the order and its server as they are.
+    # Only the payment the order was paid with refunds the order (and is on its
+    # invoice): a duplicate payment refunded in full leaves the order, its server
+    # and its invoice as they are.
     pays_for_the_order = payment.razorpay_payment_id == order.payment_metadata.get("captured_payment_id")
+    if pays_for_the_order:
+        credit_note_issue(order, refund)
     if order.status == Order.Status.PAID and pays_for_the_order and returned >= order.total_paise:
         order_transition(
             order, Order.Status.REFUNDED, source=source, actor=actor, message=f"Refund {refund.razorpay_refund_id}"

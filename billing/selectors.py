@@ -1,4 +1,7 @@
-from .models import HostingPlan, Order
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+
+from .models import HostingPlan, Order, Refund
 
 
 def active_plans():
@@ -18,3 +21,25 @@ def invoices_for_user(user):
         .select_related("server")
         .order_by("-paid_at", "-pk")
     )
+
+
+def orders_with_documents_for_user(user):
+    """The customer's orders, newest first, with what the API shows of each:
+    server, stored invoice, credit notes and `refunded_paise` (processed refunds
+    of any of its payments), in a fixed number of statements."""
+    processed = Q(payments__refunds__status=Refund.Status.PROCESSED)
+    return (
+        Order.objects.filter(user=user)
+        .select_related("server", "tax_invoice")
+        .prefetch_related("credit_notes")
+        .annotate(refunded_paise=Coalesce(Sum("payments__refunds__amount_paise", filter=processed), 0))
+        .order_by("-created_at")
+    )
+
+
+def order_refunded_paise(order) -> int:
+    """Processed refunds of any of the order's payments, in paise."""
+    if hasattr(order, "refunded_paise"):
+        return order.refunded_paise
+    total = Refund.objects.filter(payment__order=order, status=Refund.Status.PROCESSED).aggregate(s=Sum("amount_paise"))
+    return total["s"] or 0

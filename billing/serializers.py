@@ -1,3 +1,4 @@
+from django.urls import reverse
 from rest_framework import serializers
 
 from .models import BILLING_CYCLES, HostingPlan, Order
@@ -39,10 +40,28 @@ class RazorpayCheckoutSerializer(serializers.Serializer):
     currency = serializers.CharField()
 
 
+class InvoiceLinkSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    date = serializers.DateField()
+    url = serializers.CharField()
+    pdf_url = serializers.CharField()
+
+
+class CreditNoteLinkSerializer(InvoiceLinkSerializer):
+    amount_paise = serializers.IntegerField()
+
+
+def absolute(request, path):
+    return request.build_absolute_uri(path) if request is not None else path
+
+
 class OrderSerializer(serializers.ModelSerializer):
     plan = serializers.CharField(source="plan_slug")
     server = serializers.SerializerMethodField()
     razorpay = serializers.SerializerMethodField()
+    refunded_paise = serializers.SerializerMethodField()
+    invoice = serializers.SerializerMethodField()
+    credit_notes = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
@@ -58,8 +77,41 @@ class OrderSerializer(serializers.ModelSerializer):
             "currency",
             "server",
             "razorpay",
+            "refunded_paise",
+            "invoice",
+            "credit_notes",
             "created_at",
             "paid_at",
+        ]
+
+    def get_refunded_paise(self, order) -> int:
+        from .selectors import order_refunded_paise
+
+        return order_refunded_paise(order)
+
+    def get_invoice(self, order) -> InvoiceLinkSerializer(allow_null=True):
+        document = getattr(order, "tax_invoice", None) if order.status in ("paid", "refunded") else None
+        if document is None:
+            return None
+        request = self.context.get("request")
+        return {
+            "number": document.number,
+            "date": document.issued_on.isoformat(),
+            "url": absolute(request, reverse("billing:invoice", args=[order.number])),
+            "pdf_url": absolute(request, reverse("billing:invoice-pdf", args=[order.number])),
+        }
+
+    def get_credit_notes(self, order) -> CreditNoteLinkSerializer(many=True):
+        request = self.context.get("request")
+        return [
+            {
+                "number": note.number,
+                "date": note.issued_on.isoformat(),
+                "amount_paise": note.amount_paise,
+                "url": absolute(request, reverse("billing:credit-note", args=[order.number, note.pk])),
+                "pdf_url": absolute(request, reverse("billing:credit-note-pdf", args=[order.number, note.pk])),
+            }
+            for note in order.credit_notes.all()
         ]
 
     def get_server(self, order) -> int | None:

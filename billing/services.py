@@ -223,15 +223,22 @@ def financial_year(day) -> str:
     return f"{start}-{(start + 1) % 100:02d}"
 
 
-def invoice_number_assign(order, day):
-    """Next number of the year's gap-free sequence. Runs inside the transaction
-    that marks the order paid, so a rolled-back payment consumes no number."""
+def sequence_next(sequence_model, prefix, day) -> str:
+    """Next number of a gap-free series per financial year ("HP/26-27/000123",
+    15 characters; GST allows 16). Call inside the transaction that writes the
+    document, so a rollback consumes no number; the counter row is locked until
+    commit."""
     fy = financial_year(day)
-    number = increment_and_return(InvoiceSequence, "last_number", financial_year=fy)
-    if number is None:  # first invoice of the year; the unique constraint settles a tie
-        InvoiceSequence.objects.get_or_create(financial_year=fy)
-        number = increment_and_return(InvoiceSequence, "last_number", financial_year=fy)
-    order.invoice_number = f"HP/{fy[2:]}/{number:06d}"
+    number = increment_and_return(sequence_model, "last_number", financial_year=fy)
+    if number is None:  # first document of the year; the unique constraint settles a tie
+        sequence_model.objects.get_or_create(financial_year=fy)
+        number = increment_and_return(sequence_model, "last_number", financial_year=fy)
+    return f"{prefix}/{fy[2:]}/{number:06d}"
+
+
+def invoice_number_assign(order, day):
+    """The next invoice number, in the transaction that marks the order paid."""
+    order.invoice_number = sequence_next(InvoiceSequence, "HP", day)
     order.invoice_date = day
 
 

@@ -13,4 +13,6 @@ urlpatterns = [
     path("orders/<str:number>/simulated-payment/", views.simulated_payment, name="order-simulated-payment"),
     path("orders/<str:number>/invoice/", views.invoice, name="invoice"),
     path("orders/<str:number>/invoice.pdf", views.invoice_download, name="invoice-pdf"),
+    path("orders/<str:number>/credit-notes/<int:note_id>/", views.credit_note, name="credit-note"),
+    path("orders/<str:number>/credit-notes/<int:note_id>.pdf", views.credit_note_download, name="credit-note-pdf"),
 ]

@@ -10,10 +10,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.services import billing_details_remember
 
 from . import gst, pricing, selectors, services
+from .credit_notes import credit_note_view
 from .forms import CYCLE_CHOICES, CheckoutForm, cycle_from
 from .gateways import GatewayError
 from .gateways.simulated import simulated_checkout_response
-from .invoice_pdf import invoice_pdf
+from .invoice_pdf import credit_note_pdf, invoice_pdf
 from .invoices import NoInvoice, invoice_for
 from .models import Order
 
@@ -122,11 +123,13 @@ def awaiting_payment(order):
 @require_GET
 def order_detail(request, number):
     order = own_order(request, number)
-    intra_state = gst.is_intra_state(gst.place_of_supply(order.buyer_state))
+    intra_state = gst.is_intra_state(gst.place_of_supply(order.buyer_state, order.buyer_gstin))
     context = {
         "order": order,
         "server": services.order_server(order),
         "tax_lines": pricing.tax_lines(order.tax_paise, order.gst_rate_percent, intra_state),
+        "credit_notes": order.credit_notes.all(),
+        "refunded_paise": selectors.order_refunded_paise(order),
     }
     if awaiting_payment(order) and order.razorpay_order_id:
         context["checkout_options"] = services.checkout_options(order)
@@ -183,5 +186,28 @@ def invoice_download(request, number):
     invoice = paid_order_invoice(request, number)
     response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
     filename = "invoice-" + invoice.number.replace("/", "-") + ".pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def own_credit_note(request, number, note_id):
+    """The caller's own credit note, or 404 (also for anyone else's)."""
+    order = own_order(request, number)
+    note = get_object_or_404(order.credit_notes.select_related("order", "invoice"), pk=note_id)
+    return credit_note_view(note)
+
+
+@login_required
+@require_GET
+def credit_note(request, number, note_id):
+    return render(request, "billing/credit_note.html", {"note": own_credit_note(request, number, note_id)})
+
+
+@login_required
+@require_GET
+def credit_note_download(request, number, note_id):
+    note = own_credit_note(request, number, note_id)
+    response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
+    filename = "credit-note-" + note.number.replace("/", "-") + ".pdf"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -45,6 +45,7 @@ def test_refund_order_with_yes_refunds_what_is_left_and_prints_json(paid, fake_r
         "status": "processed",
     }
     assert [r["amount"] for r in fake_razorpay.refunds.values()] == [order.total_paise]
+    assert result["credit_note"] == refund.credit_note.number and result["credit_note"].startswith("CN/")
     order.refresh_from_db()
     assert order.status == "refunded"
     assert OrderEvent.objects.filter(
