@@ -148,6 +148,10 @@ class Order(models.Model):
     # only by a caller that saw at Razorpay that nothing was captured.
     capture_payment_id = models.CharField(max_length=64, blank=True)
     capture_claimed_until = models.DateTimeField(null=True, blank=True)
+    # The reconciler's budget: when it next asks Razorpay about this unpaid order
+    # (null: its first look, RECONCILE_OFFSETS[0] after creation) and how often it has.
+    reconcile_next_at = models.DateTimeField(null=True, blank=True)
+    reconcile_checks = models.PositiveSmallIntegerField(default=0)
 
     invoice_number = models.CharField(max_length=32, unique=True, null=True, blank=True)
     invoice_date = models.DateField(null=True, blank=True)

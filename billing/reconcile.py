@@ -35,6 +35,16 @@ CAPTURE_WINDOW = timedelta(days=5)
 DEFAULT_SINCE_HOURS = 72
 PERIODIC_SINCE_HOURS = int(CAPTURE_WINDOW.total_seconds() // 3600)
 
+# The periodic run's budget: an unpaid order is asked about at these ages, then
+# daily until its capture window closes, then once more to cancel it. Verify and
+# the webhook confirm nearly every payment within seconds; these looks are for
+# the lost ones, most likely found early, so the gaps grow. About 13 looks over
+# five days instead of 480 (docs/benchmarks.md). Flagged orders (staff have them)
+# and settled ones are not asked about at all.
+RECONCILE_OFFSETS = tuple(
+    timedelta(minutes=minutes) for minutes in (15, 30, 60, 120, 240, 480, 960, 1440, 2880, 4320, 5760)
+) + (CAPTURE_WINDOW,)
+
 
 @dataclass
 class ReconcileReport:
@@ -47,18 +57,37 @@ class ReconcileReport:
         return {"checked": self.checked, "applied": self.applied, "cancelled": self.cancelled, "errors": self.errors}
 
 
-def orders_to_reconcile(since_hours=DEFAULT_SINCE_HOURS, now=None):
+def orders_to_reconcile(since_hours=DEFAULT_SINCE_HOURS, now=None, *, budget=False):
     """Orders still `created` with a Razorpay order: those from the last
     `since_hours`, plus any older one past the capture window, which gets one
-    last look before it is cancelled (and then leaves this list)."""
+    last look before it is cancelled (and then leaves this list). With `budget`
+    (the periodic run), only orders whose next look is due, and none that is
+    flagged for staff."""
     now = now or timezone.now()
     recent = Q(created_at__gte=now - timedelta(hours=since_hours))
     expired = Q(created_at__lt=now - CAPTURE_WINDOW)
-    return (
-        Order.objects.filter(status=Order.Status.CREATED, razorpay_order_id__isnull=False)
-        .filter(recent | expired)
-        .order_by("created_at", "id")
-    )
+    orders = Order.objects.filter(status=Order.Status.CREATED, razorpay_order_id__isnull=False).filter(recent | expired)
+    if budget:
+        due = Q(reconcile_next_at__lte=now) | Q(
+            reconcile_next_at__isnull=True, created_at__lte=now - RECONCILE_OFFSETS[0]
+        )
+        orders = orders.filter(due, needs_attention=False)
+    return orders.order_by("created_at", "id")
+
+
+def reconcile_next_look(order, now):
+    """When to ask about `order` again after a look at `now`: the first offset
+    past both its count of looks and now, so a late run skips the looks it missed."""
+    checks = order.reconcile_checks + 1
+    for offset in RECONCILE_OFFSETS[checks:]:
+        if order.created_at + offset > now:
+            return checks, order.created_at + offset
+    return checks, order.created_at + CAPTURE_WINDOW  # past the window: due again, to be cancelled
+
+
+def reconcile_look_recorded(order, now):
+    checks, next_at = reconcile_next_look(order, now)
+    Order.objects.filter(pk=order.pk).update(reconcile_checks=checks, reconcile_next_at=next_at)
 
 
 def is_news(gateway_payment, known_statuses) -> bool:
@@ -127,14 +156,18 @@ def order_cancel_expired(order_id) -> bool:
     return True
 
 
-def payments_reconcile(since_hours=DEFAULT_SINCE_HOURS, now=None) -> ReconcileReport:
+def payments_reconcile(since_hours=DEFAULT_SINCE_HOURS, now=None, *, budget=False) -> ReconcileReport:
     """Reconcile every order from `orders_to_reconcile`. One order's gateway
-    error is reported in `errors` and the others still run. Idempotent."""
+    error is reported in `errors` and the others still run. Idempotent. With
+    `budget`, each look is recorded and the next one scheduled (also after an
+    error: a Razorpay outage does not turn into asking every 15 minutes)."""
     now = now or timezone.now()
     gateway = get_gateway()
     report = ReconcileReport()
-    for order in orders_to_reconcile(since_hours, now):
+    for order in orders_to_reconcile(since_hours, now, budget=budget):
         report.checked += 1
+        if budget:
+            reconcile_look_recorded(order, now)
         try:
             order_reconcile(order, gateway, report, now)
         except GatewayError as exc:

@@ -33,6 +33,7 @@ def watch_and_recover():
 
 @shared_task
 def reconcile_recent_payments():
-    """Every 15 minutes: ask Razorpay about every order still awaiting payment
-    within the capture window (and once more about those just past it)."""
-    return payments_reconcile(since_hours=PERIODIC_SINCE_HOURS).as_json()
+    """Every 15 minutes: ask Razorpay about the orders still awaiting payment
+    within the capture window whose next look is due (billing.reconcile's
+    budget), and once more about those just past it."""
+    return payments_reconcile(since_hours=PERIODIC_SINCE_HOURS, budget=True).as_json()
