@@ -447,6 +447,21 @@ class CreditNoteSequence(models.Model):
         return f"{self.financial_year}: {self.last_number}"
 
 
+class LedgerAudit(models.Model):
+    """One run of `audit_ledger` (the daily beat or by hand): kept so the staff
+    dashboard shows the latest result and when it ran."""
+
+    ran_at = models.DateTimeField(auto_now_add=True)
+    orders_checked = models.PositiveIntegerField()
+    problems = models.JSONField(default=list)  # [{"order", "problem"}]
+
+    class Meta:
+        ordering = ["-ran_at"]
+
+    def __str__(self):
+        return f"{self.ran_at:%Y-%m-%d %H:%M}: {len(self.problems)} problem(s)"
+
+
 class InvoiceSequence(models.Model):
     """Gap-free invoice counter per Indian financial year (April–March), e.g. "2026-27"."""
 

@@ -15,6 +15,11 @@ BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 300},
     },
+    "ops-audit-ledger": {
+        "task": "ops.tasks.audit_ledger_daily",
+        "schedule": 86400.0,
+        "options": {"expires": 3600},
+    },
     "ops-reconcile-payments": {
         "task": "ops.tasks.reconcile_recent_payments",
         "schedule": 900.0,

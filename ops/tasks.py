@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 
+from billing.audit import ledger_audit
 from billing.reconcile import PERIODIC_SINCE_HOURS, payments_reconcile
 from billing.webhooks import webhook_events_retry
 
@@ -37,3 +38,10 @@ def reconcile_recent_payments():
     within the capture window whose next look is due (billing.reconcile's
     budget), and once more about those just past it."""
     return payments_reconcile(since_hours=PERIODIC_SINCE_HOURS, budget=True).as_json()
+
+
+@shared_task
+def audit_ledger_daily():
+    """Once a day: the ledger audit over every paid or refunded order; each
+    problem opens an incident (alert), each one gone resolves it."""
+    return ledger_audit().as_json()

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from billing.audit import latest_audit
 from billing.gateways import GatewayError
 from billing.models import Payment
 from billing.refunds import payment_refundable_paise
@@ -66,6 +67,7 @@ def dashboard(request):
         "can_refund": request.user.has_perm("billing.refund_order"),
         "can_recover": request.user.has_perm("servers.requeue_server"),
         "can_mark_handled": request.user.has_perm("billing.mark_order_handled"),
+        "ledger_audit": latest_audit(),
     }
     return render(request, "admin/ops/dashboard.html", context)
 

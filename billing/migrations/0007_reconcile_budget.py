@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0006_credit_notes'),
+        ("billing", "0006_credit_notes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='reconcile_checks',
+            model_name="order",
+            name="reconcile_checks",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='order',
-            name='reconcile_next_at',
+            model_name="order",
+            name="reconcile_next_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

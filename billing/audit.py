@@ -1,0 +1,133 @@
+"""The ledger audit: every paid or refunded order checked against the contract's
+invariants, in a fixed number of statements whatever the number of orders.
+
+- the payment that paid it was captured for the order's total, and the stored
+  invoice says the same total;
+- processed refunds of that payment = its credit notes ≤ the total;
+- a full refund means a refunded order and (a `new` order) a terminated server;
+- a paid `new` order has its server.
+Each problem is alerted once (incident `ledger:<order>:<check>`) and resolved when
+a later run no longer finds it; each run is kept for the staff dashboard.
+"""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import IntegerField, OuterRef, Subquery, Sum
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce
+
+from .models import CreditNote, LedgerAudit, Order, Payment, Refund
+
+CHUNK = 2000
+INCIDENT_PREFIX = "ledger:"
+
+
+@dataclass
+class AuditReport:
+    orders_checked: int = 0
+    problems: list = field(default_factory=list)  # {"order", "problem", "check"}
+
+    def as_json(self) -> dict:
+        return {
+            "orders_checked": self.orders_checked,
+            "problems": [{"order": p["order"], "problem": p["problem"]} for p in self.problems],
+        }
+
+
+def audited_orders():
+    """Paid and refunded orders with the figures each check needs, in one statement."""
+    paying_id = KeyTextTransform("captured_payment_id", OuterRef("payment_metadata"))
+    paying = Payment.objects.filter(order=OuterRef("pk"), razorpay_payment_id=paying_id)
+    processed = (
+        Refund.objects.filter(
+            payment__order=OuterRef("pk"), payment__razorpay_payment_id=paying_id, status=Refund.Status.PROCESSED
+        )
+        .values("payment__order")
+        .annotate(total=Sum("amount_paise"))
+        .values("total")
+    )
+    credited = CreditNote.objects.filter(order=OuterRef("pk")).values("order").annotate(total=Sum("amount_paise"))
+    return (
+        Order.objects.filter(status__in=[Order.Status.PAID, Order.Status.REFUNDED])
+        .select_related("tax_invoice", "server")
+        .annotate(
+            paying_status=Subquery(paying.values("status")[:1]),
+            paying_amount=Subquery(paying.values("amount_paise")[:1]),
+            refunded=Coalesce(Subquery(processed, output_field=IntegerField()), 0),
+            credited=Coalesce(Subquery(credited.values("total"), output_field=IntegerField()), 0),
+        )
+        .order_by("pk")
+    )
+
+
+def order_problems(order) -> list[tuple[str, str]]:
+    """(check, problem) pairs for one annotated order; empty when it is sound."""
+    problems = []
+    total = order.total_paise
+    if order.paying_amount is None:
+        problems.append(("payment", "no captured payment recorded for the order"))
+    elif order.paying_status not in (Payment.Status.CAPTURED, Payment.Status.REFUNDED) or order.paying_amount != total:
+        problems.append(
+            ("payment", f"paying payment is {order.paying_status} for {order.paying_amount} paise, total {total}")
+        )
+    invoice = getattr(order, "tax_invoice", None)
+    if invoice is None:
+        problems.append(("invoice", "no stored tax invoice"))
+    elif invoice.total_paise != total:
+        problems.append(("invoice", f"invoice total {invoice.total_paise} paise, order total {total}"))
+    if order.refunded != order.credited:
+        problems.append(("credit-notes", f"processed refunds {order.refunded} paise, credit notes {order.credited}"))
+    if order.refunded > total or order.credited > total:
+        problems.append(("over-refunded", f"refunded {order.refunded} / credited {order.credited} of {total} paise"))
+    server = getattr(order, "server", None)
+    is_new = getattr(order, "kind", "new") == "new"
+    fully_refunded = order.refunded >= total
+    if fully_refunded and order.status != Order.Status.REFUNDED:
+        problems.append(("refund-status", "refunded in full but the order is still paid"))
+    if order.status == Order.Status.REFUNDED and not fully_refunded:
+        problems.append(("refund-status", f"order refunded but only {order.refunded} of {total} paise returned"))
+    if fully_refunded and is_new and server is not None and server.status != "terminated":
+        problems.append(("server-running", f"refunded in full but server #{server.pk} is {server.status}"))
+    if order.status == Order.Status.PAID and is_new and server is None:
+        problems.append(("no-server", "paid new order without a server"))
+    return problems
+
+
+def ledger_audit(*, alert=True) -> AuditReport:
+    """Check every paid or refunded order; record the run; alert each new problem
+    and resolve the incidents of problems that are gone. Reads every order in one
+    statement (server-side cursor, CHUNK rows at a time; invoice and server joined,
+    refund and credit-note sums as subqueries)."""
+    report = AuditReport()
+    for order in audited_orders().iterator(chunk_size=CHUNK):
+        report.orders_checked += 1
+        for check, problem in order_problems(order):
+            report.problems.append({"order": order.number, "problem": problem, "check": check})
+    LedgerAudit.objects.create(orders_checked=report.orders_checked, problems=report.as_json()["problems"])
+    if alert:
+        ledger_incidents_sync(report)
+    return report
+
+
+def ledger_incidents_sync(report):
+    from alerts.models import Incident  # alerts is a leaf app
+    from alerts.services import incident_open, incident_resolve
+
+    found = set()
+    for item in report.problems:
+        key = f"{INCIDENT_PREFIX}{item['order']}:{item['check']}"
+        found.add(key)
+        incident_open(
+            key,
+            f"Ledger: order {item['order']}: {item['check']}",
+            f"audit_ledger found on order {item['order']}: {item['problem']}.",
+            link=f"{settings.SITE_URL}/admin/orphaned-orders/",
+        )
+    gone = Incident.objects.filter(key__startswith=INCIDENT_PREFIX, resolved_at__isnull=True).exclude(key__in=found)
+    for key in gone.values_list("key", flat=True):
+        incident_resolve(key, "audit_ledger no longer finds it")
+
+
+def latest_audit():
+    return LedgerAudit.objects.first()
