@@ -11,6 +11,7 @@ from hostingportal.admin_inlines import ReadOnlyTabularInline
 
 from .gateways import GatewayError
 from .gst import is_intra_state, place_of_supply
+from .invoices import tax_lines_of
 from .models import HostingPlan, InvoiceSequence, Order, OrderEvent, Payment, Refund, WebhookEvent
 from .pricing import paise_from_rupees, tax_lines
 from .refunds import RefundRefused, order_refund, order_refund_plan
@@ -173,8 +174,12 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="GST")
     def gst(self, order):
-        intra_state = is_intra_state(place_of_supply(order.buyer_state))
-        lines = tax_lines(order.tax_paise, order.gst_rate_percent, intra_state)
+        document = getattr(order, "tax_invoice", None)
+        if document is not None:  # as the stored invoice says, whatever the settings are now
+            lines = tax_lines_of(document)
+        else:
+            intra_state = is_intra_state(place_of_supply(order.buyer_state, order.buyer_gstin))
+            lines = tax_lines(order.tax_paise, order.gst_rate_percent, intra_state)
         return " + ".join(f"{line.label} {line.rate_text}% {rupees(line.amount_paise)}" for line in lines)
 
     @admin.display(description="Customer", ordering="user__email")
