@@ -235,7 +235,9 @@ class OrderAdmin(admin.ModelAdmin):
             reason = request.POST.get("reason", "")
             for order in orders:
                 try:
-                    refund = order_refund(order.number, reason=reason, actor=request.user, amount_paise=amount_paise)
+                    refund = order_refund(
+                        order.number, reason=reason, actor=request.user, amount_paise=amount_paise, request=request
+                    )
                 except (RefundRefused, GatewayError) as exc:
                     self.message_user(request, f"{order.number}: refund not made: {exc}", messages.ERROR)
                 else:
@@ -299,7 +301,9 @@ class PaymentAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         # The record as stored, money in rupees instead of raw paise, with links to its order and customer.
-        shown = [f"{f.name[: -len('_paise')]}" if f.name.endswith("_paise") else f.name for f in self.model._meta.fields]
+        shown = [
+            f"{f.name[: -len('_paise')]}" if f.name.endswith("_paise") else f.name for f in self.model._meta.fields
+        ]
         return [name for name in shown if name not in ("id", "order")] + ["order_link", "customer"]
 
     def get_readonly_fields(self, request, obj=None):

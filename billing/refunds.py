@@ -154,13 +154,17 @@ def refund_apply(*, refund_id, payment_id, amount_paise, status, source, actor=N
         )
 
 
-def refund_payment(*, payment_id, reason, actor=None, amount_paise=None, source="admin") -> Refund:
+def refund_payment(
+    *, payment_id, reason, actor=None, amount_paise=None, source="admin", via="admin", request=None
+) -> Refund:
     """Refund `amount_paise` (default: all that is left) of a captured payment
     through Razorpay and record its answer. Holds the order lock, then the
     payment lock, across the Razorpay call (bounded by the gateway timeout), so
     a double click or a second staff member waits and then finds less left,
     never a second refund of the same money. A gateway error records nothing
-    and propagates; if we fail after Razorpay refunded, its webhook records it."""
+    and propagates; if we fail after Razorpay refunded, its webhook records it.
+    The staff audit row (who, when, from where, why; `via` "admin", "dashboard"
+    or "command") commits with the refund."""
     reason = (reason or "").strip()
     if not reason:
         raise RefundRefused("A reason is required for a refund.")
@@ -180,7 +184,7 @@ def refund_payment(*, payment_id, reason, actor=None, amount_paise=None, source=
             payment_id, amount, notes={"order_number": order.number, "reason": reason[:250]}
         )
         logger.info("refund_made payment=%s refund=%s amount=%s by=%s", payment_id, gateway_refund.id, amount, actor)
-        return refund_record(
+        refund = refund_record(
             order,
             payment,
             refund_id=gateway_refund.id,
@@ -190,6 +194,13 @@ def refund_payment(*, payment_id, reason, actor=None, amount_paise=None, source=
             actor=actor,
             reason=reason,
         )
+        from security.audit import staff_action_record  # security records staff actions of every app
+
+        details = {"payment_id": payment_id, "refund_id": refund.razorpay_refund_id, "amount_paise": amount}
+        staff_action_record(
+            "billing.refund_order", target=order, actor=actor, request=request, via=via, reason=reason, details=details
+        )
+        return refund
 
 
 @dataclass
@@ -218,12 +229,18 @@ def order_refund_plan(number, amount_paise=None) -> OrderRefundPlan:
     return OrderRefundPlan(order, payment_id, amount)
 
 
-def order_refund(number, *, reason, actor=None, amount_paise=None, source="admin") -> Refund:
+def order_refund(number, *, reason, actor=None, amount_paise=None, source="admin", via="admin", request=None) -> Refund:
     """Refund a paid order (default: what is left of the payment that paid it).
     The one service behind the admin action and `refund_order`."""
     plan = order_refund_plan(number, amount_paise)
     return refund_payment(
-        payment_id=plan.payment_id, reason=reason, actor=actor, amount_paise=plan.amount_paise, source=source
+        payment_id=plan.payment_id,
+        reason=reason,
+        actor=actor,
+        amount_paise=plan.amount_paise,
+        source=source,
+        via=via,
+        request=request,
     )
 
 

@@ -12,11 +12,13 @@ class ActionRefused(ValueError):
     """The action cannot be done as asked; the message is for staff."""
 
 
-def payment_refund_by_staff(*, payment_id, actor, reason):
+def payment_refund_by_staff(*, payment_id, actor, reason, request=None):
     """The dashboard's refund of what is left of a payment (a flagged duplicate,
     say): billing.refunds.refund_payment, with its lock order and records."""
     try:
-        return refund_payment(payment_id=payment_id, reason=reason, actor=actor, source="admin")
+        return refund_payment(
+            payment_id=payment_id, reason=reason, actor=actor, source="admin", via="dashboard", request=request
+        )
     except RefundRefused as exc:
         raise ActionRefused(str(exc)) from exc
 

@@ -127,7 +127,7 @@ def refund_payment(request, payment_id):
     if request.method == "POST" and not second_factor_refused(request):
         try:
             refund = payment_refund_by_staff(
-                payment_id=payment_id, actor=request.user, reason=request.POST.get("reason")
+                payment_id=payment_id, actor=request.user, reason=request.POST.get("reason"), request=request
             )
         except (ActionRefused, GatewayError) as exc:
             messages.error(request, f"Refund not made: {exc}")

@@ -146,4 +146,13 @@ def test_the_admin_action_needs_the_refund_permission_not_only_staff(paid, fake_
     assert done.status_code == 302
     refund = Refund.objects.get()
     assert refund.amount_paise == 5000 and refund.created_by == clerk and refund.reason == "Wrong plan"
+    from security.models import StaffAction
+
+    audit = StaffAction.objects.get()
+    assert (audit.actor, audit.via, audit.action, audit.ip_address) == (
+        clerk,
+        "admin",
+        "billing.refund_order",
+        "127.0.0.1",
+    )
     assert Order.objects.get(pk=order.pk).status == "paid"

@@ -57,7 +57,11 @@ class Command(JsonOutputMixin, BaseCommand):
         if not dry_run:
             try:
                 refund = refund_payment(
-                    payment_id=plan.payment_id, reason=reason, amount_paise=plan.amount_paise, source=SOURCE
+                    payment_id=plan.payment_id,
+                    reason=reason,
+                    amount_paise=plan.amount_paise,
+                    source=SOURCE,
+                    via="command",
                 )
             except RefundRefused as exc:  # the order changed since the plan (another refund meanwhile)
                 raise CommandError(str(exc), returncode=2) from exc
