@@ -115,6 +115,54 @@ def refund_processed(order, payment, refund, *, source, actor=None):
             order, Order.Status.REFUNDED, source=source, actor=actor, message=f"Refund {refund.razorpay_refund_id}"
         )
         order.save(update_fields=["status", "updated_at"])
+        # Exactly once per order, with its transition to refunded.
+        order_service_withdraw(order, source=source, actor=actor)
+
+
+def order_service_withdraw(order, *, source, actor=None):
+    """What a full refund takes back: a `new` order's server is terminated (the
+    lifecycle's backend operation), a renewal's months come off its server's
+    paid_until. Caller holds the order lock (then the payment's); the server's
+    is taken here, last, as the documented lock order says."""
+    from servers.operations import OperationRefused, server_terminate  # servers depends on billing
+
+    if order.kind == Order.Kind.RENEWAL:
+        renewal_take_back(order, source=source, actor=actor)
+        return
+    server = getattr(order, "server", None)
+    if server is None:
+        return
+    note = f"Order {order.number} refunded in full"
+    try:
+        server_terminate(server.pk, source="refund", actor=actor, note=note)
+    except OperationRefused as exc:  # provisioning right now: staff terminate it once that ends
+        order_event(order, "termination_refused", source=source, actor=actor, message=str(exc))
+        logger.warning("refund_termination_refused order=%s server=%s error=%s", order.number, server.pk, exc)
+
+
+def renewal_take_back(order, *, source, actor=None):
+    """Take a fully refunded renewal's months back off its server's paid_until
+    (once: the caller runs with the order's one transition to refunded). Nothing
+    for a renewal that never extended (its server was already terminated)."""
+    from servers.models import RenewalExtension, Server
+    from servers.operations import server_event
+    from servers.periods import period_start
+
+    extension = RenewalExtension.objects.filter(order=order).first()
+    if extension is None:
+        return
+    server = Server.objects.select_for_update().get(pk=extension.server_id)
+    if server.status == Server.Status.TERMINATED or server.paid_until is None:
+        return
+    server.paid_until = period_start(server.paid_until, extension.months)
+    server.save(update_fields=["paid_until", "updated_at"])
+    server_event(
+        server.pk,
+        "renewal_refunded",
+        source=source,
+        actor=actor,
+        note=f"Order {order.number} refunded: paid until {timezone.localtime(server.paid_until):%d %b %Y}",
+    )
 
 
 def refund_failed_alert(order, refund):
