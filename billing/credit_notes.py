@@ -16,10 +16,16 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from .invoices import SAC_HOSTING, Party, amount_in_words, place_label, tax_lines_of
-from .models import CreditNote, CreditNoteSequence
+from .models import CreditNote, CreditNoteSequence, GstDocument
 from .pricing import divide_half_up
 from .services import sequence_next
 
+# The parties, place of supply and tax regime: exactly as on the invoice.
+COPIED_FROM_INVOICE = tuple(
+    field.name
+    for field in GstDocument._meta.get_fields()
+    if not field.name.endswith("_paise") and field.name != "created_at"
+)
 FIGURES = ("taxable_paise", "tax_paise", "cgst_paise", "sgst_paise", "igst_paise", "amount_paise")
 
 
@@ -79,19 +85,8 @@ def credit_note_issue(order, refund, *, when=None) -> CreditNote | None:
         issued_on=day,
         invoice_number=invoice.number,
         invoice_date=invoice.issued_on,
-        seller_name=invoice.seller_name,
-        seller_address=invoice.seller_address,
-        seller_state=invoice.seller_state,
-        seller_gstin=invoice.seller_gstin,
-        buyer_name=invoice.buyer_name,
-        buyer_address=invoice.buyer_address,
-        buyer_state=invoice.buyer_state,
-        buyer_gstin=invoice.buyer_gstin,
-        place_of_supply=invoice.place_of_supply,
-        place_of_supply_code=invoice.place_of_supply_code,
-        intra_state=invoice.intra_state,
         reason=refund.reason or "Refund",
-        gst_rate_percent=invoice.gst_rate_percent,
+        **{name: getattr(invoice, name) for name in COPIED_FROM_INVOICE},
         **figures,
     )
 

@@ -339,15 +339,11 @@ class WebhookEvent(models.Model):
         return f"{self.event_type} {self.event_id}"
 
 
-class TaxInvoice(models.Model):
-    """The GST tax invoice of a paid order, written once in the payment's
-    transaction with everything it says copied in (seller and buyer as they
-    stood, place of supply, lines, tax split). Pages and the PDF render this row
-    only; later settings or profile changes never rewrite it."""
+class GstDocument(models.Model):
+    """What a tax invoice and a credit note both print, copied in when the
+    document is written: the parties as they stood, the place of supply, the
+    tax regime and split. Integer paise; tax = CGST + SGST + IGST."""
 
-    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="tax_invoice")
-    number = models.CharField(max_length=16, unique=True)
-    issued_on = models.DateField()  # Asia/Kolkata date of the payment
     seller_name = models.CharField(max_length=200)
     seller_address = models.TextField(blank=True)
     seller_state = models.CharField(max_length=100)
@@ -361,17 +357,30 @@ class TaxInvoice(models.Model):
     place_of_supply = models.CharField(max_length=100)
     place_of_supply_code = models.CharField(max_length=2, blank=True)
     intra_state = models.BooleanField()
-    # [{"description", "sac", "quantity", "unit_price_paise", "gross_paise", "discount_paise", "taxable_paise"}]
-    lines = models.JSONField()
-    # Integer paise. CGST = tax // 2 and SGST = the rest (an odd paisa goes to SGST); IGST = tax.
     taxable_paise = models.PositiveBigIntegerField()
     gst_rate_percent = models.PositiveSmallIntegerField()
+    # CGST = tax // 2 and SGST = the rest (an odd paisa goes to SGST); IGST = tax.
     cgst_paise = models.PositiveBigIntegerField(default=0)
     sgst_paise = models.PositiveBigIntegerField(default=0)
     igst_paise = models.PositiveBigIntegerField(default=0)
     tax_paise = models.PositiveBigIntegerField()
-    total_paise = models.PositiveBigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class TaxInvoice(GstDocument):
+    """The GST tax invoice of a paid order, written once in the payment's
+    transaction with everything it says copied in. Pages and the PDF render this
+    row only; later settings or profile changes never rewrite it."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="tax_invoice")
+    number = models.CharField(max_length=16, unique=True)
+    issued_on = models.DateField()  # Asia/Kolkata date of the payment
+    # [{"description", "sac", "quantity", "unit_price_paise", "gross_paise", "discount_paise", "taxable_paise"}]
+    lines = models.JSONField()
+    total_paise = models.PositiveBigIntegerField()
 
     class Meta:
         constraints = [
@@ -387,7 +396,7 @@ class TaxInvoice(models.Model):
         return self.number
 
 
-class CreditNote(models.Model):
+class CreditNote(GstDocument):
     """A GST credit note (CGST Rule 53) for a processed refund of the payment an
     invoice was paid with: written once, with the invoice's parties, place of
     supply and tax regime copied in, and rendered from what was written."""
@@ -399,27 +408,8 @@ class CreditNote(models.Model):
     issued_on = models.DateField()  # Asia/Kolkata date the refund was processed
     invoice_number = models.CharField(max_length=16)
     invoice_date = models.DateField()
-    seller_name = models.CharField(max_length=200)
-    seller_address = models.TextField(blank=True)
-    seller_state = models.CharField(max_length=100)
-    seller_gstin = models.CharField(max_length=15, blank=True)
-    buyer_name = models.CharField(max_length=200)
-    buyer_address = models.TextField(blank=True)
-    buyer_state = models.CharField(max_length=100, blank=True)
-    buyer_gstin = models.CharField(max_length=15, blank=True)
-    place_of_supply = models.CharField(max_length=100)
-    place_of_supply_code = models.CharField(max_length=2, blank=True)
-    intra_state = models.BooleanField()
     reason = models.TextField()
-    # Integer paise: amount = taxable + tax; tax = CGST + SGST + IGST.
-    amount_paise = models.PositiveBigIntegerField()
-    taxable_paise = models.PositiveBigIntegerField()
-    gst_rate_percent = models.PositiveSmallIntegerField()
-    cgst_paise = models.PositiveBigIntegerField(default=0)
-    sgst_paise = models.PositiveBigIntegerField(default=0)
-    igst_paise = models.PositiveBigIntegerField(default=0)
-    tax_paise = models.PositiveBigIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    amount_paise = models.PositiveBigIntegerField()  # = taxable + tax
 
     class Meta:
         ordering = ["issued_on", "id"]
