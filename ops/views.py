@@ -131,15 +131,7 @@ def refund_payment(request, payment_id):
             )
         except (ActionRefused, GatewayError) as exc:
             messages.error(request, f"Refund not made: {exc}")
-        else:
-            staff_action_record(
-                "billing.refund_order",
-                target=payment.order,
-                request=request,
-                via="dashboard",
-                reason=refund.reason,
-                details={"payment": payment_id, "refund": refund.razorpay_refund_id, "amount_paise": refund.amount_paise},
-            )
+        else:  # the staff audit row was written with the refund (billing.refunds.refund_payment)
             messages.success(
                 request, f"Refund {refund.razorpay_refund_id} of {payment_id}: {refund.get_status_display()}."
             )

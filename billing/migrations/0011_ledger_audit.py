@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0009_reconcile_budget"),
+        ("billing", "0010_reconcile_budget"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0008_credit_notes"),
+        ("billing", "0009_credit_notes"),
     ]
 
     operations = [
