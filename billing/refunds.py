@@ -117,6 +117,13 @@ def refund_processed(order, payment, refund, *, source, actor=None):
         order.save(update_fields=["status", "updated_at"])
         # Exactly once per order, with its transition to refunded.
         order_service_withdraw(order, source=source, actor=actor)
+    if pays_for_the_order:
+        from affiliates.services import commission_adjust_for_refund  # affiliates depends on billing, not back
+
+        # Before approval the referrer's commission follows the money: reversed or reduced.
+        commission_adjust_for_refund(
+            order, refunded_paise=returned, refund_id=refund.razorpay_refund_id, source=source, actor=actor
+        )
 
 
 def order_service_withdraw(order, *, source, actor=None):
