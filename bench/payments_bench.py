@@ -24,7 +24,12 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.payments_world import paid_orders, plan_and_customers, start  # noqa: E402 - needs the repo on the path
+from bench.payments_world import (  # noqa: E402 - needs the repo on the path
+    docs_section_replace,
+    paid_orders,
+    plan_and_customers,
+    start,
+)
 
 DB_NAME = "portal_bench_payments"
 PORT = 8765
@@ -110,12 +115,29 @@ def run_load(name, concurrency, specs, web_pid):
         "name": name,
         "concurrency": concurrency,
         "n": len(specs),
+        "latencies_ms": latencies,
         "p50": statistics.median(latencies),
         "p95": percentile(latencies, 95),
         "rps": len(specs) / result["wall_s"],
         "statuses": result["statuses"],
         "cpu_ms": cpu_ms,
     }
+
+
+def web_start(env, workers):
+    """gunicorn with `workers` sync workers on PORT, against the benchmark's environment."""
+    command = [sys.executable, "-m", "gunicorn", "hostingportal.wsgi", "--bind", f"127.0.0.1:{PORT}"]
+    return subprocess.Popen([*command, "--workers", str(workers), "--log-level", "warning"], cwd=REPO, env=env)
+
+
+def web_wait():
+    """Until /healthz answers 200 (about 20 s at most)."""
+    for _ in range(100):
+        try:
+            if requests.get(f"{BASE}/healthz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:  # not up yet
+            time.sleep(0.2)
 
 
 def main():
@@ -156,22 +178,7 @@ def main():
         """[(Checkout's answer, the paying customer's auth header)], customers in turn."""
         return paid_orders(fake, plan, customers, count)
 
-    web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "hostingportal.wsgi",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO,
-        env=env,
-    )
+    web = web_start(env, args.workers)
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -190,12 +197,7 @@ def main():
     )
     results = []
     try:
-        for _ in range(100):
-            try:
-                if requests.get(f"{BASE}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:  # not up yet
-                time.sleep(0.2)
+        web_wait()
         # Time from verify to active, one payment at a time with an idle live worker
         # (measured first: the load below leaves a provisioning backlog behind it).
         samples = []
@@ -280,21 +282,13 @@ def main():
 
 
 def write_section(heading, table):
-    path = REPO / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nMachine: 2 cores, 24 GiB (the CI machine).\n"
     body = (
         f"{heading}\n\nCommand: `.venv/bin/python bench/payments_bench.py --write` "
         "(gunicorn 4 workers + Celery worker + PostgreSQL + Redis + fake Razorpay, all on this machine; "
         "the load generator shares the 2 cores).\n\n"
         f"Measured {time.strftime('%Y-%m-%d')}:\n\n{table}\n"
     )
-    if heading in text:
-        start = text.index(heading)
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + body + ("" if end == -1 else text[end:])
-    else:
-        text = text.rstrip() + "\n\n" + body
-    path.write_text(text)
+    docs_section_replace(heading, body)
 
 
 if __name__ == "__main__":

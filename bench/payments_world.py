@@ -74,3 +74,17 @@ def paid_orders(fake, plan, customers, count):
         order = order_create(user=user, plan=plan, billing_cycle_months=1)
         paid.append((fake.checkout_response(fake.pay(order.razorpay_order_id)), extra))
     return paid
+
+
+def docs_section_replace(heading, body):
+    """Put `body` (which starts with `heading`) in docs/benchmarks.md, replacing
+    that section if it is there, else at the end."""
+    path = REPO / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nMachine: 2 cores, 24 GiB (the CI machine).\n"
+    if heading in text:
+        begin = text.index(heading)
+        end = text.find("\n## ", begin + 1)
+        text = text[:begin] + body + ("" if end == -1 else text[end:])
+    else:
+        text = text.rstrip() + "\n\n" + body
+    path.write_text(text)
