@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -180,6 +180,21 @@ def commissions_approve_due(now, *, dry_run=False, batch=APPROVE_BATCH) -> list[
                 approved.append(commission.pk)
         if len(claimed) < batch:
             return approved
+
+
+def commissions_approve_step(ctx):
+    """run_billing's step (lifecycle.billing_day.STEPS): approve the commissions whose
+    hold ended by the run's time; their ids go into the JSON as `commissions_approved`.
+    A database failure is logged and reported in `errors`, and the other steps stand."""
+    try:
+        approved = commissions_approve_due(ctx.now)
+    except DatabaseError as exc:
+        logger.exception("commissions_approve_failed")
+        ctx.report.errors.append({"server": None, "error": f"approve_commissions: {exc}"})
+        return
+    ctx.report.extra["commissions_approved"] = ctx.report.extra.get("commissions_approved", []) + approved
+    if approved:
+        logger.info("commissions_approved count=%d", len(approved))
 
 
 def commission_adjust_for_refund(order, *, refunded_paise, refund_id="", source="refund", actor=None):

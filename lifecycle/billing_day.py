@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from affiliates.services import commissions_approve_step
 from billing.models import Order, OrderEvent
 from billing.services import renewal_order_build
 from servers.models import Server, ServerEvent
@@ -243,6 +244,7 @@ STEPS: list = [
     ServerStep("terminate_overdue", overdue_to_terminate, terminate("Renewal unpaid past the termination day")),
     ServerStep("terminate_cancelled", cancelled_to_terminate, terminate("Cancelled at period end")),
     reminders_unsent,
+    commissions_approve_step,
 ]
 
 

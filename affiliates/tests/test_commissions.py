@@ -139,3 +139,23 @@ def test_the_ledger_check_finds_a_missing_a_wrong_and_an_unreversed_commission(a
         orders[1].number: "commission is 22401 paise on a subtotal of 224000; 10.00 % of 224000 is 22400",
         orders[2].number: "order refunded but its commission is pending",
     }
+
+
+@pytest.mark.django_db
+def test_a_paid_renewal_earns_the_referrer_its_commission_too(alice, carol, fake_razorpay, settings):
+    from billing.models import Order
+    from lifecycle.tests.conftest import active_server, verify_payment
+
+    settings.SIMULATED_PROVISIONING_DELAY_SECONDS = 0
+    odd = HostingPlanFactory(slug="odd", price_paise=112345)
+    server = active_server(carol, odd, order__referrer=alice)  # carol bought it a month ago through alice's link
+    api = api_client(carol)
+    renewal = api.post(f"/api/v1/servers/{server.pk}/renew/", {}, format="json")
+    assert renewal.status_code == 200, renewal.content
+    order = Order.objects.get(number=renewal.json()["number"])
+    assert order.kind == "renewal" and order.referrer == alice
+
+    response, _ = verify_payment(api, fake_razorpay, order)
+    assert response.status_code == 200, response.content
+    commission = Commission.objects.get(order=order)
+    assert commission.affiliate == alice and commission.amount_paise == 11235  # 10 % of 112345, half-up

@@ -193,3 +193,28 @@ def test_an_order_found_refunded_at_approval_is_reversed_instead(commissions):
     assert commissions_approve_due(commission.hold_until) == []
     commission.refresh_from_db()
     assert commission.status == "reversed"
+
+
+@pytest.mark.django_db
+def test_run_billing_approves_commissions_past_their_hold_once(commissions, django_capture_on_commit_callbacks):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    first, second = commissions
+    Commission.objects.filter(pk=first.pk).update(hold_until=first.hold_until - timedelta(days=31))  # its hold is over
+
+    def run_billing(*args):
+        out = io.StringIO()
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("run_billing", "--json", *args, stdout=out)
+        return json.loads(out.getvalue())
+
+    assert run_billing("--dry-run")["commissions_approved"] == [first.pk]
+    assert Commission.objects.get(pk=first.pk).status == "pending"  # a dry run writes nothing
+
+    report = run_billing()
+    assert report["commissions_approved"] == [first.pk] and report["errors"] == []
+    assert dict(Commission.objects.values_list("pk", "status")) == {first.pk: "approved", second.pk: "pending"}
+    assert run_billing()["commissions_approved"] == []  # twice changes nothing more
