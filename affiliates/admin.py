@@ -83,7 +83,7 @@ class AffiliateAdmin(ReadOnlyAdmin):
                     paid_on=form.cleaned_data["paid_on"],
                     note=form.cleaned_data["note"],
                     recorded_by=request.user,
-                    recorded_from=request.META.get("REMOTE_ADDR"),
+                    request=request,
                 )
             except services.PayoutError as exc:
                 form.add_error(None, str(exc))

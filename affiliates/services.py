@@ -19,6 +19,8 @@ from django.utils import timezone
 from accounts.models import User
 from billing import pricing
 from hostingportal.sql import insert_row, insert_unless_exists
+from security.audit import staff_action_record
+from security.client_address import client_address
 
 from .models import Commission, CommissionEvent, Payout, Referral
 
@@ -184,17 +186,16 @@ def commissions_approve_due(now, *, dry_run=False, batch=APPROVE_BATCH) -> list[
 
 def commissions_approve_step(ctx):
     """run_billing's step (lifecycle.billing_day.STEPS): approve the commissions whose
-    hold ended by the run's time; their ids go into the JSON as `commissions_approved`.
-    A database failure is logged and reported in `errors`, and the other steps stand."""
+    hold ended by the run's time (a dry run's transaction is rolled back by run_billing).
+    Its JSON keeps the contract's keys, so approvals are logged, not listed there; a
+    database failure is logged and reported in `errors`, and the other steps stand."""
     try:
         approved = commissions_approve_due(ctx.now)
     except DatabaseError as exc:
         logger.exception("commissions_approve_failed")
         ctx.report.errors.append({"server": None, "error": f"approve_commissions: {exc}"})
         return
-    ctx.report.extra["commissions_approved"] = ctx.report.extra.get("commissions_approved", []) + approved
-    if approved:
-        logger.info("commissions_approved count=%d", len(approved))
+    logger.info("commissions_approved dry_run=%s count=%d ids=%s", ctx.report.dry_run, len(approved), approved[:50])
 
 
 def commission_adjust_for_refund(order, *, refunded_paise, refund_id="", source="refund", actor=None):
@@ -246,7 +247,9 @@ def commission_adjust_for_refund(order, *, refunded_paise, refund_id="", source=
 # --- Payouts --------------------------------------------------------------------
 
 
-def payout_record(*, affiliate, amount_paise, reference, paid_on, recorded_by, recorded_from=None, note="") -> Payout:
+def payout_record(
+    *, affiliate, amount_paise, reference, paid_on, recorded_by, request=None, via="admin", note=""
+) -> Payout:
     """Record money staff sent `affiliate` and mark the approved commissions it
     settles `paid`, oldest approval first.
 
@@ -256,7 +259,9 @@ def payout_record(*, affiliate, amount_paise, reference, paid_on, recorded_by, r
     The affiliate's approved commissions are locked first, so two staff
     recording the same payout at once cannot pay one commission twice, and a
     reference is unique per affiliate (a form submitted twice is refused).
-    Needs the `affiliates.pay_commission` permission.
+    Needs the `affiliates.pay_commission` permission; the staff audit records who,
+    when, from which address (`request`'s, when there is one) and what, in the
+    same transaction.
     """
     if not recorded_by.has_perm("affiliates.pay_commission"):
         raise PermissionDenied("Recording an affiliate payout needs the affiliates.pay_commission permission.")
@@ -289,7 +294,7 @@ def payout_record(*, affiliate, amount_paise, reference, paid_on, recorded_by, r
             paid_on=paid_on,
             note=note,
             recorded_by=recorded_by,
-            recorded_from=recorded_from,
+            recorded_from=(client_address(request) or None) if request is not None else None,
         )
         now = timezone.now()
         for commission in settled:
@@ -297,11 +302,26 @@ def payout_record(*, affiliate, amount_paise, reference, paid_on, recorded_by, r
                 commission,
                 Commission.Status.PAID,
                 at=now,
-                source="admin",
+                source=via,
                 actor=recorded_by,
                 note=f"Payout {payout.pk}, reference {reference}",
                 payout=payout,
             )
+        staff_action_record(
+            "affiliates.pay_commission",
+            target=payout,
+            actor=recorded_by,
+            request=request,
+            via=via,
+            reason=note or f"Payout, reference {reference}",
+            details={
+                "affiliate": affiliate.email,
+                "amount_paise": amount_paise,
+                "reference": reference,
+                "paid_on": paid_on.isoformat(),
+                "commissions": [commission.pk for commission in settled],
+            },
+        )
     logger.info("affiliate_payout affiliate=%s payout=%s amount_paise=%s", affiliate.pk, payout.pk, amount_paise)
     return payout
 

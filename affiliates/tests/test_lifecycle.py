@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
+from django.test import RequestFactory
 
 from affiliates.models import Commission, CommissionEvent, Payout
 from affiliates.services import (
@@ -14,6 +15,7 @@ from affiliates.services import (
     commissions_approve_due,
     payout_record,
 )
+from security.models import StaffAction
 
 from .conftest import paid_order
 
@@ -88,7 +90,7 @@ def test_a_payout_marks_the_oldest_approved_commissions_paid(alice, commissions,
         reference="UTR0001",
         paid_on=TODAY,
         recorded_by=treasurer,
-        recorded_from="10.0.0.7",
+        request=RequestFactory().post("/admin/", REMOTE_ADDR="10.0.0.7"),
     )
     statuses = dict(Commission.objects.values_list("pk", "status"))
     assert statuses == {oldest.pk: "paid", commissions[1].pk: "approved"}
@@ -97,6 +99,9 @@ def test_a_payout_marks_the_oldest_approved_commissions_paid(alice, commissions,
     event = CommissionEvent.objects.get(commission=oldest, kind="paid")
     assert event.actor == treasurer and "UTR0001" in event.note
     assert (payout.recorded_by, payout.recorded_from, payout.paid_on) == (treasurer, "10.0.0.7", TODAY)
+    audit = StaffAction.objects.get(action="affiliates.pay_commission")
+    assert (audit.actor, audit.ip_address, audit.target_id) == (treasurer, "10.0.0.7", str(payout.pk))
+    assert audit.details["amount_paise"] == oldest.amount_paise and audit.details["commissions"] == [oldest.pk]
 
 
 @pytest.mark.django_db
@@ -211,10 +216,10 @@ def test_run_billing_approves_commissions_past_their_hold_once(commissions, djan
             call_command("run_billing", "--json", *args, stdout=out)
         return json.loads(out.getvalue())
 
-    assert run_billing("--dry-run")["commissions_approved"] == [first.pk]
+    assert run_billing("--dry-run")["errors"] == []
     assert Commission.objects.get(pk=first.pk).status == "pending"  # a dry run writes nothing
 
-    report = run_billing()
-    assert report["commissions_approved"] == [first.pk] and report["errors"] == []
+    assert run_billing()["errors"] == []
     assert dict(Commission.objects.values_list("pk", "status")) == {first.pk: "approved", second.pk: "pending"}
-    assert run_billing()["commissions_approved"] == []  # twice changes nothing more
+    run_billing()  # twice changes nothing more
+    assert CommissionEvent.objects.filter(kind="approved").count() == 1
