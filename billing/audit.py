@@ -104,6 +104,10 @@ def ledger_audit(*, alert=True) -> AuditReport:
         report.orders_checked += 1
         for check, problem in order_problems(order):
             report.problems.append({"order": order.number, "problem": problem, "check": check})
+    from affiliates.selectors import commission_ledger_problems  # affiliates depends on billing, not back
+
+    # Commissions: percent of the subtotal for every paid order of a referred customer, none for a refunded one.
+    report.problems += [{**item, "check": "commission"} for item in commission_ledger_problems()]
     LedgerAudit.objects.create(orders_checked=report.orders_checked, problems=report.as_json()["problems"])
     if alert:
         ledger_incidents_sync(report)

@@ -159,3 +159,21 @@ def test_a_paid_renewal_earns_the_referrer_its_commission_too(alice, carol, fake
     assert response.status_code == 200, response.content
     commission = Commission.objects.get(order=order)
     assert commission.affiliate == alice and commission.amount_paise == 11235  # 10 % of 112345, half-up
+
+
+@pytest.mark.django_db
+def test_audit_ledger_reports_a_paid_order_of_a_referred_customer_without_its_commission(
+    alice, carol, plan, fake_razorpay
+):
+    import io
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    order = paid_order(carol, plan, fake_razorpay)
+    Commission.objects.filter(order=order).delete()
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("audit_ledger", "--json", stdout=out)
+    problems = json.loads(out.getvalue())["problems"]
+    assert {"order": order.number, "problem": "paid order of a referred customer has no commission"} in problems
