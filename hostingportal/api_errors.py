@@ -85,3 +85,27 @@ def api_exception_handler(exc, context):
 @csrf_exempt  # it changes nothing; without this a POST would get the CSRF failure page in HTML
 def api_not_found(request, *args, **kwargs):
     return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def hygiene_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every operation may answer what the input
+    hygiene layer (hostingportal/hygiene.py) answers before any view, so the schema says
+    so: 400 for a NUL or invalid Unicode in the path, query or headers (and a bad body),
+    413 for a body over the limit where the operation takes one."""
+    bad_input = {
+        "description": "Invalid input: a NUL character or invalid Unicode in the path, query string, headers or "
+        "body, JSON nested too deeply, or field errors.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationError"}}},
+    }
+    too_large = {
+        "description": "The request body is over the size limit.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            operation["responses"].setdefault("400", bad_input)
+            if "requestBody" in operation:
+                operation["responses"].setdefault("413", too_large)
+    return result

@@ -390,6 +390,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hostingportal.api_errors.hygiene_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "support.models.TicketStatus",
         "CommissionStatusEnum": "affiliates.models.CommissionStatus",
