@@ -261,6 +261,11 @@ LIBCLOUD_PROVIDER = env.str("LIBCLOUD_PROVIDER", default="dummy")
 LIBCLOUD_KEY = env.str("LIBCLOUD_KEY", default="")
 LIBCLOUD_SECRET = env.str("LIBCLOUD_SECRET", default="")
 LIBCLOUD_OPTIONS = env.json("LIBCLOUD_OPTIONS", default={})
+# A provider API that accepts and never answers holds a worker LIBCLOUD_TIMEOUT_SECONDS per
+# request (Libcloud's own default is 60 s), well inside the provisioning lease. Every real
+# driver takes `timeout`; the offline dummy driver takes no connection options at all.
+if LIBCLOUD_PROVIDER != "dummy":
+    LIBCLOUD_OPTIONS.setdefault("timeout", env.int("LIBCLOUD_TIMEOUT_SECONDS", default=30))
 LIBCLOUD_LOCATION = env.str("LIBCLOUD_LOCATION", default="")
 LIBCLOUD_IMAGE = env.str("LIBCLOUD_IMAGE", default="")
 # How long one attempt waits for a new node to run before it counts as a transient failure.

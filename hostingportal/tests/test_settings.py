@@ -157,3 +157,31 @@ def test_web_processes_give_up_on_a_statement_after_web_statement_timeout_ms_and
         timeout=60,
     )  # fmt: skip
     assert worker.stdout.split() == ["0", "slept"], worker.stderr[-2000:]
+
+
+LIBCLOUD_PROBE = """
+import time
+from servers.provisioning.libcloud_backend import driver_connect, provider_errors
+driver = driver_connect()
+started = time.monotonic()
+try:
+    with provider_errors("list_sizes"):
+        driver.list_sizes()
+except Exception as exc:
+    print(type(exc).__name__, round(time.monotonic() - started, 1))
+"""
+
+
+def test_a_provider_api_that_never_answers_holds_a_worker_for_libcloud_timeout_seconds_only():
+    from conftest import silent_server
+
+    with silent_server() as port:
+        result = run_manage(
+            "shell", "-c", LIBCLOUD_PROBE,
+            PROVISIONING_BACKEND="libcloud", LIBCLOUD_PROVIDER="cloudscale", LIBCLOUD_KEY="key",
+            LIBCLOUD_OPTIONS=f'{{"host": "127.0.0.1", "port": {port}, "secure": false}}', LIBCLOUD_TIMEOUT_SECONDS="1",
+            **{**PRODUCTION_ENV, "CACHE_URL": "redis://127.0.0.1:6379/7"},
+        )  # fmt: skip
+    error, waited = result.stdout.split()[-2:]
+    assert error == "ProvisioningTransientError", result.stdout + result.stderr[-2000:]
+    assert float(waited) < 5
