@@ -32,12 +32,13 @@ def stuck(now):
     """The stuck condition (CONTRACT: pending or provisioning for more than
     STUCK_SERVER_MINUTES, or failed), where a provisioning server whose attempt
     still holds a live lease is never stuck: its worker is building it, and
-    requeueing it would start a second build beside the first."""
+    requeueing it would start a second build beside the first. Nor is a server
+    whose termination is decided: it is never to be built again."""
     cutoff = now - timedelta(minutes=settings.STUCK_SERVER_MINUTES)
     waiting_too_long = Q(status=Server.Status.PENDING, waiting_since__lt=cutoff) | (
         Q(status=Server.Status.PROVISIONING, waiting_since__lt=cutoff) & lease_expired(now)
     )
-    return waiting_too_long | Q(status=Server.Status.FAILED)
+    return (waiting_too_long | Q(status=Server.Status.FAILED)) & ~Exists(termination_open())
 
 
 def stuck_servers(now=None):

@@ -317,3 +317,18 @@ def test_the_destroy_of_a_pending_server_terminates_it(django_capture_on_commit_
         server_terminate(server.pk, source="refund")
     server.refresh_from_db()
     assert server.status == "terminated"
+
+
+def test_a_failed_server_whose_termination_is_decided_is_not_stuck_and_not_requeued(broker_down):
+    # R2 note (review): recovery must not send it back to be built.
+    from ops.recovery import stuck_server_requeue
+    from servers.factories import ServerFactory
+    from servers.selectors import stuck_servers
+
+    server = ServerFactory(status=Server.Status.FAILED)
+    assert server in stuck_servers()
+    server_terminate(server.pk, source="admin", note="Refunded")
+    assert server not in stuck_servers()
+    assert stuck_server_requeue(server.pk, source="recover_servers") is False
+    server.refresh_from_db()
+    assert server.status == Server.Status.FAILED
