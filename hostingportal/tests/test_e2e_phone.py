@@ -5,12 +5,15 @@ every table is on screen."""
 import datetime
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.utils import timezone
 
 from accounts.factories import DEFAULT_PASSWORD
 from billing.factories import OrderFactory
 from conftest import PHONE, browser_sign_in, browser_test
 from servers.factories import ServerFactory
+from sshkeys.services import ssh_key_add
+from sshkeys.tests.conftest import openssh_line
 from support.factories import TicketMessageFactory
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -64,6 +67,7 @@ def world(alice, plan):
     )
     unpaid = OrderFactory(user=alice, plan=plan, billing_cycle_months=12, kind="renewal", renews_server=server)
     message = TicketMessageFactory(ticket__user=alice, ticket__server=server, body="x" * 120)
+    ssh_key_add(alice, name="a laptop key with a rather long name", public_key=openssh_line(Ed25519PrivateKey.generate()))
     return {"order": order, "server": server, "unpaid": unpaid, "ticket": message.ticket}
 
 
@@ -85,6 +89,7 @@ def customer_pages(world):
         ("/support/new/", 0),
         ("/accounts/profile/", 0),
         ("/accounts/tokens/", 0),
+        ("/accounts/ssh-keys/", 0),
         ("/affiliate/", 0),
     ]
 
