@@ -202,14 +202,13 @@ def server_unsuspend(server_id, *, source, actor=None, note="") -> ServerOperati
 def server_terminate(server_id, *, source, actor=None, note="") -> ServerOperation | None:
     """Decide to terminate a server (terminations_decide): the destroy is queued
     once per server (a database constraint). Returns the destroy operation, or
-    None when termination was already decided or done. Raises OperationRefused
-    while the server is provisioning."""
+    None when termination was already decided or done. A server being built now
+    is decided on too: no new attempt starts once the decision is written, and
+    the destroy waits for the running one to end (operation_claim)."""
     with transaction.atomic():
         server = server_locked(server_id)
         if server.status == Server.Status.TERMINATED or termination_decided(server.pk):
             return None
-        if server.status == Server.Status.PROVISIONING:
-            raise OperationRefused(f"Server #{server.pk} is being provisioned; terminate it once that ends")
         [operation] = terminations_decide([server], source=source, actor=actor, note=note)
         return operation
 

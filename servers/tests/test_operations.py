@@ -332,3 +332,21 @@ def test_a_failed_server_whose_termination_is_decided_is_not_stuck_and_not_reque
     assert stuck_server_requeue(server.pk, source="recover_servers") is False
     server.refresh_from_db()
     assert server.status == Server.Status.FAILED
+
+
+def test_terminating_a_server_being_provisioned_is_decided_now_and_destroys_it_once_the_build_ends(
+    django_capture_on_commit_callbacks,
+):
+    # R9 (review): a full refund right after payment meets a server still being built.
+    from servers.factories import ServerFactory
+
+    server = ServerFactory(status=Server.Status.PROVISIONING)
+    with django_capture_on_commit_callbacks(execute=True):
+        destroy = server_terminate(server.pk, source="refund", note="Order refunded in full")
+    assert destroy is not None
+    destroy.refresh_from_db()
+    assert destroy.status == "queued"  # waits for the attempt: the worker did not take it
+    Server.objects.filter(pk=server.pk).update(status=Server.Status.ACTIVE)  # the build ended
+    operation_run(destroy.pk)  # the sweeper's next hand-off
+    server.refresh_from_db()
+    assert server.status == "terminated"
