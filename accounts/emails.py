@@ -3,6 +3,7 @@ the owner what happened and where to act if it was not them. Queued through the 
 in the transaction of the change (sent by the worker once it commits)."""
 
 from django.conf import settings
+from django.utils.crypto import salted_hmac
 
 from outbox.services import mail_queue
 
@@ -37,6 +38,12 @@ ACCOUNT_EMAILS = {
     "password-changed": password_changed_text,
     "api-token-created": api_token_created_text,
 }
+
+
+def password_change_cause(user):
+    """One cause per password change, without the password hash itself: the outbox's
+    cause keys are readable by staff who may view outgoing mail."""
+    return salted_hmac("account-password-changed", user.password).hexdigest()[:20]
 
 
 def account_mail_queue(kind, user, *, cause, **details):

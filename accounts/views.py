@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from affiliates.services import REFERRAL_COOKIE, referral_attribute
 from billing.forms import BillingDetailsForm
 
-from .emails import account_mail_queue
+from .emails import account_mail_queue, password_change_cause
 from .forms import ApiTokenForm, SignupForm
 from .tokens import token_issue, token_revoke, tokens_for_user
 
@@ -92,7 +92,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         with transaction.atomic():
             response = super().form_valid(form)
-            account_mail_queue("password-changed", form.user, cause=form.user.password)
+            account_mail_queue("password-changed", form.user, cause=password_change_cause(form.user))
         return response
 
 
@@ -102,7 +102,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form):
         with transaction.atomic():
             response = super().form_valid(form)
-            account_mail_queue("password-changed", form.user, cause=form.user.password)
+            account_mail_queue("password-changed", form.user, cause=password_change_cause(form.user))
         return response
 
 
