@@ -230,7 +230,16 @@ class OrderAdmin(admin.ModelAdmin):
         through the same service as `refund_order`."""
         orders = list(queryset.order_by("number"))
         amount = request.POST.get("amount_paise", "").strip()
-        amount_paise = int(amount) if amount.isdigit() and len(orders) == 1 else None
+        if amount and not (amount.isdigit() and int(amount) > 0 and len(orders) == 1):
+            # Blank means "all that is left"; anything else unreadable must refund nothing,
+            # never fall back to a full refund.
+            self.message_user(
+                request,
+                f"Refund not made: the amount must be a whole number of paise above 0, for one order ({amount!r}).",
+                messages.ERROR,
+            )
+            return None
+        amount_paise = int(amount) if amount else None
         if request.POST.get("apply"):
             reason = request.POST.get("reason", "")
             for order in orders:
