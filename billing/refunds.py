@@ -153,7 +153,6 @@ def renewal_take_back(order, *, source, actor=None):
     for a renewal that never extended (its server was already terminated)."""
     from servers.models import RenewalExtension, Server
     from servers.operations import server_event
-    from servers.periods import period_start
 
     extension = RenewalExtension.objects.filter(order=order).first()
     if extension is None:
@@ -161,7 +160,9 @@ def renewal_take_back(order, *, source, actor=None):
     server = Server.objects.select_for_update().get(pk=extension.server_id)
     if server.status == Server.Status.TERMINATED or server.paid_until is None:
         return
-    server.paid_until = period_start(server.paid_until, extension.months)
+    # Exactly what the extension added: calendar months do not invert where the day
+    # was clamped (31 Jan + 1 month = 28 Feb, but 28 Feb - 1 month = 28 Jan).
+    server.paid_until -= extension.new_paid_until - extension.old_paid_until
     server.save(update_fields=["paid_until", "updated_at"])
     server_event(
         server.pk,
