@@ -5,7 +5,7 @@ from itertools import chain
 
 from django.db.models import Prefetch, Q
 
-from billing.models import Order, OrderEvent, Payment
+from billing.models import CreditNote, Order, OrderEvent, Payment
 from security.models import StaffAction
 from servers.models import Server, ServerStatusChange
 from support.models import Ticket, TicketEvent, TicketMessage
@@ -26,6 +26,7 @@ class HistoryEntry:
 class CustomerHistory:
     customer: object
     orders: list
+    credit_notes: list
     servers: list
     tickets: list
     timeline: list
@@ -35,7 +36,7 @@ class CustomerHistory:
 
 def customer_history(customer) -> CustomerHistory:
     """Everything the portal knows happened with one customer: orders with their
-    payments and refunds, servers, tickets, and one timeline of every recorded
+    payments and refunds, credit notes, servers, tickets, and one timeline of every recorded
     change across them, newest first (the latest TIMELINE_LIMIT)."""
     payments = Payment.objects.prefetch_related("refunds").order_by("created_at")
     orders = list(
@@ -43,6 +44,9 @@ def customer_history(customer) -> CustomerHistory:
         .select_related("server")
         .prefetch_related(Prefetch("payments", queryset=payments))
         .order_by("-created_at")
+    )
+    credit_notes = list(
+        CreditNote.objects.filter(order__user=customer).select_related("order").order_by("-issued_on", "-pk")
     )
     servers = list(Server.objects.filter(user=customer).select_related("order").order_by("-created_at"))
     tickets = list(Ticket.objects.filter(user=customer).select_related("server", "assignee").order_by("-updated_at"))
@@ -54,7 +58,8 @@ def customer_history(customer) -> CustomerHistory:
         for refund in payment.refunds.all()
         if refund.status == "processed"
     )
-    return CustomerHistory(customer, orders, servers, tickets, customer_timeline(customer), paid, refunded)
+    timeline = customer_timeline(customer)
+    return CustomerHistory(customer, orders, credit_notes, servers, tickets, timeline, paid, refunded)
 
 
 def customer_timeline(customer, limit=TIMELINE_LIMIT):

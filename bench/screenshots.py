@@ -139,7 +139,7 @@ def take_screenshots(base, chromium):
             staff.goto(f"{base}/admin/billing/order/?q={order_number}")
             staff.get_by_role("link", name=order_number).click()
             expect(staff).to_have_url(re.compile(r"/admin/billing/order/\d+/change/"))
-            expect(staff.locator("#content")).to_contain_text("Server, invoice, tickets")
+            expect(staff.locator("#content")).to_contain_text("Server, invoice, credit notes, tickets")
             shoot(staff, "admin-order")
             staff.locator("#content").get_by_role("link", name=EMAIL).first.click()
             expect(staff).to_have_url(re.compile(r"/admin/customers/\d+/$"))

@@ -12,7 +12,7 @@ from hostingportal.admin_inlines import ReadOnlyTabularInline
 from .gateways import GatewayError
 from .gst import is_intra_state, place_of_supply
 from .invoices import tax_lines_of
-from .models import HostingPlan, InvoiceSequence, Order, OrderEvent, Payment, Refund, WebhookEvent
+from .models import CreditNote, HostingPlan, InvoiceSequence, Order, OrderEvent, Payment, Refund, WebhookEvent
 from .pricing import paise_from_rupees, tax_lines
 from .refunds import RefundRefused, order_refund, order_refund_plan
 from .templatetags.money import rupees
@@ -95,6 +95,16 @@ class PaymentInline(ReadOnlyTabularInline):
     @admin.display(description="refunds")
     def refunds(self, payment):
         return links(payment.refunds.all(), lambda r: f"{r.razorpay_refund_id} {rupees(r.amount_paise)} {r.status}")
+
+
+def staff_invoice_link(order, number):
+    """The order's stored invoice as staff see it (backoffice), with its PDF."""
+    url = reverse("backoffice:invoice", args=[order.number])
+    return format_html('<a href="{}">{}</a> (<a href="{}?pdf=1">PDF</a>)', url, number, url)
+
+
+def credit_note_text(note):
+    return f"{note.number} of {when(note.issued_on)}, {rupees(note.amount_paise)}"
 
 
 class NeedsStaffFilter(admin.SimpleListFilter):
@@ -199,24 +209,17 @@ class OrderAdmin(admin.ModelAdmin):
     def paid(self, order):
         return when(order.paid_at)
 
-    @admin.display(description="Server, invoice, tickets")
+    @admin.display(description="Server, invoice, credit notes, tickets")
     def related(self, order):
         server = getattr(order, "server", None)
-        invoice = (
-            format_html(
-                '<a href="{}">{}</a> (<a href="{}?pdf=1">PDF</a>)',
-                reverse("backoffice:invoice", args=[order.number]),
-                order.invoice_number,
-                reverse("backoffice:invoice", args=[order.number]),
-            )
-            if order.invoice_number
-            else "no invoice (unpaid)"
-        )
+        invoice = staff_invoice_link(order, order.invoice_number) if order.invoice_number else "no invoice (unpaid)"
+        credit_notes = links(order.credit_notes.all(), credit_note_text)
         tickets = links(server.tickets.all(), lambda t: f"#{t.pk} {t.subject}") if server else "—"
         return format_html(
-            "Server: {} · Invoice: {} · Tickets about the server: {}",
+            "Server: {} · Invoice: {} · Credit notes: {} · Tickets about the server: {}",
             link(server, server.name if server else None),
             invoice,
+            credit_notes,
             tickets,
         )
 
@@ -347,6 +350,64 @@ class RefundAdmin(PaymentAdmin):
 
     def get_fields(self, request, obj=None):
         return [f for f in super().get_fields(request, obj) if f != "payment"] + ["payment_link"]
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(admin.ModelAdmin):
+    """GST credit notes as issued for processed refunds: a stored document, so
+    read-only here, amounts in rupees, linked to its order, invoice and refund."""
+
+    list_display = ["number", "issued", "order_link", "invoice_link", "customer", "amount"]
+    list_filter = ["issued_on", "intra_state"]
+    search_fields = ["number", "invoice_number", "order__number", "order__user__email", "refund__razorpay_refund_id"]
+    list_select_related = ["order__user"]
+    date_hierarchy = "issued_on"
+    fieldsets = [
+        (None, {"fields": ["number", "issued", "order_link", "invoice_link", "refund_link", "customer", "reason"]}),
+        ("Credited (as on the note)", {"fields": ["taxable", "gst_rate_percent", "cgst", "sgst", "igst", "tax", "amount"]}),
+        ("Parties and place of supply (copied from the invoice)", {"fields": [
+            "seller_name", "seller_address", "seller_state", "seller_gstin",
+            "buyer_name", "buyer_address", "buyer_state", "buyer_gstin",
+            "place_of_supply", "place_of_supply_code", "intra_state",
+        ]}),
+    ]  # fmt: skip
+    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
+
+    taxable = rupee_field("taxable_paise", "Taxable value")
+    cgst = rupee_field("cgst_paise", "CGST")
+    sgst = rupee_field("sgst_paise", "SGST")
+    igst = rupee_field("igst_paise", "IGST")
+    tax = rupee_field("tax_paise", "GST")
+    amount = rupee_field("amount_paise", "Amount")
+
+    @admin.display(description="Date", ordering="issued_on")
+    def issued(self, note):
+        return when(note.issued_on)
+
+    @admin.display(description="Order", ordering="order__number")
+    def order_link(self, note):
+        return link(note.order)
+
+    @admin.display(description="Original invoice", ordering="invoice_number")
+    def invoice_link(self, note):
+        return format_html("{} of {}", staff_invoice_link(note.order, note.invoice_number), when(note.invoice_date))
+
+    @admin.display(description="Refund")
+    def refund_link(self, note):
+        return link(note.refund, note.refund.razorpay_refund_id)
+
+    @admin.display(description="Customer", ordering="order__user__email")
+    def customer(self, note):
+        return customer_link(note.order.user)
+
+    def has_add_permission(self, request):
+        return False  # issued by billing.credit_notes when a refund is processed
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(WebhookEvent)

@@ -88,3 +88,14 @@ class WebhookEventFactory(factory.django.DjangoModelFactory):
     event_type = "payment.captured"
     raw_body = "{}"
     signature = "0" * 64
+
+
+def credit_note_issued(order, amount_paise, *, reason="Goodwill", when=None):
+    """A processed refund of `amount_paise` on a paid, invoiced order (OrderFactory
+    with status "paid" and an invoice_number) and the credit note the real
+    credit-note service issues for it."""
+    from .credit_notes import credit_note_issue
+
+    payment = order.payments.first() or PaymentFactory(order=order)
+    refund = RefundFactory(payment=payment, amount_paise=amount_paise, reason=reason)
+    return credit_note_issue(order, refund, when=when)

@@ -23,6 +23,12 @@ def invoices_for_user(user):
     )
 
 
+def invoices_with_credit_notes_for_user(user):
+    """The customer's invoices as `invoices_for_user`, each with its credit notes
+    (oldest first, `order.credit_notes.all()`): one more statement for a whole page."""
+    return invoices_for_user(user).prefetch_related("credit_notes")
+
+
 def orders_with_documents_for_user(user):
     """The customer's orders, newest first, with what the API shows of each:
     server, stored invoice, credit notes and `refunded_paise` (processed refunds

@@ -105,7 +105,7 @@ def order_list(request):
 @login_required
 @require_GET
 def invoice_list(request):
-    page = Paginator(selectors.invoices_for_user(request.user), 25).get_page(request.GET.get("page"))
+    page = Paginator(selectors.invoices_with_credit_notes_for_user(request.user), 25).get_page(request.GET.get("page"))
     return render(request, "billing/invoice_list.html", {"page": page})
 
 

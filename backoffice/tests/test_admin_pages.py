@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from accounts.factories import UserFactory
-from billing.factories import OrderFactory, PaymentFactory, RefundFactory
+from billing.factories import OrderFactory, PaymentFactory, RefundFactory, credit_note_issued
 from servers.factories import ServerFactory, ServerStatusChangeFactory
 from support.factories import TicketFactory, TicketMessageFactory
 
@@ -55,6 +55,53 @@ def test_the_order_page_shows_rupees_the_gst_split_and_links_to_everything_aroun
     assert f'href="/admin/support/ticket/{sale["ticket"].pk}/change/"' in html
     assert f'href="/admin/billing/payment/{sale["payment"].pk}/change/"' in html
     assert "rfnd_SALE00000001 ₹500.00 processed" in html
+
+
+@pytest.fixture
+def credited(sale):
+    """The sale's ₹500.00 refund with the credit note billing issues for it, and a second one."""
+    from billing.credit_notes import credit_note_issue
+
+    first = credit_note_issue(sale["order"], sale["refund"])
+    second = credit_note_issued(sale["order"], 26432, reason="Goodwill for downtime")
+    return [first, second]
+
+
+def test_the_order_page_links_each_credit_note_with_its_amount_in_rupees(staff_client, sale, credited):
+    html = staff_client.get(f"/admin/billing/order/{sale['order'].pk}/change/").text
+    for note, amount in zip(credited, ["₹500.00", "₹264.32"], strict=True):
+        assert f'href="/admin/billing/creditnote/{note.pk}/change/">{note.number} of ' in html
+        assert f"{amount}</a>" in html
+    assert "Credit notes: " in html and not RAW_PAISE.search(html)
+
+
+def test_an_order_without_refunds_says_it_has_no_credit_notes(staff_client, sale):
+    html = staff_client.get(f"/admin/billing/order/{sale['order'].pk}/change/").text
+    assert "Credit notes: —" in html
+
+
+def test_the_credit_note_page_is_read_only_in_rupees_and_links_order_invoice_refund_and_customer(
+    staff_client, sale, credited, alice
+):
+    note = credited[1]
+    url = f"/admin/billing/creditnote/{note.pk}/change/"
+    html = staff_client.get(url).text
+    for text in [note.number, "₹264.32", "₹224.00", "₹40.32", "Goodwill for downtime", "HP/26-27/000007"]:
+        assert text in html, text
+    assert f'href="/admin/billing/order/{sale["order"].pk}/change/"' in html
+    assert f'href="/admin/invoices/{sale["order"].number}/"' in html  # the original invoice, as staff see it
+    assert f'href="/admin/billing/refund/{note.refund.pk}/change/"' in html
+    assert f'href="/admin/customers/{alice.pk}/"' in html
+    assert not RAW_PAISE.search(html) and not re.search(r">\s*(26432|22400|4032)\s*<", html)
+    assert 'name="_save"' not in html and "<textarea" not in html  # a stored document: nothing to edit
+    before = {f.attname: getattr(note, f.attname) for f in note._meta.concrete_fields}
+    assert staff_client.post(url, {"reason": "edited", "amount_paise": 1}).status_code == 403
+    note.refresh_from_db()
+    assert {f.attname: getattr(note, f.attname) for f in note._meta.concrete_fields} == before
+    assert staff_client.get("/admin/billing/creditnote/add/").status_code == 403
+    assert staff_client.get(f"/admin/billing/creditnote/{note.pk}/delete/").status_code == 403
+    listing = staff_client.get("/admin/billing/creditnote/").text
+    assert "₹500.00" in listing and "₹264.32" in listing and sale["order"].number in listing
 
 
 def test_the_order_list_shows_rupees_customers_and_readable_dates(staff_client, sale):
@@ -103,6 +150,38 @@ def test_the_customer_page_shows_their_whole_history(staff_client, sale, alice, 
     ]:
         assert text in html, text
     assert "ORD-BOBBOBBOB1" not in html
+
+
+def test_the_customer_page_lists_their_credit_notes_linked_with_date_and_rupees(staff_client, sale, credited, alice):
+    html = staff_client.get(f"/admin/customers/{alice.pk}/").text
+    section = html[html.index('id="credit-notes"') : html.index('id="servers"')]
+    assert "Credit notes (2)" in section
+    for note, amount in zip(credited, ["₹500.00", "₹264.32"], strict=True):
+        assert f'<a href="/admin/billing/creditnote/{note.pk}/change/">{note.number}</a>' in section
+        assert f'<td class="num">{amount}</td>' in section
+    assert timezone.localdate().strftime("%-d %b %Y") in section
+    assert f'<a href="/admin/invoices/{sale["order"].number}/">HP/26-27/000007</a>' in section
+    assert "Goodwill for downtime" in section and not RAW_PAISE.search(section)
+
+
+def test_the_customer_page_makes_the_same_queries_however_many_credit_notes(staff_client, sale, alice, plan):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert staff_client.get(f"/admin/customers/{alice.pk}/").status_code == 200
+        return len(captured)
+
+    credit_note_issued(sale["order"], 1000)
+    one = queries()
+    for number in range(8, 11):
+        order = OrderFactory(
+            user=alice, plan=plan, status="paid", invoice_number=f"HP/26-27/{number:06d}", paid_at=timezone.now()
+        )
+        credit_note_issued(order, 2000)
+        credit_note_issued(order, 3000)
+    assert queries() == one
 
 
 def test_the_customer_page_and_staff_invoice_need_view_permissions(client, sale, alice):

@@ -3,7 +3,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from billing.factories import OrderFactory
+from billing.factories import OrderFactory, credit_note_issued
+from billing.templatetags.money import rupees
 from servers.factories import ServerFactory
 from support.factories import TicketFactory
 
@@ -80,6 +81,44 @@ def test_the_invoices_list_shows_only_the_customers_invoices_with_pdf_links(alic
     assert f'href="/orders/{first.number}/invoice.pdf"' in html and f'href="/orders/{refunded.number}/invoice/"' in html
     assert "HP/26-27/000003" not in html and "Refunded" in html
     assert html.index("HP/26-27/000002") < html.index("HP/26-27/000001")  # newest first
+
+
+def test_the_invoices_list_shows_each_credit_note_under_its_invoice_with_html_and_pdf_links(
+    alice_client, alice, bob, plan
+):
+    first, second = paid(alice, plan, 1), paid(alice, plan, 2)
+    partial = credit_note_issued(first, 26432, reason="Goodwill")
+    rest = credit_note_issued(first, first.total_paise - 26432, reason="Cancelled")
+    credit_note_issued(paid(bob, plan, 3), 10000)  # another customer's: not shown
+    html = alice_client.get("/invoices/").text
+    for note in (partial, rest):
+        assert f'href="/orders/{first.number}/credit-notes/{note.pk}/">{note.number}</a>' in html
+        assert f'href="/orders/{first.number}/credit-notes/{note.pk}.pdf" download>' in html
+        assert f"−{rupees(note.amount_paise)}" in html
+    assert "−₹264.32" in html and "−₹2,378.88" in html  # 26432 and 264320 − 26432 paise, in rupees
+    assert timezone.localdate().strftime("%-d %b %Y") in html  # the credit notes' own date
+    assert "Refund on invoice" in html and html.count('href="/orders/' + first.number + '/invoice/"') == 3
+    assert "CN/" in html and html.count("Credit note</span>") == 2
+    # Newest invoice first, each followed by its own credit notes, oldest first.
+    order = [html.index(text) for text in ("HP/26-27/000002", "HP/26-27/000001", partial.number, rest.number)]
+    assert order == sorted(order)
+    assert second.number in html and "HP/26-27/000003" not in html
+
+
+@pytest.mark.parametrize("invoices", [1, 30])
+def test_the_invoices_list_makes_the_same_few_queries_however_many_credit_notes(
+    alice_client, alice, plan, invoices, django_assert_max_num_queries
+):
+    for number in range(1, invoices + 1):
+        order = OrderFactory(
+            user=alice, plan=plan, status="paid", invoice_number=f"HP/26-27/{number:06d}", paid_at=timezone.now()
+        )
+        credit_note_issued(order, 1000)
+        credit_note_issued(order, 2000)
+    # session, user, count, one page of invoices, their credit notes
+    with django_assert_max_num_queries(5):
+        html = alice_client.get("/invoices/").text
+    assert html.count("Credit note</span>") == 2 * min(invoices, 25)
 
 
 def test_the_invoices_list_has_an_empty_state(alice_client):

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.utils import timezone
 
 from accounts.factories import DEFAULT_PASSWORD
-from billing.factories import OrderFactory
+from billing.factories import OrderFactory, credit_note_issued
 from conftest import PHONE, browser_sign_in, browser_test
 from servers.factories import ServerFactory
 from sshkeys.services import ssh_key_add
@@ -67,21 +67,23 @@ def world(alice, plan):
     )
     unpaid = OrderFactory(user=alice, plan=plan, billing_cycle_months=12, kind="renewal", renews_server=server)
     message = TicketMessageFactory(ticket__user=alice, ticket__server=server, body="x" * 120)
+    credit_note = credit_note_issued(order, 26432, reason="Goodwill for a day of downtime")
     ssh_key_add(alice, name="a laptop key with a rather long name", public_key=openssh_line(Ed25519PrivateKey.generate()))
-    return {"order": order, "server": server, "unpaid": unpaid, "ticket": message.ticket}
+    return {"order": order, "server": server, "unpaid": unpaid, "ticket": message.ticket, "credit_note": credit_note}
 
 
 def customer_pages(world):
     order, server, ticket = world["order"], world["server"], world["ticket"]
     return [
         ("/home/", 2),  # the renewal due and the invoice total
-        ("/invoices/", 3),
+        ("/invoices/", 6),  # the invoice's taxable, GST, total, and its credit note's
         ("/plans/", 0),
         ("/checkout/g-8gb/", 0),
         ("/orders/", 2),
         (f"/orders/{order.number}/", 0),
         (f"/orders/{world['unpaid'].number}/", 0),
         (f"/orders/{order.number}/invoice/", 3),  # rate, amount; months is a number too
+        (f"/orders/{order.number}/credit-notes/{world['credit_note'].pk}/", 2),
         ("/servers/", 0),
         (f"/servers/{server.pk}/", 0),
         ("/support/", 0),
