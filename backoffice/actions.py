@@ -4,6 +4,8 @@ reason, and calls the one service that owns the change; `run` records it in the
 staff audit (security.audit) in the same transaction. Terminate and requeue also
 want a fresh authentication code. Nothing is decided here: `unavailable` only
 hides a button that could not work, and the services re-check under their row locks.
+The same definitions serve one object (its admin page's buttons, backoffice.views)
+and many (the admin list actions, backoffice.list_actions).
 
 Refunds are not here: the order page's Refund button opens the `refund_orders`
 admin action (billing/admin.py), the one refund page, with its own confirmation."""
@@ -17,6 +19,7 @@ from billing.models import Order
 from ops.recovery import stuck_server_requeue
 from ops.services import ActionRefused, order_mark_handled
 from security.audit import staff_action_record
+from security.second_factor import CODE_FIELD, second_factor_fresh
 from servers.models import Server
 from servers.operations import OperationRefused, server_suspend, server_terminate, server_unsuspend
 
@@ -198,3 +201,38 @@ def run(action, obj, *, reason, request):
             action.permission, target=obj, request=request, via="admin", reason=reason, details={"action": action.key}
         )
     return message
+
+
+def confirmation_problem(action, request):
+    """Why a confirmation POST may not go ahead (for staff), or None: a reason is
+    required, and a fresh authentication code where the action wants one. Checked
+    once per confirmation, however many objects it is for: a code is good once."""
+    if not request.POST.get("reason", "").strip():
+        return "Say why: the reason is kept with the action."
+    if action.fresh_second_factor and not second_factor_fresh(request, request.POST.get(CODE_FIELD)):
+        return "Enter a fresh code from your authenticator app: this action needs one each time."
+    return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    obj: object
+    done: bool
+    message: str  # for staff: what was done, or why not
+
+
+def run_each(action, objects, *, reason, request):
+    """`run` for each object in turn, each in its own transaction: one that cannot
+    be done now (`unavailable`) or that its service refuses is reported and the
+    others still go ahead. One Outcome an object, in the order given."""
+    outcomes = []
+    for obj in objects:
+        why = action.unavailable(obj)
+        if why is None:
+            try:
+                outcomes.append(Outcome(obj, True, run(action, obj, reason=reason, request=request)))
+                continue
+            except StaffActionRefused as exc:
+                why = str(exc)
+        outcomes.append(Outcome(obj, False, why))
+    return outcomes

@@ -11,7 +11,6 @@ from django.views.decorators.http import require_http_methods
 from billing.invoice_pdf import invoice_pdf
 from billing.invoices import NoInvoice, invoice_for
 from billing.models import Order
-from security.second_factor import second_factor_fresh
 
 from . import actions, display
 from .selectors import customer_history
@@ -63,12 +62,9 @@ def staff_action(request, model_name, pk, key):
     back = display.admin_url(obj)
     error = ""
     if request.method == "POST":
-        reason = request.POST.get("reason", "").strip()
-        if not reason:
-            error = "Say why: the reason is kept with the action."
-        elif action.fresh_second_factor and not second_factor_fresh(request, request.POST.get("otp_code")):
-            error = "Enter a fresh code from your authenticator app: this action needs one each time."
-        else:
+        error = actions.confirmation_problem(action, request) or ""
+        if not error:
+            reason = request.POST["reason"].strip()
             try:
                 messages.success(request, actions.run(action, obj, reason=reason, request=request))
             except actions.StaffActionRefused as exc:

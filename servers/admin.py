@@ -2,15 +2,13 @@ from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.db import transaction
-from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from backoffice.display import customer_link, link, links, when
+from backoffice.list_actions import StaffListActionsMixin, list_action
 from hostingportal.admin_inlines import ReadOnlyTabularInline
 from security.audit import staff_action_record
-from security.client_address import client_address
-from security.second_factor import CODE_FIELD, second_factor_fresh, second_factor_required
 
 from .models import (
     ProvisioningAttempt,
@@ -21,7 +19,7 @@ from .models import (
     ServerStatusChange,
     SimulatedNode,
 )
-from .operations import OperationRefused, operation_retry, server_suspend, server_terminate, server_unsuspend
+from .operations import operation_retry
 
 
 class StatusChangeInline(ReadOnlyTabularInline):
@@ -86,7 +84,7 @@ class DueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Server)
-class ServerAdmin(admin.ModelAdmin):
+class ServerAdmin(StaffListActionsMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "name",
@@ -157,81 +155,12 @@ class ServerAdmin(admin.ModelAdmin):
         tickets = links(server.tickets.order_by("-updated_at"), lambda t: f"#{t.pk} {t.subject} ({t.status})")
         return format_html("Order: {} · Renewals: {} · Tickets: {}", link(server.order), renewals, tickets)
 
-    actions = ["suspend_servers", "unsuspend_servers", "terminate_servers"]
-
-    def has_suspend_permission(self, request):
-        return request.user.has_perm("servers.suspend_server")
-
-    def has_terminate_permission(self, request):
-        return request.user.has_perm("servers.terminate_server")
-
-    @admin.action(permissions=["suspend"], description="Suspend selected servers (staff; paying does not lift it)")
-    def suspend_servers(self, request, queryset):
-        return self.lifecycle_action(
-            request, queryset, "suspend_servers", "Suspend servers", "servers.suspend_server",
-            lambda server, note: server_suspend(server.pk, reason="staff", source="admin", actor=request.user, note=note),
-            "Each machine is stopped by the worker; the customer sees a staff suspension and cannot lift it by paying.",
-        )  # fmt: skip
-
-    @admin.action(permissions=["suspend"], description="Lift the suspension of selected servers")
-    def unsuspend_servers(self, request, queryset):
-        return self.lifecycle_action(
-            request, queryset, "unsuspend_servers", "Lift suspensions", "servers.suspend_server",
-            lambda server, note: server_unsuspend(server.pk, source="admin", actor=request.user, note=note),
-            "Each machine is started again by the worker (overdue suspensions too: the unpaid renewal stays to be paid).",
-        )  # fmt: skip
-
-    @admin.action(permissions=["terminate"], description="Terminate selected servers (destroys the machines)")
-    def terminate_servers(self, request, queryset):
-        return self.lifecycle_action(
-            request, queryset, "terminate_servers", "Terminate servers", "servers.terminate_server",
-            lambda server, note: server_terminate(server.pk, source="admin", actor=request.user, note=note),
-            "Each machine is DESTROYED with its data by the worker; this cannot be undone. Unpaid renewals are cancelled.",
-            fresh_second_factor=True,
-        )  # fmt: skip
-
-    def lifecycle_action(
-        self, request, queryset, action, title, permission, decide, warning, fresh_second_factor=False
-    ):
-        """A confirmation page listing the servers with a required reason; only its
-        POST with `apply` decides, through the same services as run_billing, and
-        records who, when, from where and why (security's staff audit) in the
-        decision's own transaction."""
-        servers = list(queryset.select_related("user").order_by("pk"))
-        reason = request.POST.get("reason", "").strip()
-        if request.POST.get("apply"):
-            if not reason:
-                self.message_user(request, "Nothing done: a reason is required.", messages.ERROR)
-                return None
-            if fresh_second_factor and not second_factor_fresh(request, request.POST.get(CODE_FIELD, "")):
-                self.message_user(request, "Nothing done: a fresh authentication code is required.", messages.ERROR)
-                return None
-            note = f"{reason} (by {request.user.email} from {client_address(request) or '?'})"
-            for server in servers:
-                try:
-                    with transaction.atomic():
-                        operation = decide(server, note)
-                        staff_action_record(
-                            permission, target=server, request=request, via="admin", reason=reason,
-                            details={"action": action, "operation": operation.pk if operation else None},
-                        )  # fmt: skip
-                except OperationRefused as exc:
-                    self.message_user(request, f"Server #{server.pk}: nothing done: {exc}", messages.ERROR)
-                    continue
-                done = f"operation #{operation.pk} queued" if operation else "nothing more to do"
-                self.message_user(request, f"Server #{server.pk}: {done}.", messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "servers": servers,
-            "action": action,
-            "warning": warning,
-            "second_factor_required": fresh_second_factor and second_factor_required(request.user),
-            "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/servers/server/lifecycle_confirm.html", context)
+    # The server page's staff actions (backoffice.actions), for the selected servers at once.
+    actions = [
+        list_action(Server, "suspend", "suspend_servers"),
+        list_action(Server, "unsuspend", "unsuspend_servers"),
+        list_action(Server, "terminate", "terminate_servers"),
+    ]
 
     def has_add_permission(self, request):
         # Servers are created by the payment funnel or recovery, never by hand.
