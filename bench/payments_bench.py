@@ -4,7 +4,10 @@ Starts gunicorn against a fresh PostgreSQL database and Redis, with the fake
 Razorpay server from the test suite, and a live Celery worker on the simulated
 provisioning backend. Measures POST /api/v1/payments/verify/ (fresh orders and
 repeats) and POST /webhooks/razorpay/ at concurrency 1, 8 and 32, beside
-GET /healthz, then the time from verify to server `active`.
+GET /healthz, then the time from verify to server `active`. Each level also sends
+verifies and webhooks of which half pay renewals of servers bought earlier in the
+run (issue 12: the payment path with renewals in the mix), and the table of targets
+gives each p95 at concurrency 8 as a multiple of `/healthz`'s p95 in the same run.
 
     .venv/bin/python bench/payments_bench.py            # prints a markdown table
     .venv/bin/python bench/payments_bench.py --write    # also updates docs/benchmarks.md
@@ -156,8 +159,9 @@ def main():
         SIMULATED_PROVISIONING_DELAY_SECONDS="0.5",
     )
     from billing.models import Order
-    from billing.services import order_create
-    from servers.models import Server
+    from billing.services import order_create, order_gateway_ensure
+    from lifecycle.services import renewal_issue
+    from servers.models import RenewalExtension, Server
 
     plan, tokens = plan_and_customers()
     customers = [(user, {"Authorization": f"Token {key}"}) for user, key in tokens]
@@ -178,6 +182,47 @@ def main():
         """[(Checkout's answer, the paying customer's auth header)], customers in turn."""
         return paid_orders(fake, plan, customers, count)
 
+    auth_of = {user.pk: auth for user, auth in customers}
+
+    def renewal_orders(servers):
+        """A renewal order per server, issued as run_billing or the server page would,
+        with its Razorpay order made as the customer starts paying: [(order, auth)]."""
+        renewals = []
+        for server in servers:
+            order = order_gateway_ensure(renewal_issue(server.pk, source="checkout"))
+            renewals.append((order, auth_of[server.user_id]))
+        return renewals
+
+    def bought_by(paid):
+        """The servers the paid orders in `paid` ([(Checkout's answer, auth)]) bought."""
+        ids = [body["razorpay_order_id"] for body, _auth in paid]
+        return list(Server.objects.filter(order__razorpay_order_id__in=ids).order_by("pk"))
+
+    def interleaved(first, second):
+        mixed = []
+        for a, b in zip(first, second, strict=True):
+            mixed += [a, b]
+        return mixed
+
+    def webhook_spec(order):
+        body, headers = fake.webhook("payment.captured", fake.pay(order.razorpay_order_id))
+        return {
+            "method": "POST",
+            "url": f"{BASE}/webhooks/razorpay/",
+            "body": body.decode(),
+            "headers": {
+                "X-Razorpay-Signature": headers["HTTP_X_RAZORPAY_SIGNATURE"],
+                "X-Razorpay-Event-Id": headers["HTTP_X_RAZORPAY_EVENT_ID"],
+                "Content-Type": "application/json",
+            },
+        }
+
+    def new_orders(count):
+        return [
+            order_create(user=customers[index % len(customers)][0], plan=plan, billing_cycle_months=1)
+            for index in range(count)
+        ]
+
     web = web_start(env, args.workers)
     worker = subprocess.Popen(
         [
@@ -196,6 +241,7 @@ def main():
         env=env,
     )
     results = []
+    renewals_sent = 0
     try:
         web_wait()
         # Time from verify to active, one payment at a time with an idle live worker
@@ -222,34 +268,35 @@ def main():
             results.append(run_load("GET /healthz", concurrency, [get_spec("/healthz")] * n, web.pid))
             results.append(run_load("verify (fresh)", concurrency, [verify_spec(paid) for paid in fresh], web.pid))
             results.append(run_load("verify (repeat)", concurrency, [verify_spec(paid) for paid in fresh], web.pid))
-            hooks = []
-            webhook_orders = [
-                order_create(user=customers[index % len(customers)][0], plan=plan, billing_cycle_months=1)
-                for index in range(n)
-            ]
-            for order in webhook_orders:
-                body, headers = fake.webhook("payment.captured", fake.pay(order.razorpay_order_id))
-                hooks.append(
-                    {
-                        "method": "POST",
-                        "url": f"{BASE}/webhooks/razorpay/",
-                        "body": body.decode(),
-                        "headers": {
-                            "X-Razorpay-Signature": headers["HTTP_X_RAZORPAY_SIGNATURE"],
-                            "X-Razorpay-Event-Id": headers["HTTP_X_RAZORPAY_EVENT_ID"],
-                            "Content-Type": "application/json",
-                        },
-                    }
-                )
+            hooks = [webhook_spec(order) for order in new_orders(n)]
             results.append(run_load("webhook payment.captured", concurrency, hooks, web.pid))
+            # Renewals in the mix: half of each request list pays a renewal of a server
+            # this level's fresh verifies bought (the server's row lock, the extension
+            # row, its event and mail), half a new order, interleaved.
+            half = n // 2
+            bought = bought_by(fresh)
+            renewed = renewal_orders(bought[:half])
+            mixed = interleaved(
+                new_paid_orders(half),
+                [(fake.checkout_response(fake.pay(order.razorpay_order_id)), auth) for order, auth in renewed],
+            )
+            results.append(
+                run_load("verify (fresh, half renewals)", concurrency, [verify_spec(p) for p in mixed], web.pid)
+            )
+            hooked = [order for order, _auth in renewal_orders(bought[half : 2 * half])]
+            mixed_hooks = [webhook_spec(order) for order in interleaved(new_orders(half), hooked)]
+            results.append(run_load("webhook (half renewals)", concurrency, mixed_hooks, web.pid))
+            renewals_sent += 2 * half
             if not args.web_only:
                 # Let the worker finish this level's provisioning so levels do not share a backlog.
                 deadline = time.monotonic() + 300
                 while Server.objects.exclude(status="active").exists() and time.monotonic() < deadline:
                     time.sleep(0.5)
 
-        paid = Order.objects.filter(status="paid").count()
+        paid = Order.objects.filter(status="paid", kind="new").count()
         servers = Server.objects.count()
+        renewals_paid = Order.objects.filter(status="paid", kind="renewal").count()
+        extensions = RenewalExtension.objects.count()
     finally:
         web.terminate()
         worker.terminate()
@@ -275,10 +322,32 @@ def main():
         f"median {statistics.median(samples):.2f} s, max {max(samples):.2f} s over {len(samples)} payments."
     )
     lines.append(f"Check: {paid} paid orders, {servers} servers (must be equal).")
+    lines.append(
+        f"Check: {renewals_sent} renewals paid by the load, {renewals_paid} renewal orders paid, "
+        f"{extensions} extensions (all three equal)."
+    )
+    lines += ["", *targets_table(results)]
     table = "\n".join(lines)
     print(table)
     if args.write:
         write_section("## Payments (issue 3)", table)
+
+
+def targets_table(results, concurrency=8, ratio_target=3.5):
+    """The p95 of each payment request at `concurrency` as a multiple of `/healthz`'s
+    p95 in the same run (the VM's speed varies by a third from day to day)."""
+    at = {r["name"]: r for r in results if r["concurrency"] == concurrency}
+    healthz = at["GET /healthz"]["p95"]
+    lines = [
+        f"| at concurrency {concurrency} | p95 ms | × `/healthz` p95 ({healthz:.1f} ms) | target ≤ {ratio_target}× |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for name, r in at.items():
+        if name == "GET /healthz":
+            continue
+        ratio = r["p95"] / healthz
+        lines.append(f"| {name} | {r['p95']:.1f} | {ratio:.2f} | {'met' if ratio <= ratio_target else '**not met**'} |")
+    return lines
 
 
 def write_section(heading, table):

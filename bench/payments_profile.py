@@ -8,6 +8,7 @@ not counted) and the SQL statements each request runs.
 
     .venv/bin/python bench/payments_profile.py             # figures and the statements
     .venv/bin/python bench/payments_profile.py --cprofile  # plus a profile of fresh verifies
+    .venv/bin/python bench/payments_profile.py --cprofile renewal  # ... of renewal verifies
 """
 
 import argparse
@@ -29,7 +30,9 @@ DB_NAME = "portal_bench_profile"
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument(
+        "--cprofile", nargs="?", const="fresh", choices=["fresh", "renewal"], help="profile fresh (or renewal) verifies"
+    )
     args = parser.parse_args()
 
     fake, _ = start(DB_NAME, 15, ALLOWED_HOSTS="testserver")
@@ -37,7 +40,9 @@ def main():
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from billing.services import order_create
+    from billing.services import order_create, order_gateway_ensure
+    from lifecycle.services import renewal_issue
+    from servers.models import Server
 
     plan, tokens = plan_and_customers()
     customers = [(user, Client(HTTP_AUTHORIZATION=f"Token {key}")) for user, key in tokens]
@@ -77,17 +82,39 @@ def main():
             [order_create(user=customers[0][0], plan=plan, billing_cycle_months=1) for _ in range(count)],
         )
     )
+    # Renewals of the servers the fresh verifies bought: a renewal verify and a renewal
+    # webhook (issue 12's "payment path with renewals in the mix").
+    bought = list(Server.objects.filter(order__razorpay_order_id__in=[b["razorpay_order_id"] for b, _ in fresh]))
+    client_of = {user.pk: client for user, client in customers}
+    renewals = [order_gateway_ensure(renewal_issue(server.pk, source="checkout")) for server in bought]
+    paid_renewals = [
+        (fake.checkout_response(fake.pay(order.razorpay_order_id)), client_of[order.user_id]) for order in renewals
+    ]
+    results.append(measure("verify (renewal)", verify, paid_renewals))
+    renewals = [order_gateway_ensure(renewal_issue(server.pk, source="checkout")) for server in bought]
+    results.append(measure("webhook payment.captured (renewal)", webhook, renewals))
     print("| request | web CPU ms (this thread) | SQL statements |\n| --- | ---: | ---: |")
     for name, cpu_ms, statements in results:
         print(f"| {name} | {cpu_ms:.2f} | {len(statements)} |")
     for name, _, statements in results:
         print(f"\n{name}:")
         for sql in statements:
-            print(f"  {sql[:110]}")
+            print(f"  {sql[:160]}")
     if args.cprofile:
         # Timed by this thread's CPU clock, so waiting on PostgreSQL or the fake is not counted.
         profile = cProfile.Profile(timer=time.thread_time)
-        for paid in new_paid_orders(args.requests):
+        profiled = new_paid_orders(args.requests)
+        if args.cprofile == "renewal":
+            profiled = [
+                (
+                    fake.checkout_response(
+                        fake.pay(order_gateway_ensure(renewal_issue(s.pk, source="checkout")).razorpay_order_id)
+                    ),
+                    client_of[s.user_id],
+                )
+                for s in bought[: args.requests]
+            ]
+        for paid in profiled:
             profile.enable()
             verify(paid)
             profile.disable()

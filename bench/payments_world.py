@@ -22,6 +22,9 @@ def start(db_name, broker_db, **extra_env):
         **os.environ,
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db_name}",
         "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{broker_db}",
+        # Production refuses a per-process cache with DEBUG off (lockouts and throttles
+        # must be shared by the web workers); the broker's database is emptied first anyway.
+        "CACHE_URL": f"redis://127.0.0.1:6379/{broker_db}",
         "DEBUG": "False",
         "SECRET_KEY": "bench-" + "k" * 50,
         "SECURE_SSL_REDIRECT": "False",
