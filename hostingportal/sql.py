@@ -156,6 +156,48 @@ def select_row(model, *, fields: tuple[str, ...] = (), for_update: bool = False,
     return model.from_db(using, attnames, row)
 
 
+@functools.lru_cache(maxsize=64)
+def exists_sql(model, where_shape, using):
+    """`SELECT 1 ... LIMIT 1` for `where_shape` ((field name, None for = or the
+    number of values for __in), ...), and the fields whose values it takes, built once."""
+    meta = model._meta
+    quote = connections[using].ops.quote_name
+    conditions, where_fields = [], []
+    for name, count in where_shape:
+        field = meta.get_field(name)
+        if count is None:
+            conditions.append(f"{quote(field.column)} = %s")
+            where_fields.append(field)
+        else:
+            conditions.append(f"{quote(field.column)} IN ({', '.join(['%s'] * count)})")
+            where_fields += [field] * count
+    sql = f"SELECT 1 FROM {quote(meta.db_table)} WHERE {' AND '.join(conditions)} LIMIT 1"
+    return sql, tuple(where_fields)
+
+
+def row_exists(model, **where) -> bool:
+    """`model.objects.filter(**where).exists()` from a statement built once per
+    shape. `where` takes `name=value` and `name__in=(values...)`, nothing else."""
+    using = router.db_for_read(model)
+    connection = connections[using]
+    shape, values = [], []
+    for key, value in where.items():
+        if key.endswith("__in"):
+            value = tuple(value)
+            if not value:
+                return False  # IN () matches nothing, as the ORM says
+            shape.append((key.removesuffix("__in"), len(value)))
+            values += value
+        else:
+            shape.append((key, None))
+            values.append(value)
+    sql, where_fields = exists_sql(model, tuple(shape), using)
+    params = [field.get_db_prep_value(value, connection) for field, value in zip(where_fields, values, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
+
+
 def insert_many_unless_exist(instances, conflict_fields: tuple[str, ...]) -> list:
     """INSERT the unsaved `instances` in one statement, skipping each whose
     `conflict_fields` values a row (or a concurrent transaction's row) already has:

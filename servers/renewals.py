@@ -8,6 +8,7 @@ moves paid_until, from the old due date (never from the day of payment).
 
 import logging
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from hostingportal.sql import insert_unless_exists, select_row, update_row
@@ -28,7 +29,8 @@ def renewal_extend(order, *, source, actor=None) -> tuple[Server, str]:
     the caller flags the payment for a refund). A server suspended `overdue` is
     brought back (a start is queued); a `staff` suspension stays."""
     server = select_row(Server, for_update=True, id=order.renews_server_id)
-    server.user = order.user  # for the mail; the order's user is the server's
+    # For the mail's address only (the order's user is the server's), by a kept statement.
+    server.user = select_row(get_user_model(), fields=("email",), id=order.user_id)
     if server.status == Server.Status.TERMINATED or termination_decided(server.pk):
         return server, "server_terminated"
     old = server.paid_until or order.paid_at or timezone.now()

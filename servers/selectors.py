@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from hostingportal.sql import row_exists
+
 from .models import Server, ServerOperation
 
 
@@ -78,11 +80,13 @@ def termination_open():
 
 
 def termination_decided(server_id) -> bool:
-    return ServerOperation.objects.filter(
+    # A kept statement: a renewal's payment asks this under the server's lock.
+    return row_exists(
+        ServerOperation,
         server_id=server_id,
         purpose=ServerOperation.Purpose.TERMINATE,
-        status__in=[*ServerOperation.OPEN, ServerOperation.Status.SUCCEEDED],
-    ).exists()
+        status__in=(*ServerOperation.OPEN, ServerOperation.Status.SUCCEEDED),
+    )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from django.db.models.query_utils import DeferredAttribute
 from billing.models import Order
 from billing.services import order_create
 from conftest import transaction_held_open
-from hostingportal.sql import select_row, update_row
+from hostingportal.sql import row_exists, select_row, update_row
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -85,3 +85,21 @@ def test_update_row_on_a_deleted_row_raises_like_save(order):
 
     with pytest.raises(DatabaseError, match="affected 0 rows"):
         update_row(gone, ("status",))
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        {},
+        {"status": "created"},
+        {"status": "paid"},
+        {"status__in": ("paid", "created")},
+        {"status__in": ("paid", "cancelled")},
+        {"status__in": ()},
+        {"billing_cycle_months__in": [3], "status": "created"},
+    ],
+)
+def test_row_exists_says_what_the_orm_says(order, bob, where):
+    for user in (order.user, bob):
+        expected = Order.objects.filter(user_id=user.pk, **where).exists()
+        assert row_exists(Order, user_id=user.pk, **where) is expected, (user, where)
