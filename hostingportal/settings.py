@@ -354,6 +354,8 @@ API_THROTTLE_RATES = {
     "token": env.str("API_THROTTLE_TOKEN", default="10/min"),
 }
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "hostingportal.cache.RedisCache"  # one redis client per pool, not per call
 if not DEBUG and CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache")):
     raise ImproperlyConfigured(
         "CACHE_URL must name a shared cache (redis://…) when DEBUG=False: sign-in lockouts and API "
