@@ -228,23 +228,43 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(permissions=["refund"], description="Refund selected orders through Razorpay")
     def refund_orders(self, request, queryset):
-        """A confirmation page first (what would be refunded, a required reason,
-        an amount for a single order); only its POST with `apply` moves money,
-        through the same service as `refund_order`."""
+        """A confirmation page first (what would be refunded, a required reason, an
+        amount in rupees for a single order, a fresh authentication code); only its POST
+        with `apply` moves money, through the same service as `refund_order`, which
+        writes the one staff-audit row of each refund."""
+        # Imported here to keep this action's dependencies beside it (security records
+        # staff actions of every app; billing imports it where it is used).
+        from security.second_factor import CODE_FIELD, second_factor_fresh, second_factor_required
+
+        from .pricing import PricingError, paise_from_typed_rupees
+
         orders = list(queryset.order_by("number"))
-        amount = request.POST.get("amount_paise", "").strip()
-        if amount and not (amount.isdigit() and int(amount) > 0 and len(orders) == 1):
-            # Blank means "all that is left"; anything else unreadable must refund nothing,
-            # never fall back to a full refund.
-            self.message_user(
-                request,
-                f"Refund not made: the amount must be a whole number of paise above 0, for one order ({amount!r}).",
-                messages.ERROR,
-            )
+        amount = request.POST.get("amount", "").strip()
+        try:
+            # Blank means "all that is left"; anything unreadable must refund nothing, never
+            # fall back to a full refund. A form from before amounts were in rupees sends
+            # amount_paise: refused too, or its amount would be ignored.
+            if request.POST.get("amount_paise", "").strip():
+                raise PricingError("the amount is now typed in rupees; open the refund page again")
+            amount_paise = paise_from_typed_rupees(amount) if amount else None
+            if amount_paise is not None and (amount_paise <= 0 or len(orders) != 1):
+                raise PricingError("an amount is above ₹0.00 and for one order only")
+        except PricingError as exc:
+            self.message_user(request, f"Refund not made: {exc} ({amount!r}).", messages.ERROR)
             return None
-        amount_paise = int(amount) if amount else None
         if request.POST.get("apply"):
-            reason = request.POST.get("reason", "")
+            reason = request.POST.get("reason", "").strip()
+            if not reason:
+                self.message_user(request, "Refund not made: a reason is required.", messages.ERROR)
+                return None
+            # Checked last, so a refused amount or reason does not spend the code.
+            if not second_factor_fresh(request, request.POST.get(CODE_FIELD, "")):
+                self.message_user(
+                    request,
+                    "Refund not made: type a fresh code from your authenticator app (each code works once).",
+                    messages.ERROR,
+                )
+                return None
             for order in orders:
                 try:
                     refund = order_refund(
@@ -272,6 +292,7 @@ class OrderAdmin(admin.ModelAdmin):
             "title": "Refund orders through Razorpay",
             "rows": rows,
             "single": len(orders) == 1,
+            "second_factor_required": second_factor_required(request.user),
             "opts": self.model._meta,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }

@@ -5,6 +5,7 @@ All values are integer paise. Rounding is half-up to the paisa, done with
 integer arithmetic so no float ever touches an amount.
 """
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -47,6 +48,19 @@ def paise_from_rupees(amount: Decimal) -> int:
     if paise != paise.to_integral_value():
         raise PricingError("an amount in rupees has at most two decimals (paise)")
     return int(paise)
+
+
+# Rupees as a person types them: digits, then at most two decimals. No sign, exponent,
+# separator or other script's digits: what cannot be read exactly is refused, never guessed.
+TYPED_RUPEES = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
+
+
+def paise_from_typed_rupees(text: str) -> int:
+    """Rupees typed by staff ("500", "500.5", "500.50") as integer paise, exactly.
+    "1e3", "-5000", "5,000", "500.505" and the like are a PricingError."""
+    if not TYPED_RUPEES.fullmatch(text or ""):
+        raise PricingError("type the amount in rupees as digits with at most two decimals, like 500 or 500.50")
+    return paise_from_rupees(Decimal(text))
 
 
 def quote(plan, billing_cycle_months: int, gst_rate_percent: int | None = None) -> Quote:

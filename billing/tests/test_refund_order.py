@@ -140,7 +140,7 @@ def test_the_admin_action_needs_the_refund_permission_not_only_staff(paid, fake_
             "_selected_action": [order.pk],
             "apply": "1",
             "reason": "Wrong plan",
-            "amount_paise": "5000",
+            "amount": "50",
         },
     )
     assert done.status_code == 302
