@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
@@ -73,7 +75,10 @@ class AffiliateAdmin(ReadOnlyAdmin):
         if not request.user.has_perm("affiliates.pay_commission"):
             raise PermissionDenied
         affiliate = get_object_or_404(self.get_queryset(request), pk=user_id)
-        form = PayoutForm(request.POST or None, initial={"amount": affiliate.approved_paise / 100})
+        form = PayoutForm(
+            request.POST or None,
+            initial={"amount": (Decimal(affiliate.approved_paise) / 100).quantize(Decimal("0.01"))},
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 payout = services.payout_record(

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from accounts.models import User
+from billing.templatetags.money import rupees
 
 
 class Referral(models.Model):
@@ -56,7 +57,7 @@ class Payout(models.Model):
         ]
 
     def __str__(self):
-        return f"Payout {self.pk} to {self.affiliate_id}: {self.amount_paise} paise"
+        return f"Payout {self.pk} to {self.affiliate_id}: {rupees(self.amount_paise)}"
 
 
 class Commission(models.Model):
@@ -106,7 +107,7 @@ class Commission(models.Model):
         ]
 
     def __str__(self):
-        return f"Commission on order {self.order_id}: {self.amount_paise} paise ({self.status})"
+        return f"Commission on order {self.order_id}: {rupees(self.amount_paise)} ({self.status})"
 
     def can_transition_to(self, new_status):
         return new_status in self.TRANSITIONS[self.Status(self.status)]

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from billing import pricing
+from billing.templatetags.money import rupees
 
 from .models import Commission, Payout, Referral
 
@@ -101,8 +102,9 @@ def commission_ledger_problems() -> list[dict]:
             problems.append(
                 {
                     "order": order.number,
-                    "problem": f"commission is {commission.original_amount_paise} paise on a subtotal of "
-                    f"{commission.subtotal_paise}; {commission.percent} % of {order.subtotal_paise} is {expected}",
+                    "problem": f"commission is {rupees(commission.original_amount_paise)} on a subtotal of "
+                    f"{rupees(commission.subtotal_paise)}; {commission.percent} % of {rupees(order.subtotal_paise)} "
+                    f"is {rupees(expected)}",
                 }
             )
         if commission.affiliate_id != order.referrer_id:

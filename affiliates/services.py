@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from billing import pricing
+from billing.templatetags.money import rupees
 from hostingportal.sql import insert_row, insert_unless_exists
 from security.audit import staff_action_record
 from security.client_address import client_address
@@ -238,7 +239,7 @@ def commission_adjust_for_refund(order, *, refunded_paise, refund_id="", source=
             amount_before=before,
             source=source,
             actor=actor,
-            note=f"Order {order.number}: {refunded_paise} of {order.total_paise} paise refunded",
+            note=f"Order {order.number}: {rupees(refunded_paise)} of {rupees(order.total_paise)} refunded",
             data=data,
         )
     return commission
@@ -269,7 +270,7 @@ def payout_record(
     if not reference:
         raise PayoutError("Give the transfer's reference.")
     if not isinstance(amount_paise, int) or amount_paise <= 0:
-        raise PayoutError("The amount must be a positive number of paise.")
+        raise PayoutError("The amount must be more than ₹0.00.")
     with transaction.atomic():
         approved = list(
             Commission.objects.select_for_update()
@@ -327,8 +328,6 @@ def payout_record(
 
 
 def payout_amount_hint(amount_paise, possible, approved):
-    from billing.templatetags.money import rupees
-
     if not approved:
         return "This affiliate has no approved commissions to pay."
     total = sum(commission.amount_paise for commission in approved)

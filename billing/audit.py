@@ -18,6 +18,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
 from .models import CreditNote, LedgerAudit, Order, Payment, Refund
+from .templatetags.money import rupees
 
 CHUNK = 2000
 INCIDENT_PREFIX = "ledger:"
@@ -62,31 +63,45 @@ def audited_orders():
 
 
 def order_problems(order) -> list[tuple[str, str]]:
-    """(check, problem) pairs for one annotated order; empty when it is sound."""
+    """(check, problem) pairs for one annotated order; empty when it is sound.
+    The problems are read by staff (command, dashboard, alerts): money in rupees."""
     problems = []
     total = order.total_paise
     if order.paying_amount is None:
         problems.append(("payment", "no captured payment recorded for the order"))
     elif order.paying_status not in (Payment.Status.CAPTURED, Payment.Status.REFUNDED) or order.paying_amount != total:
         problems.append(
-            ("payment", f"paying payment is {order.paying_status} for {order.paying_amount} paise, total {total}")
+            (
+                "payment",
+                f"paying payment is {order.paying_status} for {rupees(order.paying_amount)}, "
+                f"order total {rupees(total)}",
+            )
         )
     invoice = getattr(order, "tax_invoice", None)
     if invoice is None:
         problems.append(("invoice", "no stored tax invoice"))
     elif invoice.total_paise != total:
-        problems.append(("invoice", f"invoice total {invoice.total_paise} paise, order total {total}"))
+        problems.append(("invoice", f"invoice total {rupees(invoice.total_paise)}, order total {rupees(total)}"))
     if order.refunded != order.credited:
-        problems.append(("credit-notes", f"processed refunds {order.refunded} paise, credit notes {order.credited}"))
+        problems.append(
+            ("credit-notes", f"processed refunds {rupees(order.refunded)}, credit notes {rupees(order.credited)}")
+        )
     if order.refunded > total or order.credited > total:
-        problems.append(("over-refunded", f"refunded {order.refunded} / credited {order.credited} of {total} paise"))
+        problems.append(
+            (
+                "over-refunded",
+                f"refunded {rupees(order.refunded)} / credited {rupees(order.credited)} of {rupees(total)}",
+            )
+        )
     server = getattr(order, "server", None)
     is_new = getattr(order, "kind", "new") == "new"
     fully_refunded = order.refunded >= total
     if fully_refunded and order.status != Order.Status.REFUNDED:
         problems.append(("refund-status", "refunded in full but the order is still paid"))
     if order.status == Order.Status.REFUNDED and not fully_refunded:
-        problems.append(("refund-status", f"order refunded but only {order.refunded} of {total} paise returned"))
+        problems.append(
+            ("refund-status", f"order refunded but only {rupees(order.refunded)} of {rupees(total)} returned")
+        )
     if fully_refunded and is_new and server is not None and server.status != "terminated":
         problems.append(("server-running", f"refunded in full but server #{server.pk} is {server.status}"))
     if order.status == Order.Status.PAID and is_new and server is None:

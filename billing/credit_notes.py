@@ -19,6 +19,7 @@ from .invoices import SAC_HOSTING, Party, amount_in_words, place_label, tax_line
 from .models import CreditNote, CreditNoteSequence, GstDocument
 from .pricing import divide_half_up
 from .services import sequence_next
+from .templatetags.money import rupees
 
 # The parties, place of supply and tax regime: exactly as on the invoice.
 COPIED_FROM_INVOICE = tuple(
@@ -40,7 +41,7 @@ def credit_figures(invoice, amount_paise, credited) -> dict:
     left = {name: getattr(invoice, name) - credited[name] for name in FIGURES if name != "amount_paise"}
     left_total = invoice.total_paise - credited["amount_paise"]
     if not 0 < amount_paise <= left_total:
-        raise ValueError(f"A credit note of {amount_paise} paise; {left_total} paise of the invoice are left.")
+        raise ValueError(f"A credit note of {rupees(amount_paise)}; {rupees(left_total)} of the invoice are left.")
     if amount_paise == left_total:  # completes the refund: exactly what is left
         return {**left, "amount_paise": amount_paise}
     taxable = divide_half_up(amount_paise * 100, 100 + invoice.gst_rate_percent)

@@ -24,12 +24,13 @@ from .credit_notes import credit_note_issue
 from .gateways import get_gateway
 from .models import Order, Payment, Refund
 from .services import order_event, order_transition
+from .templatetags.money import rupees
 
 logger = logging.getLogger("billing.refunds")
 
 
 class RefundRefused(ValueError):
-    """The refund cannot be made as asked; the message is for staff."""
+    """The refund cannot be made as asked; the message is for staff (money in rupees)."""
 
 
 def refund_status_from(value) -> str:
@@ -177,7 +178,7 @@ def refund_failed_alert(order, refund):
     from alerts.services import incident_open  # alerts is a leaf app
 
     detail = (
-        f"Razorpay failed refund {refund.razorpay_refund_id} of {refund.amount_paise} paise on payment "
+        f"Razorpay failed refund {refund.razorpay_refund_id} of {rupees(refund.amount_paise)} on payment "
         f"{refund.payment.razorpay_payment_id} (order {order.number}, {order.user.email}). "
         "The money is still with us: refund again or contact the customer."
     )
@@ -235,7 +236,7 @@ def refund_payment(
             raise RefundRefused(f"Payment {payment_id} is already fully refunded.")
         amount = left if amount_paise is None else amount_paise
         if not 0 < amount <= left:
-            raise RefundRefused(f"Payment {payment_id} has {left} paise left to refund; {amount} asked.")
+            raise RefundRefused(f"Payment {payment_id} has {rupees(left)} left to refund; {rupees(amount)} asked.")
         gateway_refund = get_gateway().payment_refund(
             payment_id, amount, notes={"order_number": order.number, "reason": reason[:250]}
         )
@@ -281,7 +282,7 @@ def order_refund_plan(number, amount_paise=None) -> OrderRefundPlan:
     if left <= 0:
         raise RefundRefused(f"Order {number} has nothing left to refund.")
     if not 0 < amount <= left:
-        raise RefundRefused(f"Order {number} has {left} paise left to refund; {amount} asked.")
+        raise RefundRefused(f"Order {number} has {rupees(left)} left to refund; {rupees(amount)} asked.")
     return OrderRefundPlan(order, payment_id, amount)
 
 

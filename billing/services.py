@@ -22,6 +22,7 @@ from . import pricing
 from .gateways import GatewayError, GatewayPayment, GatewayRejected, get_gateway, payment_signature_valid
 from .invoices import invoice_document
 from .models import HostingPlan, InvoiceSequence, Order, OrderEvent, Payment
+from .templatetags.money import rupees
 
 logger = logging.getLogger("billing.payments")
 
@@ -360,7 +361,7 @@ def payment_mismatch(order, gateway_payment):
     if gateway_payment.order_id != order.razorpay_order_id:
         problems.append(f"payment is for Razorpay order {gateway_payment.order_id or '(none)'}")
     if gateway_payment.amount_paise != order.total_paise:
-        problems.append(f"captured {gateway_payment.amount_paise} paise, order total is {order.total_paise}")
+        problems.append(f"captured {rupees(gateway_payment.amount_paise)}, order total is {rupees(order.total_paise)}")
     if gateway_payment.currency != order.currency:
         problems.append(f"currency {gateway_payment.currency}, order is {order.currency}")
     return "; ".join(problems)
@@ -518,7 +519,7 @@ def order_flag(order, payment_id, reason, *, source):
     )
     order_event(order, "flagged", source=source, message=reason)
     consequence = "No server was created." if order.kind == Order.Kind.NEW else "No server was extended."
-    detail = f"Order {order.number} ({order.user.email}, total {order.total_paise} paise): {reason}. {consequence}"
+    detail = f"Order {order.number} ({order.user.email}, total {rupees(order.total_paise)}): {reason}. {consequence}"
     transaction.on_commit(
         lambda: incident_open(
             f"amount-mismatch:{order.number}",

@@ -136,7 +136,7 @@ def test_the_ledger_check_finds_a_missing_a_wrong_and_an_unreversed_commission(a
     problems = {problem["order"]: problem["problem"] for problem in commission_ledger_problems()}
     assert problems == {
         orders[0].number: "paid order of a referred customer has no commission",
-        orders[1].number: "commission is 22401 paise on a subtotal of 224000; 10.00 % of 224000 is 22400",
+        orders[1].number: "commission is ₹224.01 on a subtotal of ₹2,240.00; 10.00 % of ₹2,240.00 is ₹224.00",
         orders[2].number: "order refunded but its commission is pending",
     }
 

@@ -101,6 +101,8 @@ def test_a_payout_marks_the_oldest_approved_commissions_paid(alice, commissions,
     assert (payout.recorded_by, payout.recorded_from, payout.paid_on) == (treasurer, "10.0.0.7", TODAY)
     audit = StaffAction.objects.get(action="affiliates.pay_commission")
     assert (audit.actor, audit.ip_address, audit.target_id) == (treasurer, "10.0.0.7", str(payout.pk))
+    assert audit.target_label == f"Payout {payout.pk} to {alice.pk}: ₹224.00"  # rupees, as staff read it
+    assert str(oldest) == f"Commission on order {oldest.order_id}: ₹224.00 (paid)"
     assert audit.details["amount_paise"] == oldest.amount_paise and audit.details["commissions"] == [oldest.pk]
 
 
@@ -112,6 +114,13 @@ def test_a_payout_that_does_not_settle_whole_commissions_is_refused_and_writes_n
             payout_record(affiliate=alice, amount_paise=amount, reference="X", paid_on=TODAY, recorded_by=treasurer)
     assert not Payout.objects.exists()
     assert set(Commission.objects.values_list("status", flat=True)) == {"approved"}
+
+
+@pytest.mark.django_db
+def test_a_payout_of_nothing_is_refused_in_rupees(alice, commissions, treasurer):
+    approve_all(commissions)
+    with pytest.raises(PayoutError, match="^The amount must be more than ₹0.00.$"):
+        payout_record(affiliate=alice, amount_paise=0, reference="X", paid_on=TODAY, recorded_by=treasurer)
 
 
 @pytest.mark.django_db
@@ -168,6 +177,7 @@ def test_a_partial_refund_before_approval_reduces_the_commission_in_proportion(c
     assert (commission.status, commission.amount_paise, commission.original_amount_paise) == ("pending", 16800, 22400)
     event = CommissionEvent.objects.get(commission=commission)
     assert (event.kind, event.amount_before_paise, event.amount_after_paise) == ("reduced", 22400, 16800)
+    assert event.note == f"Order {order.number}: ₹660.80 of ₹2,643.20 refunded"  # staff read it in the admin
 
     commission_adjust_for_refund(order, refunded_paise=66080, refund_id="rfnd_1")  # the same refund again
     assert CommissionEvent.objects.filter(commission=commission).count() == 1

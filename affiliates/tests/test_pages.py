@@ -103,7 +103,8 @@ def test_staff_record_a_payout_in_the_admin(alice, earned, client):
     )
     client.force_login(treasurer)
     url = f"/admin/affiliates/affiliate/{alice.pk}/payout/"
-    assert "₹224.00" in client.get(url).content.decode()
+    page = client.get(url).content.decode()
+    assert "₹224.00" in page and 'value="224.00"' in page  # the amount to pay, in exact rupees
 
     refused = client.post(url, {"amount": "100.00", "reference": "UTR-78", "paid_on": "2026-12-01"})
     assert refused.status_code == 200 and "falls inside one" in refused.content.decode()

@@ -22,6 +22,7 @@ from razorpay.errors import GatewayError as RazorpaySDKGatewayError
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from ..templatetags.money import rupees
 from .base import GatewayMismatch, GatewayOrder, GatewayPayment, GatewayRefund, GatewayRejected, GatewayUnavailable
 
 logger = logging.getLogger("billing.gateway")
@@ -120,8 +121,8 @@ class RazorpayGateway:
         )
         if (order.amount_paise, order.currency) != (amount_paise, currency):
             raise GatewayMismatch(
-                f"Razorpay order {order.id} echoed {order.amount_paise} {order.currency}, "
-                f"expected {amount_paise} {currency}"
+                f"Razorpay order {order.id} echoed {rupees(order.amount_paise)} {order.currency}, "
+                f"expected {rupees(amount_paise)} {currency}"
             )
         return order
 

@@ -64,7 +64,7 @@ def test_each_problem_is_named_alerted_once_and_resolved_when_fixed(
     code, out = audit_command("--json")
     assert code == 1
     problems = json.loads(out)["problems"]
-    assert {"order": portal_order.number, "problem": "processed refunds 1000 paise, credit notes 0"} in problems
+    assert {"order": portal_order.number, "problem": "processed refunds ₹10.00, credit notes ₹0.00"} in problems
     orphan_problems = [p["problem"] for p in problems if p["order"] == orphan.number]
     assert "no captured payment recorded for the order" in orphan_problems
     assert "no stored tax invoice" in orphan_problems and "paid new order without a server" in orphan_problems

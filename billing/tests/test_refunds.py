@@ -60,8 +60,10 @@ def test_a_failed_refund_is_recorded_and_alerts_staff(
     refund.refresh_from_db()
     portal_order.refresh_from_db()
     assert refund.status == "failed" and portal_order.status == "paid"
-    assert Incident.objects.filter(key=f"refund-failed:{refund.razorpay_refund_id}").exists()
-    assert any(refund.razorpay_refund_id in m.body for m in mail.outbox)
+    incident = Incident.objects.get(key=f"refund-failed:{refund.razorpay_refund_id}")
+    named = f"Razorpay failed refund {refund.razorpay_refund_id} of ₹2,643.20 on payment {payment['id']}"
+    assert named in incident.detail and "paise" not in incident.detail  # rupees, as staff read it
+    assert any(named in m.body for m in mail.outbox)
     # A late "processed" for a failed refund moves nothing back.
     assert post_webhook(client, *fake_razorpay.webhook("refund.processed", refund=entity)).status_code == 200
     refund.refresh_from_db()
