@@ -38,7 +38,9 @@ SWEEP_BATCH = 50
 ALERT_CAUSE_PREFIX = "incident:"  # alert mails: their own failure must not alert by mail again
 
 
-def mail_queue(cause_key, *, to, subject, body, send_inline_if_broker_down=False) -> OutboundMail | None:
+def mail_queue(
+    cause_key, *, to, subject, body, send_inline_if_broker_down=False, by_sweeper=False
+) -> OutboundMail | None:
     """Queue one mail for `cause_key` in the caller's transaction; send it after commit.
 
     Idempotent per cause: returns the new row, or None when a mail for this
@@ -47,6 +49,9 @@ def mail_queue(cause_key, *, to, subject, body, send_inline_if_broker_down=False
     `send_inline_if_broker_down`: when the broker refuses the task, send in this
     process instead of waiting for the sweeper (staff alerts, which matter most
     exactly when the broker is down).
+    `by_sweeper`: no task is published; the mail is due at once and the next
+    sweep (every minute) sends it. For the payment path, which publishes at most
+    once per payment: a renewal's receipt must not cost the request a publish.
     """
     recipients = [address for address in to if address]
     if not recipients:
@@ -57,12 +62,13 @@ def mail_queue(cause_key, *, to, subject, body, send_inline_if_broker_down=False
         to=recipients,
         subject=subject[:300],
         body=body,
-        next_attempt_at=timezone.now() + timedelta(seconds=SWEEP_AFTER_SECONDS),
+        next_attempt_at=timezone.now() + timedelta(seconds=0 if by_sweeper else SWEEP_AFTER_SECONDS),
     )
     if not insert_unless_exists(mail, "cause_key"):
         logger.info("mail_already_queued cause=%s", cause_key)
         return None
-    transaction.on_commit(lambda: mail_send_later(mail.pk, send_inline=send_inline_if_broker_down))
+    if not by_sweeper:
+        transaction.on_commit(lambda: mail_send_later(mail.pk, send_inline=send_inline_if_broker_down))
     return mail
 
 

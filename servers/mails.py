@@ -76,7 +76,10 @@ def server_operation_mail_queue(operation, server):
 
 
 def renewal_paid_mail_queue(order, server):
-    """ "Payment received" for a renewal, with the new due date; once per order."""
+    """ "Payment received" for a renewal, with the new due date; once per order.
+    Written in the payment's transaction and sent by the outbox's next sweep (within
+    a minute): a new order's receipt rides its provisioning task, and a renewal's
+    payment publishes no task of its own (docs/decisions.md, payment path)."""
     from django.utils import timezone
 
     from billing.templatetags.money import rupees
@@ -90,4 +93,5 @@ def renewal_paid_mail_queue(order, server):
             f"of {server}.\nIt is now paid until {timezone.localtime(server.paid_until):%d %b %Y}.\n\n"
             f"Tax invoice: {settings.SITE_URL}/orders/{order.number}/invoice/\n"
         ),
+        by_sweeper=True,
     )

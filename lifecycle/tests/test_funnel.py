@@ -210,10 +210,22 @@ def test_the_customer_is_mailed_the_renewal_payment_with_the_new_due_date(
 ):
     from django.core import mail
 
+    from outbox.models import OutboundMail
+    from outbox.services import outbox_sweep
+
     renewal = renewal_issue(server.pk, source="test")
     with django_capture_on_commit_callbacks(execute=True):
         verify_payment(api, fake_razorpay, renewal)
-    [sent] = [m for m in mail.outbox if m.subject == f"Payment received for renewal {renewal.number}"]
+    subject = f"Payment received for renewal {renewal.number}"
+    # Written with the payment, due at once, and no task published for it (tasks run
+    # eagerly here: a published one would have sent it already): the payment path
+    # publishes at most once per payment, and a renewal has nothing to provision.
+    queued = OutboundMail.objects.get(cause_key=f"payment-received:{renewal.pk}")
+    assert queued.status == "queued" and queued.next_attempt_at <= timezone.now()
+    assert [m for m in mail.outbox if m.subject == subject] == []
+
+    assert outbox_sweep(now=timezone.now()) == {"sent": 1}  # the next sweep, within a minute
+    [sent] = [m for m in mail.outbox if m.subject == subject]
     server.refresh_from_db()
     assert f"{timezone.localtime(server.paid_until):%d %b %Y}" in sent.body
 
