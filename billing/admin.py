@@ -257,6 +257,19 @@ class OrderAdmin(admin.ModelAdmin):
             if not reason:
                 self.message_user(request, "Refund not made: a reason is required.", messages.ERROR)
                 return None
+            # What the service would refuse anyway (an amount above what is left, nothing
+            # left at all) is refused before the code, so the corrected retry can use it.
+            # The service decides again under its locks.
+            refusals = []
+            for order in orders:
+                try:
+                    order_refund_plan(order.number, amount_paise)
+                except RefundRefused as exc:
+                    refusals.append(f"{order.number}: refund not made: {exc}")
+            if len(refusals) == len(orders):
+                for refusal in refusals:
+                    self.message_user(request, refusal, messages.ERROR)
+                return None
             # Checked last, so a refused amount or reason does not spend the code.
             if not second_factor_fresh(request, request.POST.get(CODE_FIELD, "")):
                 self.message_user(

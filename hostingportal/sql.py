@@ -189,6 +189,8 @@ def row_exists(model, **where) -> bool:
             shape.append((key.removesuffix("__in"), len(value)))
             values += value
         else:
+            if value is None:  # `= NULL` matches nothing, where the ORM would ask IS NULL
+                raise ValueError(f"row_exists({key}=None): ask the ORM for IS NULL")
             shape.append((key, None))
             values.append(value)
     sql, where_fields = exists_sql(model, tuple(shape), using)

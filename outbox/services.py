@@ -89,10 +89,13 @@ def mail_claim(mail_id, *, first_attempt, now) -> OutboundMail | None:
         claimable = Q(status=OutboundMail.Status.QUEUED, next_attempt_at__lte=now) | Q(
             status=OutboundMail.Status.SENDING, lease_until__lt=now
         )
+    # The lease runs from the claim, not from the sweep's start: a long sweep over a
+    # slow mail server reaches its last mails minutes after `now`, and a lease already
+    # expired would let the next sweep send the same mail again.
+    lease_until = max(now, timezone.now()) + timedelta(seconds=LEASE_SECONDS)
     claimed = (
         OutboundMail.objects.filter(claimable, pk=mail_id)
-        .update(status=OutboundMail.Status.SENDING, lease_until=now + timedelta(seconds=LEASE_SECONDS),
-                attempts=F("attempts") + 1)
+        .update(status=OutboundMail.Status.SENDING, lease_until=lease_until, attempts=F("attempts") + 1)
     )  # fmt: skip
     return OutboundMail.objects.get(pk=mail_id) if claimed else None
 
@@ -160,7 +163,11 @@ def due_mail_ids(now, limit=SWEEP_BATCH) -> list[int]:
     due = Q(status=OutboundMail.Status.QUEUED, next_attempt_at__lte=now) | Q(
         status=OutboundMail.Status.SENDING, lease_until__lt=now
     )
-    return list(OutboundMail.objects.filter(due).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    # Never-tried mail first (a renewal's receipt, a mail whose task never ran), then
+    # retries by due time: a backlog of retries after a mail-server outage must not hold
+    # back a receipt due now for a sweep per batch.
+    ordered = OutboundMail.objects.filter(due).order_by("attempts", "next_attempt_at")
+    return list(ordered.values_list("pk", flat=True)[:limit])
 
 
 def outbox_sweep(*, now=None) -> dict:

@@ -103,3 +103,8 @@ def test_row_exists_says_what_the_orm_says(order, bob, where):
     for user in (order.user, bob):
         expected = Order.objects.filter(user_id=user.pk, **where).exists()
         assert row_exists(Order, user_id=user.pk, **where) is expected, (user, where)
+
+
+def test_row_exists_refuses_none_rather_than_match_nothing(order):
+    with pytest.raises(ValueError, match="IS NULL"):
+        row_exists(Order, renews_server_id=None)

@@ -1,8 +1,8 @@
-"""Review: a sweep stamps every claim's lease from the moment the sweep *started*.
+"""A sweep used to stamp every claim's lease from the moment the sweep *started*.
 A sweep of SWEEP_BATCH mails over a slow mail server (EMAIL_TIMEOUT 10 s each) runs for
 minutes, so a mail it reaches late is claimed with a lease that has already expired, and
 the next minute's sweep (beat starts one every 60 s) takes it over while it is on the
-wire: the customer gets it twice. The renewal receipt (branch lead) now rides the
+wire: the customer got it twice. The renewal receipt rides the
 sweeper only, so it is the mail most exposed to this.
 
 The second sweep is run from inside the first send by a mail backend (Django's own
@@ -33,7 +33,7 @@ class SlowServerBackend(BaseEmailBackend):
 
 @pytest.mark.django_db
 def test_a_mail_claimed_late_in_a_long_sweep_is_not_sent_twice(settings):
-    settings.EMAIL_BACKEND = "outbox.tests.test_review_sweep_lease.SlowServerBackend"
+    settings.EMAIL_BACKEND = "outbox.tests.test_sweep_lease_from_claim.SlowServerBackend"
     SENT.clear()
     started = timezone.now() - timedelta(minutes=5)  # a long sweep, reaching this mail only now
     OutboundMail.objects.create(

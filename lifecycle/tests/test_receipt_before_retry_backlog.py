@@ -1,6 +1,6 @@
-"""Review of branch lead (2eb8840): a renewal's receipt is sent only by the outbox
-sweeper, "due at once, within a minute". The sweeper takes SWEEP_BATCH (50) due mails,
-oldest next_attempt_at first, so any backlog of retries due earlier (after a mail
+"""A renewal's receipt is sent only by the outbox
+sweeper, "due at once, within a minute". The sweeper took SWEEP_BATCH (50) due mails,
+oldest next_attempt_at first, so a backlog of retries due earlier (after a mail
 server outage, say) goes before it: the receipt waits a sweep per 50 mails of backlog,
 where before it had its own task and went at once."""
 

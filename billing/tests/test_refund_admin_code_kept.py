@@ -1,6 +1,6 @@
-"""Review: the admin refund's fresh code must not be spent by a refused amount
+"""The admin refund's fresh code must not be spent by a refused amount
 (35bf223 says "a refused amount does not spend the code"). An amount above what
-is left is typed on the same page as the code, and is refused only after the code
+is left is typed on the same page as the code, and was refused only after the code
 has been checked, so the staff member's corrected retry with the same code fails."""
 
 import time
