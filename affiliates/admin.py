@@ -1,4 +1,3 @@
-from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -77,7 +76,7 @@ class AffiliateAdmin(ReadOnlyAdmin):
         affiliate = get_object_or_404(self.get_queryset(request), pk=user_id)
         form = PayoutForm(
             request.POST or None,
-            initial={"amount": (Decimal(affiliate.approved_paise) / 100).quantize(Decimal("0.01"))},
+            initial={"amount": affiliate.approved_paise},  # paise: the field shows rupees
         )
         if request.method == "POST" and form.is_valid():
             try:

@@ -1,14 +1,14 @@
 from django import forms
 from django.utils import timezone
 
+from billing.forms import RupeesField
+
 
 class PayoutForm(forms.Form):
-    amount = forms.DecimalField(
+    amount = RupeesField(
         label="Amount (₹)",
-        max_digits=12,
-        decimal_places=2,
-        min_value=0.01,
-        help_text="What you sent. It must settle whole approved commissions, oldest first.",
+        help_text="What you sent, in rupees (like 500 or 500.50). It must settle whole approved commissions, "
+        "oldest first.",
     )
     reference = forms.CharField(max_length=100, help_text="The transfer's reference: UTR, UPI or bank transaction id.")
     paid_on = forms.DateField(
@@ -24,4 +24,4 @@ class PayoutForm(forms.Form):
 
     @property
     def amount_paise(self) -> int:
-        return int(self.cleaned_data["amount"] * 100)  # exact: at most two decimals, a Decimal
+        return self.cleaned_data["amount"]  # RupeesField cleans to integer paise

@@ -1,4 +1,3 @@
-from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -9,11 +8,12 @@ from django.utils.html import format_html
 from backoffice.display import customer_link, link, links, rupee_field, when
 from hostingportal.admin_inlines import ReadOnlyTabularInline
 
+from .forms import RupeesField
 from .gateways import GatewayError
 from .gst import is_intra_state, place_of_supply
 from .invoices import tax_lines_of
 from .models import CreditNote, HostingPlan, InvoiceSequence, Order, OrderEvent, Payment, Refund, WebhookEvent
-from .pricing import paise_from_rupees, tax_lines
+from .pricing import tax_lines
 from .refunds import RefundRefused, order_refund, order_refund_plan
 from .templatetags.money import rupees
 
@@ -33,9 +33,7 @@ SNAPSHOT_FIELDS = (
 class HostingPlanAdminForm(forms.ModelForm):
     """Staff type the price in rupees; it is stored exactly as integer paise."""
 
-    price_rupees = forms.DecimalField(
-        label="Price / month excl. GST (₹)", max_digits=12, decimal_places=2, min_value=Decimal("0.01")
-    )
+    price_rupees = RupeesField(label="Price / month excl. GST (₹)")
 
     class Meta:
         model = HostingPlan
@@ -48,12 +46,12 @@ class HostingPlanAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["price_rupees"].initial = (Decimal(self.instance.price_paise) / 100).quantize(Decimal("0.01"))
+            self.fields["price_rupees"].initial = self.instance.price_paise  # paise: the field shows rupees
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("price_rupees") is not None:
-            self.instance.price_paise = paise_from_rupees(cleaned["price_rupees"])
+            self.instance.price_paise = cleaned["price_rupees"]  # RupeesField cleans to integer paise
         return cleaned
 
 

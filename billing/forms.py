@@ -8,6 +8,38 @@ CYCLE_CHOICES = [(months, f"{months} month" if months == 1 else f"{months} month
 STATE_SELECT_CHOICES = [("", "Choose your state or union territory")] + STATE_CHOICES
 
 
+class RupeesField(forms.CharField):
+    """An amount staff type in rupees ("500", "500.50"), cleaned to integer paise,
+    exactly (billing.pricing.paise_from_typed_rupees). Django's DecimalField would
+    read "1e3" as ₹1,000; this refuses it, and signs, separators and other scripts'
+    digits, with a message. Above zero unless `allow_zero`."""
+
+    def __init__(self, *args, allow_zero=False, **kwargs):
+        self.allow_zero = allow_zero
+        # No max_length: CharField's length validator would run on the cleaned paise;
+        # the pattern already bounds what is accepted (12 digits and two decimals).
+        super().__init__(*args, **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{value // 100}.{value % 100:02d}"  # initial values are paise
+        return value
+
+    def to_python(self, value):
+        from .pricing import PricingError, paise_from_typed_rupees
+
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        try:
+            paise = paise_from_typed_rupees(text)
+        except PricingError as exc:
+            raise forms.ValidationError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from exc
+        if paise <= 0 and not self.allow_zero:
+            raise forms.ValidationError("Type an amount above ₹0.00.")
+        return paise
+
+
 def cycle_from(value, default=1):
     """The billing cycle a query string asks for, or `default` for anything else."""
     try:

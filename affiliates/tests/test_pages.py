@@ -108,6 +108,11 @@ def test_staff_record_a_payout_in_the_admin(alice, earned, client):
 
     refused = client.post(url, {"amount": "100.00", "reference": "UTR-78", "paid_on": "2026-12-01"})
     assert refused.status_code == 200 and "falls inside one" in refused.content.decode()
+    # "1e3" was ₹1,000 to Django's DecimalField; an amount is digits with at most two decimals.
+    for typed in ["1e3", "2.24e2", "224,00", "-224", "0"]:
+        unread = client.post(url, {"amount": typed, "reference": "UTR-78", "paid_on": "2026-12-01"})
+        assert unread.status_code == 200 and "errorlist" in unread.content.decode(), typed
+    assert not Payout.objects.filter(reference="UTR-78").exists()
 
     answer = client.post(url, {"amount": "224.00", "reference": "UTR-78", "paid_on": "2026-12-01"})
     assert answer.status_code == 302

@@ -52,10 +52,13 @@ def test_staff_set_a_plans_price_in_rupees_stored_exactly_in_paise(client, staff
     assert plan.price_paise == 56050
     assert 'value="560.50"' in client.get(f"/admin/billing/hostingplan/{plan.pk}/change/").text
 
-    refused = client.post(f"/admin/billing/hostingplan/{plan.pk}/change/", {**form, "price_rupees": "560.505"})
-    assert refused.status_code == 200 and "errornote" in refused.text
-    plan.refresh_from_db()
-    assert plan.price_paise == 56050
+    # Django's DecimalField read "1e3" as ₹1,000 and "-0" as zero; what cannot be read
+    # exactly is refused with a message and changes nothing.
+    for typed in ["560.505", "1e3", "5,600", "-560", "0", "0.00", "₹560", "५६०"]:
+        refused = client.post(f"/admin/billing/hostingplan/{plan.pk}/change/", {**form, "price_rupees": typed})
+        assert refused.status_code == 200 and "errornote" in refused.text, typed
+        plan.refresh_from_db()
+        assert plan.price_paise == 56050, typed
 
 
 def test_paise_from_rupees_is_exact_or_refuses():
