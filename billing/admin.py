@@ -1,4 +1,3 @@
-
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
@@ -53,6 +52,19 @@ class HostingPlanAdminForm(forms.ModelForm):
         if cleaned.get("price_rupees") is not None:
             self.instance.price_paise = cleaned["price_rupees"]  # RupeesField cleans to integer paise
         return cleaned
+
+
+def refund_rows(orders, amount_paise):
+    """What a refund of each order would be now (amount, payment) or why it is refused:
+    the confirmation page's rows, and the check made before a fresh code is spent."""
+    rows = []
+    for order in orders:
+        try:
+            plan = order_refund_plan(order.number, amount_paise)
+            rows.append({"order": order, "amount_paise": plan.amount_paise, "payment_id": plan.payment_id})
+        except RefundRefused as exc:
+            rows.append({"order": order, "refused": str(exc)})
+    return rows
 
 
 @admin.register(HostingPlan)
@@ -258,15 +270,12 @@ class OrderAdmin(admin.ModelAdmin):
             # What the service would refuse anyway (an amount above what is left, nothing
             # left at all) is refused before the code, so the corrected retry can use it.
             # The service decides again under its locks.
-            refusals = []
-            for order in orders:
-                try:
-                    order_refund_plan(order.number, amount_paise)
-                except RefundRefused as exc:
-                    refusals.append(f"{order.number}: refund not made: {exc}")
-            if len(refusals) == len(orders):
-                for refusal in refusals:
-                    self.message_user(request, refusal, messages.ERROR)
+            rows = refund_rows(orders, amount_paise)
+            if all("refused" in row for row in rows):
+                for row in rows:
+                    self.message_user(
+                        request, f"{row['order'].number}: refund not made: {row['refused']}", messages.ERROR
+                    )
                 return None
             # Checked last, so a refused amount or reason does not spend the code.
             if not second_factor_fresh(request, request.POST.get(CODE_FIELD, "")):
@@ -291,13 +300,7 @@ class OrderAdmin(admin.ModelAdmin):
                         messages.SUCCESS,
                     )
             return None
-        rows = []
-        for order in orders:
-            try:
-                plan = order_refund_plan(order.number, amount_paise)
-                rows.append({"order": order, "amount_paise": plan.amount_paise, "payment_id": plan.payment_id})
-            except RefundRefused as exc:
-                rows.append({"order": order, "refused": str(exc)})
+        rows = refund_rows(orders, amount_paise)
         context = {
             **self.admin_site.each_context(request),
             "title": "Refund orders through Razorpay",
