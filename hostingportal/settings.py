@@ -185,6 +185,12 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 if not EMAIL_BACKEND:
     raise ImproperlyConfigured("EMAIL_BACKEND must be set when DEBUG=False (e.g. anymail.backends.mailgun.EmailBackend).")
 ANYMAIL = env.json("ANYMAIL", default={})
+# Or the host's own SMTP server, with EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend.
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)  # STARTTLS, usually on port 587
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hosting Portal <noreply@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])

@@ -13,7 +13,3 @@ def period_end(start, months: int):
     """`start` (aware) plus `months` calendar months, counted in the local calendar."""
     return timezone.localtime(start) + relativedelta(months=months)
 
-
-def period_start(end, months: int):
-    """The inverse for taking a renewal's months back (a full refund)."""
-    return timezone.localtime(end) - relativedelta(months=months)

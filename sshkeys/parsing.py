@@ -4,7 +4,7 @@ Parsed by the `cryptography` package, never by hand. Accepted: ssh-ed25519,
 ecdsa-sha2-nistp256/384/521 and ssh-rsa of at least 2048 bits. Refused with a
 message naming the problem: anything that is not one OpenSSH public key line,
 DSA (ssh-dss: 1024-bit only, disabled by OpenSSH since 7.0), short RSA keys,
-and above all a private key pasted by mistake (which is never stored).
+RSA keys with an even modulus (no product of two odd primes), and above all a private key pasted by mistake (which is never stored).
 """
 
 import base64
@@ -80,6 +80,10 @@ def public_key_parse(text: str) -> PublicKey:
             raise InvalidSSHKey(
                 f"This RSA key has {bits} bits; RSA keys need at least {MIN_RSA_BITS} (use 4096, or an ed25519 key)."
             )
+        # The modulus is a product of two odd primes, so it is odd; an even one comes from a broken or
+        # hand-made key, and no server should be told to trust it.
+        if key.public_numbers().n % 2 == 0:
+            raise InvalidSSHKey("This RSA key is not valid: its modulus is even. Generate a new key with ssh-keygen.")
     elif isinstance(key, ec.EllipticCurvePublicKey):
         bits = key.curve.key_size
     elif isinstance(key, ed25519.Ed25519PublicKey):

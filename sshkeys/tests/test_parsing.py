@@ -46,3 +46,26 @@ def test_bad_keys_are_refused_with_a_message_naming_the_problem(keys, kind_or_te
 def test_two_keys_pasted_at_once_are_refused(keys):
     with pytest.raises(InvalidSSHKey, match="Paste one key"):
         public_key_parse(keys["ed25519"] + "\n" + keys["ecdsa"])
+
+
+def _ssh_rsa_line(e: int, n: int) -> str:
+    """An ssh-rsa public key line built from its numbers (RFC 4253 6.6: string, mpint e, mpint n)."""
+
+    def string(data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + data
+
+    def mpint(value: int) -> bytes:
+        return string(value.to_bytes(value.bit_length() // 8 + 1, "big"))
+
+    blob = string(b"ssh-rsa") + mpint(e) + mpint(n)
+    return "ssh-rsa " + base64.b64encode(blob).decode() + " mallory@box"
+
+
+def test_an_rsa_key_with_an_even_modulus_is_refused(keys):
+    # A product of two odd primes is odd; an even modulus is no RSA key anyone can hold the private half of
+    # in the usual sense, and some libraries crash or leak on it. The old parser accepted this one.
+    even_modulus = (1 << 2047) | (1 << 1000) | 2
+    with pytest.raises(InvalidSSHKey, match="This RSA key is not valid: its modulus is even"):
+        public_key_parse(_ssh_rsa_line(65537, even_modulus))
+    odd = public_key_parse(_ssh_rsa_line(65537, even_modulus | 1))
+    assert (odd.key_type, odd.bits) == ("ssh-rsa", 2048)
