@@ -7,9 +7,12 @@ integer arithmetic so no float ever touches an amount.
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
+from django.utils import timezone
 
 from .models import BILLING_CYCLES, CURRENCY
 
@@ -85,6 +88,60 @@ def quote(plan, billing_cycle_months: int, gst_rate_percent: int | None = None) 
         discount_paise=discount,
         subtotal_paise=subtotal,
         gst_rate_percent=rate,
+        tax_paise=tax,
+        total_paise=subtotal + tax,
+    )
+
+
+@dataclass(frozen=True)
+class UpgradeQuote:
+    """What moving a server to a dearer plan costs for the rest of its period
+    (CONTRACT: Plan changes), with the figures the customer is shown."""
+
+    old_period_paise: int  # P_old: the old plan's subtotal for the server's cycle
+    new_period_paise: int  # P_new: the new plan's, both at today's prices, cycle discount included
+    days_left: int  # D_left: from `service_from` to `service_until`, at least 1
+    period_days: int  # D_period: calendar days of the current period
+    service_from: date
+    service_until: date
+    billing_cycle_months: int
+    subtotal_paise: int
+    gst_rate_percent: int
+    tax_paise: int
+    total_paise: int
+    currency: str = CURRENCY
+
+    @property
+    def difference_paise(self):
+        return self.new_period_paise - self.old_period_paise
+
+
+def upgrade_quote(old_plan, new_plan, *, billing_cycle_months, paid_until, today=None, gst_rate_percent=None):
+    """Price an upgrade: (P_new - P_old) x D_left / D_period, rounded half-up once,
+    then GST as for any order. Days are calendar days in the portal's time zone:
+    the period runs from `paid_until` less the cycle's months to `paid_until`;
+    D_left counts from `today` (the order's date) to `paid_until`'s date, at least 1.
+    Raises PricingError unless the new plan costs more for this cycle."""
+    old = quote(old_plan, billing_cycle_months, gst_rate_percent)
+    new = quote(new_plan, billing_cycle_months, gst_rate_percent)
+    if new.subtotal_paise <= old.subtotal_paise:
+        raise PricingError("An upgrade is to a plan that costs more.")
+    end = timezone.localtime(paid_until)
+    period_days = (end.date() - (end - relativedelta(months=billing_cycle_months)).date()).days
+    today = today or timezone.localdate()
+    days_left = max((end.date() - today).days, 1)
+    subtotal = divide_half_up((new.subtotal_paise - old.subtotal_paise) * days_left, period_days)
+    tax = divide_half_up(subtotal * new.gst_rate_percent, 100)
+    return UpgradeQuote(
+        old_period_paise=old.subtotal_paise,
+        new_period_paise=new.subtotal_paise,
+        days_left=days_left,
+        period_days=period_days,
+        service_from=min(today, end.date()),
+        service_until=end.date(),
+        billing_cycle_months=billing_cycle_months,
+        subtotal_paise=subtotal,
+        gst_rate_percent=new.gst_rate_percent,
         tax_paise=tax,
         total_paise=subtotal + tax,
     )
