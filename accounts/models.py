@@ -16,6 +16,10 @@ def new_referral_code():
     return "".join(secrets.choice(REFERRAL_CODE_ALPHABET) for _ in range(REFERRAL_CODE_LENGTH))
 
 
+BILLING_NAME_MAX = 100
+BILLING_ADDRESS_MAX = 300
+
+
 class UserManager(BaseUserManager):
     """Email is the login; there is no username."""
 
@@ -53,8 +57,10 @@ class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
     full_name = models.CharField(max_length=200, blank=True)
     # Billing details printed on tax invoices; the state decides CGST+SGST vs IGST.
-    billing_name = models.CharField(max_length=200, blank=True)
-    billing_address = models.TextField(blank=True)
+    # Limits as a GST invoice needs them (the e-invoice schema's legal name is 100
+    # characters; an address fits three printed lines): checkout and the API agree.
+    billing_name = models.CharField(max_length=BILLING_NAME_MAX, blank=True)
+    billing_address = models.TextField(max_length=BILLING_ADDRESS_MAX, blank=True)
     billing_state = models.CharField(max_length=100, blank=True)
     gstin = models.CharField("GSTIN", max_length=15, blank=True)
     # The customer's affiliate code, in their /r/<code>/ link: given to every user

@@ -40,7 +40,7 @@ class Payout(models.Model):
 
     affiliate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="affiliate_payouts")
     # Integer paise: exactly the sum of the commissions it settled.
-    amount_paise = models.PositiveBigIntegerField()
+    amount_paise = models.PositiveBigIntegerField(verbose_name="Amount (paise)")
     reference = models.CharField(max_length=100, help_text="The transfer's reference (UTR, transaction id)")
     paid_on = models.DateField()
     note = models.TextField(blank=True)
@@ -76,10 +76,10 @@ class Commission(models.Model):
     affiliate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="commissions")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     # The terms as they stood when the order was paid; later setting changes leave them alone.
-    subtotal_paise = models.PositiveBigIntegerField()  # the order's, GST excluded
-    percent = models.DecimalField(max_digits=5, decimal_places=2)
-    original_amount_paise = models.PositiveBigIntegerField()  # percent of subtotal, half-up
-    amount_paise = models.PositiveBigIntegerField()  # less reductions for partial refunds
+    subtotal_paise = models.PositiveBigIntegerField(verbose_name="Subtotal (paise)")  # the order's, GST excluded
+    percent = models.DecimalField(max_digits=5, decimal_places=2, verbose_name="Commission rate (%)")
+    original_amount_paise = models.PositiveBigIntegerField(verbose_name="Original amount (paise)")  # percent of subtotal, half-up
+    amount_paise = models.PositiveBigIntegerField(verbose_name="Amount (paise)")  # less reductions for partial refunds
     hold_until = models.DateTimeField()  # approved by run_billing from then on
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -121,8 +121,8 @@ class CommissionEvent(models.Model):
     kind = models.CharField(max_length=20)  # "approved", "paid", "reversed", "reduced"
     from_status = models.CharField(max_length=16)
     to_status = models.CharField(max_length=16)
-    amount_before_paise = models.PositiveBigIntegerField()
-    amount_after_paise = models.PositiveBigIntegerField()
+    amount_before_paise = models.PositiveBigIntegerField(verbose_name="Amount before (paise)")
+    amount_after_paise = models.PositiveBigIntegerField(verbose_name="Amount after (paise)")
     source = models.CharField(max_length=40)  # "run_billing", "admin", "refund", ...
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from accounts.models import BILLING_ADDRESS_MAX, BILLING_NAME_MAX
+
 from .gst import STATE_CHOICES, gstin_validate
 from .models import BILLING_CYCLES
 
@@ -70,9 +72,10 @@ class CheckoutForm(BillingDetailsMixin, forms.Form):
     billing_cycle_months = forms.TypedChoiceField(
         label="Billing cycle", choices=CYCLE_CHOICES, coerce=int, initial=1, widget=forms.RadioSelect
     )
-    name = forms.CharField(label="Name on the invoice", max_length=200)
+    name = forms.CharField(label="Name on the invoice", max_length=BILLING_NAME_MAX)
     address = forms.CharField(
         label="Billing address",
+        max_length=BILLING_ADDRESS_MAX,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
     )

@@ -24,14 +24,14 @@ class HostingPlan(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=100)
     # Integer paise per month, GST excluded.
-    price_paise = models.PositiveBigIntegerField()
-    vcpu = models.PositiveSmallIntegerField()
-    ram_gb = models.PositiveSmallIntegerField()
-    disk_gb = models.PositiveIntegerField()
+    price_paise = models.PositiveBigIntegerField(verbose_name="Price (paise)")
+    vcpu = models.PositiveSmallIntegerField(verbose_name="vCPUs")
+    ram_gb = models.PositiveSmallIntegerField(verbose_name="RAM (GB)")
+    disk_gb = models.PositiveIntegerField(verbose_name="Disk (GB)")
     # Whole-percent discount on the subtotal for longer billing cycles.
-    discount_3m_percent = models.PositiveSmallIntegerField(default=0)
-    discount_6m_percent = models.PositiveSmallIntegerField(default=0)
-    discount_12m_percent = models.PositiveSmallIntegerField(default=0)
+    discount_3m_percent = models.PositiveSmallIntegerField(default=0, verbose_name="Discount for 3 months (%)")
+    discount_6m_percent = models.PositiveSmallIntegerField(default=0, verbose_name="Discount for 6 months (%)")
+    discount_12m_percent = models.PositiveSmallIntegerField(default=0, verbose_name="Discount for 12 months (%)")
     # Provider mapping for the libcloud backend; blank uses the provider's defaults.
     provider_size = models.CharField(max_length=100, blank=True)
     provider_image = models.CharField(max_length=100, blank=True)
@@ -100,26 +100,26 @@ class Order(models.Model):
     # recovery builds servers from these columns without looking the plan up.
     plan_slug = models.SlugField(max_length=50)
     plan_name = models.CharField(max_length=100)
-    plan_vcpu = models.PositiveSmallIntegerField()
-    plan_ram_gb = models.PositiveSmallIntegerField()
-    plan_disk_gb = models.PositiveIntegerField()
+    plan_vcpu = models.PositiveSmallIntegerField(verbose_name="Plan vCPUs")
+    plan_ram_gb = models.PositiveSmallIntegerField(verbose_name="Plan RAM (GB)")
+    plan_disk_gb = models.PositiveIntegerField(verbose_name="Plan disk (GB)")
     plan_provider_size = models.CharField(max_length=100, blank=True)
     plan_provider_image = models.CharField(max_length=100, blank=True)
 
     # Integer paise, from billing.pricing.quote and nothing else.
-    unit_price_paise = models.PositiveBigIntegerField()
-    discount_paise = models.PositiveBigIntegerField(default=0)
-    subtotal_paise = models.PositiveBigIntegerField()
-    gst_rate_percent = models.PositiveSmallIntegerField()
-    tax_paise = models.PositiveBigIntegerField()
-    total_paise = models.PositiveBigIntegerField()
+    unit_price_paise = models.PositiveBigIntegerField(verbose_name="Unit price (paise)")
+    discount_paise = models.PositiveBigIntegerField(default=0, verbose_name="Discount (paise)")
+    subtotal_paise = models.PositiveBigIntegerField(verbose_name="Subtotal (paise)")
+    gst_rate_percent = models.PositiveSmallIntegerField(verbose_name="GST rate (%)")
+    tax_paise = models.PositiveBigIntegerField(verbose_name="Tax (paise)")
+    total_paise = models.PositiveBigIntegerField(verbose_name="Total (paise)")
     currency = models.CharField(max_length=3, default=CURRENCY)
 
     # Buyer details as they stood at purchase, for the tax invoice.
     buyer_name = models.CharField(max_length=200, blank=True)
     buyer_address = models.TextField(blank=True)
     buyer_state = models.CharField(max_length=100, blank=True)
-    buyer_gstin = models.CharField(max_length=15, blank=True)
+    buyer_gstin = models.CharField(max_length=15, blank=True, verbose_name="Buyer GSTIN")
 
     # The buyer's affiliate, copied from their referral when the order is created (a
     # referral never changes), so the payment funnel knows without another query
@@ -128,7 +128,7 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
-    razorpay_order_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    razorpay_order_id = models.CharField(max_length=64, unique=True, null=True, blank=True, verbose_name="Razorpay order ID")
     # Gateway facts worth keeping that have no column of their own (last payment
     # id, failure reasons, captured method); never used to compute amounts.
     payment_metadata = models.JSONField(default=dict, blank=True)
@@ -146,7 +146,7 @@ class Order(models.Model):
     # before the capture call (verify or reconcile), with a lease: no second
     # payment is captured while the claim holds. An expired claim is taken over
     # only by a caller that saw at Razorpay that nothing was captured.
-    capture_payment_id = models.CharField(max_length=64, blank=True)
+    capture_payment_id = models.CharField(max_length=64, blank=True, verbose_name="Payment holding the capture claim (ID)")
     capture_claimed_until = models.DateTimeField(null=True, blank=True)
     # The reconciler's budget: when it next asks Razorpay about this unpaid order
     # (null: its first look, RECONCILE_OFFSETS[0] after creation) and how often it has.
@@ -241,9 +241,9 @@ class Payment(models.Model):
     Status = PaymentStatus
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
-    razorpay_payment_id = models.CharField(max_length=64, unique=True)
+    razorpay_payment_id = models.CharField(max_length=64, unique=True, verbose_name="Razorpay payment ID")
     status = models.CharField(max_length=16, choices=Status.choices)
-    amount_paise = models.PositiveBigIntegerField()
+    amount_paise = models.PositiveBigIntegerField(verbose_name="Amount (paise)")
     currency = models.CharField(max_length=3)
     method = models.CharField(max_length=32, blank=True)
     error_code = models.CharField(max_length=100, blank=True)
@@ -278,9 +278,9 @@ class Refund(models.Model):
     TRANSITIONS = {Status.PENDING: {Status.PROCESSED, Status.FAILED}, Status.PROCESSED: set(), Status.FAILED: set()}
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    razorpay_refund_id = models.CharField(max_length=64, unique=True)
+    razorpay_refund_id = models.CharField(max_length=64, unique=True, verbose_name="Razorpay refund ID")
     # Integer paise, at most what is left of the payment when it was asked for.
-    amount_paise = models.PositiveBigIntegerField()
+    amount_paise = models.PositiveBigIntegerField(verbose_name="Amount (paise)")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     reason = models.TextField(blank=True)
     created_by = models.ForeignKey(
@@ -313,13 +313,13 @@ class WebhookEvent(models.Model):
 
     Status = WebhookEventStatus
 
-    event_id = models.CharField(max_length=100, unique=True)
+    event_id = models.CharField(max_length=100, unique=True, verbose_name="Event ID")
     event_type = models.CharField(max_length=60)
     raw_body = models.TextField()
     signature = models.CharField(max_length=128)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
-    razorpay_order_id = models.CharField(max_length=64, blank=True, db_index=True)
-    razorpay_payment_id = models.CharField(max_length=64, blank=True)
+    razorpay_order_id = models.CharField(max_length=64, blank=True, db_index=True, verbose_name="Razorpay order ID")
+    razorpay_payment_id = models.CharField(max_length=64, blank=True, verbose_name="Razorpay payment ID")
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
@@ -347,23 +347,23 @@ class GstDocument(models.Model):
     seller_name = models.CharField(max_length=200)
     seller_address = models.TextField(blank=True)
     seller_state = models.CharField(max_length=100)
-    seller_gstin = models.CharField(max_length=15, blank=True)
+    seller_gstin = models.CharField(max_length=15, blank=True, verbose_name="Seller GSTIN")
     buyer_name = models.CharField(max_length=200)
     buyer_address = models.TextField(blank=True)
     buyer_state = models.CharField(max_length=100, blank=True)
-    buyer_gstin = models.CharField(max_length=15, blank=True)
+    buyer_gstin = models.CharField(max_length=15, blank=True, verbose_name="Buyer GSTIN")
     # Place of supply: the state of the buyer's GSTIN, else the state they chose,
     # else (an unregistered buyer who named none) the seller's.
     place_of_supply = models.CharField(max_length=100)
     place_of_supply_code = models.CharField(max_length=2, blank=True)
     intra_state = models.BooleanField()
-    taxable_paise = models.PositiveBigIntegerField()
-    gst_rate_percent = models.PositiveSmallIntegerField()
+    taxable_paise = models.PositiveBigIntegerField(verbose_name="Taxable (paise)")
+    gst_rate_percent = models.PositiveSmallIntegerField(verbose_name="GST rate (%)")
     # CGST = tax // 2 and SGST = the rest (an odd paisa goes to SGST); IGST = tax.
-    cgst_paise = models.PositiveBigIntegerField(default=0)
-    sgst_paise = models.PositiveBigIntegerField(default=0)
-    igst_paise = models.PositiveBigIntegerField(default=0)
-    tax_paise = models.PositiveBigIntegerField()
+    cgst_paise = models.PositiveBigIntegerField(default=0, verbose_name="CGST (paise)")
+    sgst_paise = models.PositiveBigIntegerField(default=0, verbose_name="SGST (paise)")
+    igst_paise = models.PositiveBigIntegerField(default=0, verbose_name="IGST (paise)")
+    tax_paise = models.PositiveBigIntegerField(verbose_name="Tax (paise)")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -380,7 +380,7 @@ class TaxInvoice(GstDocument):
     issued_on = models.DateField()  # Asia/Kolkata date of the payment
     # [{"description", "sac", "quantity", "unit_price_paise", "gross_paise", "discount_paise", "taxable_paise"}]
     lines = models.JSONField()
-    total_paise = models.PositiveBigIntegerField()
+    total_paise = models.PositiveBigIntegerField(verbose_name="Total (paise)")
 
     class Meta:
         constraints = [
@@ -409,7 +409,7 @@ class CreditNote(GstDocument):
     invoice_number = models.CharField(max_length=16)
     invoice_date = models.DateField()
     reason = models.TextField()
-    amount_paise = models.PositiveBigIntegerField()  # = taxable + tax
+    amount_paise = models.PositiveBigIntegerField(verbose_name="Amount (paise)")  # = taxable + tax
 
     class Meta:
         ordering = ["issued_on", "id"]

@@ -47,8 +47,8 @@ INSTALLED_APPS = [
     "anymail",
     "axes",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "security.otp_apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
+    "security.otp_apps.RecoveryCodesConfig",  # django_otp.plugins.otp_static
     "accounts",
     "billing",
     "servers",

@@ -17,14 +17,14 @@ class StaffAction(models.Model):
     actor_email = models.CharField(max_length=254, blank=True, help_text="Empty for an ops command run without a user.")
     ip_address = models.GenericIPAddressField(
         null=True, blank=True, help_text="The client address, per TRUSTED_PROXY_COUNT."
-    )
+, verbose_name="IP address")
     via = models.CharField(max_length=20, help_text="admin, dashboard, command, api")
     action = models.CharField(
         max_length=100, db_index=True, help_text="The permission it needed, as billing.refund_order."
     )
     # Empty for an action on no single object (a "recover all" run: its details list them).
     target_type = models.CharField(max_length=100, blank=True, help_text="app_label.model of the object acted on.")
-    target_id = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True, verbose_name="Target ID")
     target_label = models.CharField(max_length=200, blank=True, help_text="The object as staff know it (an order number).")
     reason = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)

@@ -48,8 +48,8 @@ class Server(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     name = models.CharField(max_length=100)
     hostname = models.CharField(max_length=255, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    provider_node_id = models.CharField(max_length=255, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True, verbose_name="IP address")
+    provider_node_id = models.CharField(max_length=255, blank=True, verbose_name="Provider node ID")
     provisioning_attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     # When a provisioning task was last handed to the broker (for a new server:
@@ -167,7 +167,7 @@ class ProvisioningAttempt(models.Model):
     # Which worker process ran it ("host:pid"), for staff reading a takeover.
     worker = models.CharField(max_length=200, blank=True)
     # The provider's id for the machine, as soon as the create call answered.
-    provider_node_id = models.CharField(max_length=255, blank=True)
+    provider_node_id = models.CharField(max_length=255, blank=True, verbose_name="Provider node ID")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -196,12 +196,12 @@ class SimulatedNode(models.Model):
         STOPPED = "stopped"
 
     tag = models.CharField(max_length=100, unique=True)
-    node_id = models.CharField(max_length=100, unique=True)
-    server_id = models.PositiveIntegerField(db_index=True)  # our server's id, as a provider tag would carry it
+    node_id = models.CharField(max_length=100, unique=True, verbose_name="Node ID")
+    server_id = models.PositiveIntegerField(db_index=True, verbose_name="Server ID")  # our server's id, as a provider tag would carry it
     hostname = models.CharField(max_length=255)
-    ip_address = models.GenericIPAddressField()
+    ip_address = models.GenericIPAddressField(verbose_name="IP address")
     # OpenSSH public key lines installed for the login user (never a private key).
-    ssh_keys = models.JSONField(default=list, blank=True)
+    ssh_keys = models.JSONField(default=list, blank=True, verbose_name="SSH keys")
     power_state = models.CharField(max_length=16, choices=PowerState.choices, default=PowerState.RUNNING)
     created_at = models.DateTimeField(auto_now_add=True)
     # The build is in progress until then (the simulated boot time).

@@ -40,6 +40,7 @@ class OrderSSHKey(models.Model):
     class Meta:
         ordering = ["id"]
         verbose_name = "SSH key of an order"
+        verbose_name_plural = "SSH keys of orders"
         constraints = [
             models.UniqueConstraint(fields=["order", "fingerprint"], name="order_sshkey_unique"),
         ]

@@ -134,7 +134,7 @@ class TicketAttachment(models.Model):
     original_name = models.CharField(max_length=255)
     size = models.PositiveIntegerField()
     content_type = models.CharField(max_length=100)
-    sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField(max_length=64, verbose_name="SHA-256")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -387,3 +387,23 @@ def test_a_refunded_order_still_has_its_invoice(alice_client, alice, plan):
     response = alice_client.get(f"/orders/{order.number}/invoice/")
     assert response.status_code == 200
     assert "This order has been refunded" in response.text
+
+
+def test_a_billing_name_or_address_longer_than_an_invoice_takes_is_refused_and_no_order_is_created(
+    alice_client, alice, plan
+):
+    response = alice_client.post("/checkout/g-8gb/", checkout_form(name="N" * 101, address="A" * 301))
+    assert response.status_code == 400
+    assert "Ensure this value has at most 100 characters (it has 101)." in response.text
+    assert "Ensure this value has at most 300 characters (it has 301)." in response.text
+    assert not Order.objects.filter(user=alice).exists()
+
+
+def test_the_saved_billing_details_take_the_same_limits_as_checkout(alice_client, alice):
+    from billing.forms import BillingDetailsForm
+
+    form = BillingDetailsForm(
+        {"billing_name": "N" * 101, "billing_address": "A" * 301, "billing_state": "Karnataka"}, instance=alice
+    )
+    assert not form.is_valid()
+    assert set(form.errors) == {"billing_name", "billing_address"}
