@@ -16,10 +16,18 @@ def welcome_text(user, **_):
     )
 
 
-def password_changed_text(user, **_):
+def password_changed_text(user, tokens_revoked=0, **_):
+    if tokens_revoked:
+        tokens = (
+            f"{tokens_revoked} API token{' was' if tokens_revoked == 1 else 's were'} revoked with it: programs "
+            f"that used {'it' if tokens_revoked == 1 else 'them'} need a new one ({settings.SITE_URL}/accounts/tokens/).\n\n"
+        )
+    else:
+        tokens = "You had no API tokens, so none were revoked.\n\n"
     return (
         f"Your {settings.PORTAL_NAME} password was changed",
-        f"The password of {user.email} was just changed, and every other signed-in session was ended.\n\n"
+        f"The password of {user.email} was just changed, and every other signed-in session was ended. "
+        f"{tokens}"
         f"If this was not you, reset your password now: {settings.SITE_URL}/accounts/password_reset/\n",
     )
 

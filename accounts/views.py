@@ -12,8 +12,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from affiliates.services import REFERRAL_COOKIE, referral_attribute
 from billing.forms import BillingDetailsForm
 
-from .emails import account_mail_queue, password_change_cause
+from .emails import account_mail_queue
 from .forms import ApiTokenForm, SignupForm
+from .services import password_changed
 from .tokens import token_issue, token_revoke, tokens_for_user
 
 
@@ -87,22 +88,22 @@ def api_token_revoke(request, token_id):
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     """Django's, plus a notice to the owner. Every other session of the account ends
-    (Django keys sessions to the password hash); this one stays signed in."""
+    (Django keys sessions to the password hash), this one stays signed in, and every API token is revoked."""
 
     def form_valid(self, form):
         with transaction.atomic():
             response = super().form_valid(form)
-            account_mail_queue("password-changed", form.user, cause=password_change_cause(form.user))
+            password_changed(form.user)
         return response
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
-    """A reset is a password change too: the same notice, and every session ends."""
+    """A reset is a password change too: the same notice, every session ends and every API token is revoked."""
 
     def form_valid(self, form):
         with transaction.atomic():
             response = super().form_valid(form)
-            account_mail_queue("password-changed", form.user, cause=password_change_cause(form.user))
+            password_changed(form.user)
         return response
 
 

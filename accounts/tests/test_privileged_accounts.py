@@ -3,8 +3,8 @@ email, active flag, groups or permissions. A help-desk account with `accounts.ch
 it must not be able to take over the superuser (set their password or email, or lock them out)."""
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.hashers import check_password
+from django.contrib.auth.models import Group, Permission
 
 from accounts.factories import DEFAULT_PASSWORD, UserFactory
 
