@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified()
     "security.middleware.StaffSecondFactorMiddleware",  # /admin/ needs it (STAFF_2FA_REQUIRED)
+    "security.middleware.PrivatePagesNoStoreMiddleware",  # signed-in pages: Cache-Control no-store
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -1,10 +1,25 @@
+from django.conf import settings
 from django.contrib import admin
+from django.http import HttpResponse
 from django.urls import include, path
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_safe
 
 from billing.webhook_view import razorpay_webhook
 from hostingportal.health import healthz
 
+FAVICON = (settings.BASE_DIR / "static" / "favicon.ico").read_bytes()
+
+
+@require_safe
+@cache_control(public=True, max_age=86400)
+def favicon(request):
+    """Browsers ask for /favicon.ico on every page whatever the page links."""
+    return HttpResponse(FAVICON, content_type="image/x-icon")
+
+
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("", include("dashboard.urls")),
     path("healthz", healthz, name="healthz"),
     # Staff dashboards inside the admin; listed before admin.site.urls so they win.

@@ -87,3 +87,16 @@ def test_another_customers_server_cannot_be_renewed_or_cancelled(bob, alice, pla
     client.force_login(bob)
     assert client.post(f"/servers/{server.pk}/renew/").status_code == 404
     assert client.post(f"/servers/{server.pk}/cancellation/", {"cancel": "1"}).status_code == 404
+
+
+def test_every_button_of_the_billing_card_is_styled_by_the_stylesheet(browser, alice, plan):
+    """The stylesheet styles `.button.secondary` and `button.primary`: a bare `button.secondary`
+    rendered as the browser's default grey button."""
+    server = active_server(alice, plan)
+    renewal_issue(server.pk, source="test")
+    page = browser.get(f"/servers/{server.pk}/").content.decode()
+    card = page[page.index('class="renewal"') :]
+    buttons = card[: card.index("</section>") if "</section>" in card else len(card)].count("<button")
+    assert buttons >= 3
+    styled = card.count('<button type="submit" class="primary"') + card.count('<button type="submit" class="button secondary"')
+    assert styled == buttons
