@@ -152,6 +152,11 @@ class Order(models.Model):
     # (null: its first look, RECONCILE_OFFSETS[0] after creation) and how often it has.
     reconcile_next_at = models.DateTimeField(null=True, blank=True)
     reconcile_checks = models.PositiveSmallIntegerField(default=0)
+    # When the customer last set out to pay: the Razorpay order made after the
+    # order was placed (a renewal issued days ahead, a retry after Razorpay was
+    # down) or Checkout reopened. Null: since the order was placed. Razorpay's
+    # capture window and the reconciler's looks run from it (payable_since).
+    payable_from = models.DateTimeField(null=True, blank=True)
 
     invoice_number = models.CharField(max_length=32, unique=True, null=True, blank=True)
     invoice_date = models.DateField(null=True, blank=True)
@@ -199,6 +204,11 @@ class Order(models.Model):
 
     def __str__(self):
         return self.number
+
+    @property
+    def payable_since(self):
+        """When Razorpay's capture window for this order started: see `payable_from`."""
+        return self.payable_from or self.created_at
 
     def can_transition_to(self, new_status):
         return new_status in self.TRANSITIONS[self.Status(self.status)]

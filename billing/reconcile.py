@@ -8,9 +8,13 @@ are captured first, as verify does.
 Razorpay's capture window: an authorized payment not captured within 5 days
 of being made is refunded to the customer by Razorpay and can no longer be
 captured. So an authorized payment is captured while its own window is open,
-whatever the order's age (a customer may pay an old order), and an order older
-than CAPTURE_WINDOW with nothing captured is cancelled (a late capture would
-still mark it paid: Order.TRANSITIONS allows cancelled -> paid).
+whatever the order's age (a customer may pay an old order), and a `new` order
+with nothing captured CAPTURE_WINDOW after it became payable (its Razorpay
+order made or Checkout reopened: `Order.payable_since`) and after its last
+payment attempt is cancelled (a late capture would still mark it paid:
+Order.TRANSITIONS allows cancelled -> paid). A renewal is never cancelled here:
+it is issued days before it is due and stays payable until `run_billing`
+terminates its server and cancels it (issue 23).
 
 The periodic run (ops.tasks) looks back over the whole capture window, so no
 order's payment waits for the expiry sweep; the command's `--since` defaults to
@@ -23,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .gateways import GatewayError, get_gateway
@@ -58,18 +63,22 @@ class ReconcileReport:
 
 
 def orders_to_reconcile(since_hours=DEFAULT_SINCE_HOURS, now=None, *, budget=False):
-    """Orders still `created` with a Razorpay order: those from the last
-    `since_hours`, plus any older one past the capture window, which gets one
-    last look before it is cancelled (and then leaves this list). With `budget`
-    (the periodic run), only orders whose next look is due, and none that is
-    flagged for staff."""
+    """Orders still `created` with a Razorpay order: those payable since the
+    last `since_hours`, plus any older `new` one past the capture window, which
+    gets one last look before it is cancelled (and then leaves this list; a
+    renewal is not cancelled here, so it has no last look). With `budget` (the
+    periodic run), only orders whose next look is due, and none that is flagged
+    for staff."""
     now = now or timezone.now()
-    recent = Q(created_at__gte=now - timedelta(hours=since_hours))
-    expired = Q(created_at__lt=now - CAPTURE_WINDOW)
-    orders = Order.objects.filter(status=Order.Status.CREATED, razorpay_order_id__isnull=False).filter(recent | expired)
+    orders = Order.objects.filter(status=Order.Status.CREATED, razorpay_order_id__isnull=False).alias(
+        payable_since=Coalesce("payable_from", "created_at")
+    )
+    recent = Q(payable_since__gte=now - timedelta(hours=since_hours))
+    expired = Q(payable_since__lt=now - CAPTURE_WINDOW) & ~Q(kind=Order.Kind.RENEWAL)
+    orders = orders.filter(recent | expired)
     if budget:
         due = Q(reconcile_next_at__lte=now) | Q(
-            reconcile_next_at__isnull=True, created_at__lte=now - RECONCILE_OFFSETS[0]
+            reconcile_next_at__isnull=True, payable_since__lte=now - RECONCILE_OFFSETS[0]
         )
         orders = orders.filter(due, needs_attention=False)
     return orders.order_by("created_at", "id")
@@ -77,12 +86,14 @@ def orders_to_reconcile(since_hours=DEFAULT_SINCE_HOURS, now=None, *, budget=Fal
 
 def reconcile_next_look(order, now):
     """When to ask about `order` again after a look at `now`: the first offset
-    past both its count of looks and now, so a late run skips the looks it missed."""
+    past both its count of looks and now, so a late run skips the looks it missed.
+    Offsets count from when the order became payable (`Order.payable_since`)."""
     checks = order.reconcile_checks + 1
+    since = order.payable_since
     for offset in RECONCILE_OFFSETS[checks:]:
-        if order.created_at + offset > now:
-            return checks, order.created_at + offset
-    return checks, order.created_at + CAPTURE_WINDOW  # past the window: due again, to be cancelled
+        if since + offset > now:
+            return checks, since + offset
+    return checks, since + CAPTURE_WINDOW  # past the window: due again, to be cancelled
 
 
 def reconcile_look_recorded(order, now):
@@ -97,18 +108,34 @@ def is_news(gateway_payment, known_statuses) -> bool:
     return known is None or PAYMENT_STATUS_RANK.get(gateway_payment.status, 0) > PAYMENT_STATUS_RANK.get(known, 0)
 
 
+def payment_made_at(gateway_payment, order):
+    """When Razorpay says the payment was made (when the order became payable, if it did not say)."""
+    made = gateway_payment.raw.get("created_at") if gateway_payment.raw else None
+    return datetime.fromtimestamp(made, tz=UTC) if isinstance(made, int) else order.payable_since
+
+
 def capture_window_open(gateway_payment, order, now) -> bool:
     """Whether Razorpay still lets this authorized payment be captured: timed from
-    the payment's own `created_at` (from the order's, if Razorpay did not say)."""
-    made = gateway_payment.raw.get("created_at") if gateway_payment.raw else None
-    made_at = datetime.fromtimestamp(made, tz=UTC) if isinstance(made, int) else order.created_at
-    return made_at >= now - CAPTURE_WINDOW
+    the payment's own `created_at`."""
+    return payment_made_at(gateway_payment, order) >= now - CAPTURE_WINDOW
+
+
+def order_expired(order, listed, now) -> bool:
+    """Whether the reconciler may cancel this unpaid order: a `new` order, with
+    CAPTURE_WINDOW gone since it became payable and since its last payment
+    attempt still in flight at Razorpay (pending or authorized; a failed one is
+    over). Never a renewal: `run_billing` cancels those."""
+    if order.kind == Order.Kind.RENEWAL:
+        return False
+    in_flight = [payment_made_at(payment, order) for payment in listed if payment.status in ("created", "authorized")]
+    last_attempt = max([order.payable_since, *in_flight])
+    return last_attempt < now - CAPTURE_WINDOW
 
 
 def order_reconcile(order, gateway, report, now):
-    """Apply an order's payments that we missed; cancel it if it is past the
-    capture window with nothing captured. Gateway errors propagate to the caller."""
-    expired = order.created_at < now - CAPTURE_WINDOW
+    """Apply an order's payments that we missed; cancel a `new` order past the
+    capture window with nothing captured (order_expired). Gateway errors
+    propagate to the caller."""
     known = dict(Payment.objects.filter(order=order).values_list("razorpay_payment_id", "status"))
     listed = gateway.order_payments(order.razorpay_order_id)
     # Razorpay has just said whether any payment of this order is captured: with
@@ -135,15 +162,20 @@ def order_reconcile(order, gateway, report, now):
                 "result": outcome.result,
             }
         )
-    if expired and order_cancel_expired(order.pk):
+    if order_expired(order, listed, now) and order_cancel_expired(order.pk):
         report.cancelled.append(order.number)
 
 
 def order_cancel_expired(order_id) -> bool:
-    """Cancel a `created` order past the capture window, under its row lock.
-    Returns False if it was paid (or changed) meanwhile."""
+    """Cancel a `created` `new` order past the capture window, under its row lock.
+    Returns False if it was paid (or changed) meanwhile; never cancels a renewal."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().filter(pk=order_id, status=Order.Status.CREATED).first()
+        order = (
+            Order.objects.select_for_update()
+            .filter(pk=order_id, status=Order.Status.CREATED)
+            .exclude(kind=Order.Kind.RENEWAL)
+            .first()
+        )
         if order is None or order.payments.filter(status=Payment.Status.CAPTURED).exists():
             return False
         order_transition(

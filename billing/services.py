@@ -138,7 +138,7 @@ def order_create(*, user, plan, billing_cycle_months, buyer=None, source="checko
             from sshkeys.services import order_ssh_keys_attach  # sshkeys depends on billing's Order
 
             order_ssh_keys_attach(order, ssh_keys)
-    return order_gateway_ensure(order)
+    return order_gateway_ensure(order, placing=True)
 
 
 def renewal_order_build(server, billing_cycle_months) -> Order:
@@ -177,10 +177,19 @@ def order_buyer_fields(user, buyer) -> dict:
     }
 
 
-def order_gateway_ensure(order) -> Order:
-    """Give a `created` order its Razorpay order, once. Idempotent; the gateway
-    call happens outside any transaction and the id is written under a lock."""
+def order_gateway_ensure(order, *, placing=False) -> Order:
+    """Give a `created` order its Razorpay order, once, as the customer sets out to
+    pay it. Idempotent; the gateway call happens outside any transaction and the
+    id is written under the order's lock.
+
+    Razorpay's capture window runs from here, not from when the order was placed
+    (a renewal is issued days before it is paid): unless `placing` (checkout,
+    making the order and its Razorpay order together), `payable_from` is set to
+    now and the reconciler's looks start again from it; so does a customer
+    reopening Checkout on an order that already has its Razorpay order."""
     if order.razorpay_order_id:
+        if not placing:
+            order_payable_from_now(order)
         return order
     started = time.monotonic()
     gateway_order = get_gateway().order_create(
@@ -193,12 +202,37 @@ def order_gateway_ensure(order) -> Order:
         locked = Order.objects.select_for_update().get(pk=order.pk)
         if not locked.razorpay_order_id:
             locked.razorpay_order_id = gateway_order.id
-            locked.save(update_fields=["razorpay_order_id", "updated_at"])
+            locked.payable_from = None if placing else timezone.now()
+            locked.reconcile_checks, locked.reconcile_next_at = 0, None
+            locked.save(
+                update_fields=[
+                    "razorpay_order_id",
+                    "payable_from",
+                    "reconcile_checks",
+                    "reconcile_next_at",
+                    "updated_at",
+                ]
+            )
             order_event(locked, "gateway_order", source="checkout", data={"razorpay_order_id": gateway_order.id})
     log_step("gateway_order_create", started, order=order.number, razorpay_order=gateway_order.id)
     # A concurrent call may have won the lock first: its id is the one kept.
     order.razorpay_order_id, order.updated_at = locked.razorpay_order_id, locked.updated_at
+    order.payable_from, order.reconcile_checks, order.reconcile_next_at = (
+        locked.payable_from,
+        locked.reconcile_checks,
+        locked.reconcile_next_at,
+    )
     return order
+
+
+def order_payable_from_now(order):
+    """The customer reopened Checkout on an unpaid order: its capture window and
+    the reconciler's looks run from now. One UPDATE; nothing for a settled order."""
+    now = timezone.now()
+    if Order.objects.filter(pk=order.pk, status=Order.Status.CREATED).update(
+        payable_from=now, reconcile_checks=0, reconcile_next_at=None, updated_at=now
+    ):
+        order.payable_from, order.reconcile_checks, order.reconcile_next_at = now, 0, None
 
 
 def checkout_options(order) -> dict:
@@ -593,6 +627,15 @@ def payment_verify(*, user, razorpay_order_id, razorpay_payment_id, razorpay_sig
         return VerifyResult(outcome.order, None, False, "The payment failed. You can try again.")
     if outcome.result == "refunded":  # not "being confirmed": nothing more will come of it
         return VerifyResult(outcome.order, None, False, "This payment was refunded to you. You can pay again.")
+    if outcome.result == "authorized" and outcome.order.status == Order.Status.CANCELLED:
+        # Not taken: a cancelled order captures nothing (a renewal is cancelled when its server is terminated).
+        return VerifyResult(
+            outcome.order,
+            None,
+            False,
+            f"Order {outcome.order.number} was cancelled before this payment arrived, so it was not taken; "
+            "your bank releases the hold.",
+        )
     if outcome.result == "authorized" and outcome.order.status != Order.Status.CREATED:
         return VerifyResult(
             outcome.order,
