@@ -1,8 +1,8 @@
 """The customer's power actions on their server: reboot, stop, start.
 
 One entry point for the server page and the API. The decision is taken under
-locks: the customer's row (so the per-customer rate limit is exact, even for
-requests racing on several servers) then the server's (its state, and at most
+locks: the customer's row FOR NO KEY UPDATE (so the per-customer rate limit is exact, even for
+requests racing on several servers, while rows referencing the customer can still be inserted) then the server's (its state, and at most
 one operation in flight). The operation itself is lifecycle's ServerOperation,
 carried out by the worker through the backend (servers.operations); its
 request, completion and failure are rows on the server's timeline with who and
@@ -50,7 +50,10 @@ def power_request(server_id, *, action, user, source, now=None) -> ServerOperati
         raise ValueError(f"Unknown action “{action}”; use one of: {', '.join(POWER_ACTIONS)}.")
     now = now or timezone.now()
     with transaction.atomic():
-        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        # NO KEY UPDATE: it serialises this customer's power requests, yet leaves the KEY SHARE lock free
+        # that any insert referencing the customer takes (a renewal inserts its order holding the server
+        # lock we take next: FOR UPDATE here made the two deadlock).
+        get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).first()
         power_rate_check(user, now)
         server = server_locked(server_id)
         power_state_check(server, action)
