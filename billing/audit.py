@@ -8,9 +8,17 @@ invariants, in a fixed number of statements whatever the number of orders.
 - a paid `new` order has its server.
 Each problem is alerted once (incident `ledger:<order>:<check>`) and resolved when
 a later run no longer finds it; each run is kept for the staff dashboard.
+
+The monthly pass (`monthly_for`, given by the command and the daily beat: the month
+just closed, whose return is being filed): the checks that apps above billing
+register in `monthly_checks` (reports: the GSTR-1 return against its documents, to
+the paisa). Their problems are listed as "GSTR-1 YYYY-MM", one incident per check
+and month (`monthly:<check>:<YYYY-MM>`), resolved when that month adds up again.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db.models import IntegerField, OuterRef, Subquery, Sum
@@ -22,6 +30,9 @@ from .templatetags.money import rupees
 
 CHUNK = 2000
 INCIDENT_PREFIX = "ledger:"
+MONTHLY_PREFIX = "monthly:"
+# name -> check(first day of a month) -> [problem]; filled by upper apps' AppConfig.ready().
+monthly_checks: dict[str, Callable[[date], list[str]]] = {}
 
 
 @dataclass
@@ -109,7 +120,7 @@ def order_problems(order) -> list[tuple[str, str]]:
     return problems
 
 
-def ledger_audit(*, alert=True) -> AuditReport:
+def ledger_audit(*, alert=True, monthly_for: date | None = None) -> AuditReport:
     """Check every paid or refunded order; record the run; alert each new problem
     and resolve the incidents of problems that are gone. Reads every order in one
     statement (server-side cursor, CHUNK rows at a time; invoice and server joined,
@@ -123,10 +134,44 @@ def ledger_audit(*, alert=True) -> AuditReport:
 
     # Commissions: percent of the subtotal for every paid order of a referred customer, none for a refunded one.
     report.problems += [{**item, "check": "commission"} for item in commission_ledger_problems()]
+    monthly = monthly_problems(monthly_for) if monthly_for else []
+    report.problems += monthly
     LedgerAudit.objects.create(orders_checked=report.orders_checked, problems=report.as_json()["problems"])
     if alert:
         ledger_incidents_sync(report)
+        if monthly_for:
+            monthly_incidents_sync(monthly_for, monthly)
     return report
+
+
+def month_just_closed(today: date) -> date:
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def monthly_problems(month: date) -> list[dict]:
+    """The registered monthly checks of the month starting `month`."""
+    return [
+        {"order": f"{name} {month:%Y-%m}", "problem": problem, "check": name, "monthly": True}
+        for name, check in monthly_checks.items()
+        for problem in check(month)
+    ]
+
+
+def monthly_incidents_sync(month: date, problems: list[dict]):
+    from alerts.services import incident_open, incident_resolve  # alerts is a leaf app
+
+    for name in monthly_checks:
+        key = f"{MONTHLY_PREFIX}{name}:{month:%Y-%m}"
+        found = [item["problem"] for item in problems if item["check"] == name]
+        if found:
+            incident_open(
+                key,
+                f"{name} {month:%Y-%m} does not add up",
+                f"audit_ledger's monthly pass found: {'; '.join(found[:10])}.",
+                link=f"{settings.SITE_URL}/admin/reports/gst/{month:%Y-%m}/",
+            )
+        else:
+            incident_resolve(key, "audit_ledger's monthly pass finds it adds up")
 
 
 def ledger_incidents_sync(report):
@@ -135,6 +180,8 @@ def ledger_incidents_sync(report):
 
     found = set()
     for item in report.problems:
+        if item.get("monthly"):
+            continue  # monthly_incidents_sync
         key = f"{INCIDENT_PREFIX}{item['order']}:{item['check']}"
         found.add(key)
         incident_open(

@@ -15,7 +15,8 @@ from datetime import date
 from django.db.models import Sum
 from django.utils import timezone
 
-from .invoices import SAC_HOSTING, Party, amount_in_words, place_label, tax_lines_of
+from .gst import sac_description
+from .invoices import Party, amount_in_words, place_label, tax_lines_of
 from .models import CreditNote, CreditNoteSequence, GstDocument
 from .pricing import divide_half_up
 from .services import sequence_next
@@ -107,6 +108,7 @@ class CreditNoteView:
     place_of_supply: str
     intra_state: bool
     sac: str
+    sac_description: str
     description: str
     taxable_paise: int
     tax_lines: tuple
@@ -128,7 +130,8 @@ def credit_note_view(note) -> CreditNoteView:
         buyer=Party(note.buyer_name, note.buyer_address, note.buyer_state, note.buyer_gstin),
         place_of_supply=place_label(note.place_of_supply, note.place_of_supply_code),
         intra_state=note.intra_state,
-        sac=SAC_HOSTING,
+        sac=note.invoice.lines[0]["sac"],  # the invoice's, as written
+        sac_description=sac_description(note.invoice.lines[0]["sac"]),
         description=f"Refund against invoice {note.invoice_number}: {note.invoice.lines[0]['description']}",
         taxable_paise=note.taxable_paise,
         tax_lines=tax_lines_of(note),

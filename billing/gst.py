@@ -49,6 +49,20 @@ STATE_CODES = {
 STATE_CODE_BY_NAME = {name: code for code, name in STATE_CODES.items()}
 STATE_CHOICES = sorted(((name, name) for name in STATE_CODES.values()), key=lambda choice: choice[0])
 
+# Services accounting codes a hosting company may use (GST_SAC), as the SAC list names them.
+SAC_DESCRIPTIONS = {
+    "998313": "Information technology (IT) consulting and support services",
+    "998314": "Information technology (IT) design and development services",
+    "998315": "Hosting and information technology (IT) infrastructure provisioning services",
+    "998316": "IT infrastructure and network management services",
+    "998319": "Other information technology services n.e.c.",
+}
+
+
+def sac_description(sac: str) -> str:
+    return SAC_DESCRIPTIONS.get(sac, "Information technology services")
+
+
 GSTIN_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # 2-digit state code, 10-character PAN, entity number, "Z", check character.
 GSTIN_FORMAT = re.compile(r"^[0-9]{2}[A-Z]{5}[0-9]{4}[A-Z][1-9A-Z]Z[0-9A-Z]$")

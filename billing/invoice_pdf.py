@@ -80,7 +80,11 @@ def invoice_pdf(invoice) -> bytes:
     rows.append(("Total", money(invoice.total_paise)))
     totals(pdf, widths, rows)
     tax_rule = "CGST and SGST (intra-state supply)" if invoice.intra_state else "IGST (inter-state supply)"
-    notes = [f"Amount in words: {invoice.total_in_words}", f"Tax charged as {tax_rule}. Reverse charge: No."]
+    notes = [
+        f"SAC {invoice.sac}: {invoice.sac_description}",
+        f"Amount in words: {invoice.total_in_words}",
+        f"Tax charged as {tax_rule}. Reverse charge: No.",
+    ]
     if invoice.intra_state:
         notes.append(invoice.odd_paisa_rule)
     footer(pdf, [*notes, "This is a computer-generated invoice and needs no signature."])
@@ -114,6 +118,7 @@ def credit_note_pdf(note) -> bytes:
     footer(
         pdf,
         [
+            f"SAC {note.sac}: {note.sac_description}",
             f"Amount in words: {note.amount_in_words}",
             f"Reason: {note.reason}",
             "This is a computer-generated credit note and needs no signature.",

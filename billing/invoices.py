@@ -15,10 +15,9 @@ from decimal import Decimal
 from django.conf import settings
 
 from . import pricing
-from .gst import is_intra_state, place_of_supply, state_code, state_label
+from .gst import is_intra_state, place_of_supply, sac_description, state_code, state_label
 from .models import Order, TaxInvoice
 
-SAC_HOSTING = "998315"  # Hosting and IT infrastructure provisioning services
 INVOICED_STATUSES = (Order.Status.PAID, Order.Status.REFUNDED)
 ODD_PAISA_RULE = "CGST is half the tax rounded down; SGST is the rest, so an odd paisa goes to SGST."
 
@@ -45,6 +44,7 @@ class Invoice:
     place_of_supply: str
     intra_state: bool
     sac: str
+    sac_description: str
     description: str
     quantity_months: int
     unit_price_paise: int
@@ -97,7 +97,7 @@ def invoice_fields(order) -> dict:
         lines=[
             {
                 "description": invoice_description(order),
-                "sac": SAC_HOSTING,
+                "sac": settings.GST_SAC,
                 "quantity": order.billing_cycle_months,
                 "unit_price_paise": order.unit_price_paise,
                 "gross_paise": order.subtotal_paise + order.discount_paise,
@@ -146,6 +146,7 @@ def invoice_for(order) -> Invoice:
         place_of_supply=place_label(document.place_of_supply, document.place_of_supply_code),
         intra_state=document.intra_state,
         sac=line["sac"],
+        sac_description=sac_description(line["sac"]),
         description=line["description"],
         quantity_months=line["quantity"],
         unit_price_paise=line["unit_price_paise"],

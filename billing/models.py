@@ -393,6 +393,12 @@ class TaxInvoice(GstDocument):
     total_paise = models.PositiveBigIntegerField(verbose_name="Total (paise)")
 
     class Meta:
+        permissions = [
+            ("view_gst_return", "Can see and download the GSTR-1 return"),
+            ("view_business_reports", "Can see the business reports (revenue, renewals, GST)"),
+        ]
+        # The GSTR-1 return and the reports read a month's documents by date.
+        indexes = [models.Index(fields=["issued_on"], name="invoice_issued_on")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(tax_paise=F("cgst_paise") + F("sgst_paise") + F("igst_paise")), name="invoice_tax_adds_up"
@@ -423,6 +429,7 @@ class CreditNote(GstDocument):
 
     class Meta:
         ordering = ["issued_on", "id"]
+        indexes = [models.Index(fields=["issued_on"], name="credit_note_issued_on")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(tax_paise=F("cgst_paise") + F("sgst_paise") + F("igst_paise")),

@@ -6,6 +6,7 @@ simulated payments and provisioning); with DEBUG=False the portal refuses to
 start without real secrets instead of quietly running on dev values.
 """
 
+import re
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "lifecycle",
     "dashboard",
     "backoffice",
+    "reports",
     "security",
     "sshkeys",
 ]
@@ -247,6 +249,10 @@ SELLER_NAME = env.str("SELLER_NAME", default="Demo Hosting Private Limited")
 SELLER_ADDRESS = env.str("SELLER_ADDRESS", default="12 Demo Street, Bengaluru 560001")
 SELLER_GSTIN = env.str("SELLER_GSTIN", default="29AABCD1234E1Z4")
 SELLER_STATE = env.str("SELLER_STATE", default="Karnataka")
+# The services accounting code printed on invoices and credit notes and reported in GSTR-1.
+GST_SAC = env.str("GST_SAC", default="998315")
+if not re.fullmatch(r"99[0-9]{4}", GST_SAC):
+    raise ImproperlyConfigured("GST_SAC must be a six-digit services accounting code (99xxxx).")
 
 # --- Provisioning -------------------------------------------------------------
 PROVISIONING_BACKEND = env.str("PROVISIONING_BACKEND", default="simulated")

@@ -3,8 +3,9 @@
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
-from billing.audit import ledger_audit
+from billing.audit import ledger_audit, month_just_closed
 from billing.reconcile import PERIODIC_SINCE_HOURS, payments_reconcile
 from billing.webhooks import webhook_events_retry
 
@@ -43,5 +44,6 @@ def reconcile_recent_payments():
 @shared_task
 def audit_ledger_daily():
     """Once a day: the ledger audit over every paid or refunded order; each
-    problem opens an incident (alert), each one gone resolves it."""
-    return ledger_audit().as_json()
+    problem opens an incident (alert), each one gone resolves it; with the monthly
+    pass over the month just closed (its GSTR-1 against its documents)."""
+    return ledger_audit(monthly_for=month_just_closed(timezone.localdate())).as_json()

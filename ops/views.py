@@ -153,7 +153,11 @@ def mark_handled(request, number):
         with transaction.atomic():
             order = order_mark_handled(number=number, actor=request.user, reason=request.POST.get("reason"))
             staff_action_record(
-                "billing.mark_order_handled", target=order, request=request, via="dashboard", reason=order.handled_reason
+                "billing.mark_order_handled",
+                target=order,
+                request=request,
+                via="dashboard",
+                reason=order.handled_reason,
             )
     except ActionRefused as exc:
         messages.error(request, str(exc))

@@ -22,7 +22,9 @@ def tax_lines(page):
     ],
     ids=["intra-state", "inter-state"],
 )
-def test_the_checkout_price_splits_gst_as_the_chosen_state_decides(live_server, page, plan, state, months, lines, total):
+def test_the_checkout_price_splits_gst_as_the_chosen_state_decides(
+    live_server, page, plan, state, months, lines, total
+):
     buyer = UserFactory(email="buyer@example.com", billing_state="")
     browser_sign_in(page, live_server.url, buyer.email, DEFAULT_PASSWORD)
     page.goto(f"{live_server.url}/checkout/g-8gb/")
