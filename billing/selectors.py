@@ -9,7 +9,8 @@ def active_plans():
 
 
 def orders_for_user(user):
-    return Order.objects.filter(user=user).select_related("server").order_by("-created_at")
+    """The customer's orders, newest first, each with the server it bought or renews."""
+    return Order.objects.filter(user=user).select_related("server", "renews_server").order_by("-created_at")
 
 
 def invoices_for_user(user):

@@ -100,3 +100,13 @@ def test_every_button_of_the_billing_card_is_styled_by_the_stylesheet(browser, a
     assert buttons >= 3
     styled = card.count('<button type="submit" class="primary"') + card.count('<button type="submit" class="button secondary"')
     assert styled == buttons
+
+
+def test_the_orders_list_says_which_server_a_renewal_renews_and_for_how_long(browser, alice, plan):
+    server = active_server(alice, plan, months=1)
+    renewal = renewal_issue(server.pk, source="test")
+    page = browser.get("/orders/").content.decode()
+    row = page[page.index(renewal.number) :]
+    row = row[: row.index("</tr>")]
+    assert f"Renewal of {server.name}, 1 month<" in row
+    assert f'href="/servers/{server.pk}/"' in row
