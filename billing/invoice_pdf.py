@@ -3,11 +3,12 @@ the stored documents (billing.invoices.Invoice, billing.credit_notes views).
 
 The font is DejaVu Sans, embedded from billing/fonts/ (a subset: Latin, general
 punctuation, the rupee sign; licence in billing/fonts/LICENSE), so amounts print
-with ₹ exactly as on the pages. A character the font lacks becomes "?" rather
-than a missing glyph. Page compression is off: a document is a few kilobytes of
+with ₹ exactly as on the pages. A character the font lacks (an emoji) is
+dropped rather than drawn as a missing glyph or "?". Page compression is off: a document is a few kilobytes of
 text plus the font subset, and stays greppable.
 """
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -27,9 +28,22 @@ def font_characters() -> frozenset:
     return frozenset(chr(code) for code in TTFont(FONT_DIR / f"{FONT}.ttf").getBestCmap())
 
 
+# Runs of spaces left where a character was dropped ("Asha 🚀 Rao"), not line breaks.
+SPACES = re.compile(r"[ \t]{2,}")
+SPACE_BEFORE_PUNCTUATION = re.compile(r"[ \t]+(?=[,.;:])")
+
+
 def printable(text) -> str:
+    """`text` with only the characters the embedded font draws. Others (an emoji in a
+    name, a joiner or variation selector of one) are dropped, not printed as "?": the
+    PDF says what the customer wrote, less what no embedded font has a glyph for. The
+    HTML invoice shows them all."""
     known = font_characters()
-    return "".join(char if char in known or char == "\n" else "?" for char in str(text))
+    text = str(text)
+    kept = "".join(char for char in text if char in known or char == "\n")
+    if len(kept) == len(text):
+        return kept
+    return "\n".join(SPACE_BEFORE_PUNCTUATION.sub("", SPACES.sub(" ", line)).strip() for line in kept.split("\n"))
 
 
 def money(paise) -> str:

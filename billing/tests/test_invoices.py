@@ -11,6 +11,7 @@ from billing.invoices import NoInvoice, amount_in_words, invoice_for, number_in_
 
 def paid_order(user, plan, **fields):
     fields.setdefault("buyer_state", "Karnataka")
+    fields.setdefault("buyer_name", "Alice Traders")
     return OrderFactory(
         user=user,
         plan=plan,
@@ -18,7 +19,6 @@ def paid_order(user, plan, **fields):
         invoice_number=fields.pop("invoice_number", "HP/26-27/000001"),
         invoice_date=datetime.date(2026, 11, 26),
         paid_at=timezone.now(),
-        buyer_name="Alice Traders",
         **fields,
     )
 
@@ -157,3 +157,13 @@ def test_the_pdf_carries_the_invoice_number_and_every_amount_in_rupees(alice, pl
 def test_the_pdf_survives_names_outside_latin_1(alice, plan):
     invoice = invoice_for(paid_order(alice, plan, buyer_address="१२ गली, Bengaluru"))
     assert invoice_pdf(invoice).startswith(b"%PDF-")
+
+
+@pytest.mark.django_db
+def test_an_emoji_in_the_buyers_name_is_dropped_from_the_pdf_not_printed_as_a_question_mark(alice, plan):
+    """The embedded font has no emoji: the PDF keeps every character it can draw and
+    drops only the rest (the HTML invoice shows the name as typed)."""
+    invoice = invoice_for(paid_order(alice, plan, buyer_name="Asha Rao 🚀", buyer_address="12 MG Road 👍🏽, Bengaluru"))
+    text = pdf_text(invoice_pdf(invoice))
+    assert "Asha Rao" in text and "12 MG Road, Bengaluru" in text
+    assert "?" not in text and "🚀" not in text
