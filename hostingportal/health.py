@@ -1,4 +1,4 @@
-"""`/healthz`: is the database reachable, is the broker reachable.
+"""`/healthz`: is the database reachable and answering in time, is the broker reachable.
 
 503 only when the database is down (the portal cannot take payments); a broker
 outage is "degraded" but still 200, since payments keep working and the
@@ -10,13 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as ProbeTimeout
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from billing.models import Order
 from hostingportal.celery import app as celery_app
 
+DATABASE_PROBE_TIMEOUT_MS = 1000
 BROKER_TIMEOUT_SECONDS = 1.0
 # The whole broker probe, whatever the broker does (refuses, accepts and stays
 # silent, trickles bytes): /healthz answers within 2 s.
@@ -36,10 +38,15 @@ PROBE_TRANSPORT_OPTIONS = {
 
 
 def check_database():
+    """Read the orders table, as a payment must, within DATABASE_PROBE_TIMEOUT_MS: a database that takes
+    connections but stalls mid-query (a table locked by a migration, a frozen disk) is down to /healthz
+    rather than holding it (the connect timeout bounds only the connection)."""
     started = time.monotonic()
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"SET LOCAL statement_timeout = {DATABASE_PROBE_TIMEOUT_MS}")
+            cursor.execute(f"SELECT 1 FROM {Order._meta.db_table} LIMIT 1")
     except DatabaseError as exc:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
     return {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1)}
