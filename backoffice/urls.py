@@ -11,4 +11,9 @@ urlpatterns = [
     path("customers/<int:user_id>/", admin.site.admin_view(views.customer), name="customer"),
     path("invoices/<str:number>/", admin.site.admin_view(views.staff_order_invoice), name="invoice"),
     path("actions/<str:model_name>/<int:pk>/<slug:key>/", admin.site.admin_view(views.staff_action), name="action"),
+    path(
+        "actions/<str:model_name>/selected/<slug:key>/",
+        admin.site.admin_view(views.staff_list_action),
+        name="list-action",
+    ),
 ]

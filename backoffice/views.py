@@ -6,13 +6,15 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from billing.invoice_pdf import invoice_pdf
 from billing.invoices import NoInvoice, invoice_for
 from billing.models import Order
+from security import staff_actions
 
-from . import actions, display
+from . import display
 from .selectors import customer_history
 
 
@@ -50,34 +52,131 @@ def staff_order_invoice(request, number):
     return render(request, "billing/invoice.html", {"invoice": invoice, "order": order, "staff_view": True})
 
 
+def confirmation_context(request, definition, *, title, form, error, **extra):
+    return {
+        **admin.site.each_context(request),
+        "title": title,
+        "action": definition,
+        "form": form,
+        "error": error,
+        "reason": request.POST.get("reason", ""),
+        **extra,
+    }
+
+
 @require_http_methods(["GET", "POST"])
 def staff_action(request, model_name, pk, key):
-    """GET: what the action will do and a required reason; POST (the confirmation):
-    do it through its service, then back to the object's admin page with the outcome."""
-    action = actions.find(model_name, key)
-    if action is None:
+    """GET: what the action will do, its own inputs and a required reason; POST (the
+    confirmation): do it through security.staff_actions, then back to the object's
+    admin page with the outcome. A refused confirmation shows the page again with
+    the error and what was typed."""
+    definition = staff_actions.find(model_name, key)
+    if definition is None:
         raise Http404("No such action.")
-    require_perm(request, action.permission)
-    obj = get_object_or_404(action.model, pk=pk)
+    if not definition.allowed(request.user):
+        raise PermissionDenied
+    obj = get_object_or_404(definition.model, pk=pk)
     back = display.admin_url(obj)
+    form = staff_actions.form_for(definition, request.POST if request.method == "POST" else None, [obj])
     error = ""
     if request.method == "POST":
-        error = actions.confirmation_problem(action, request) or ""
-        if not error:
-            reason = request.POST["reason"].strip()
-            try:
-                messages.success(request, actions.run(action, obj, reason=reason, request=request))
-            except actions.StaffActionRefused as exc:
-                messages.error(request, f"{action.label}: not done. {exc}")
+        why = definition.unavailable(obj)
+        if why:  # the page said so already; checked before anything else, so no code is spent
+            messages.error(request, f"{definition.label}: not done. {why}")
             return redirect(back)
-    context = {
-        **admin.site.each_context(request),
-        "title": f"{action.label} {obj._meta.verbose_name} {obj}",
-        "action": action,
-        "obj": obj,
-        "unavailable": action.unavailable(obj),
-        "back": back,
-        "error": error,
-        "opts": obj._meta,
-    }
+        reason = request.POST.get("reason", "").strip()
+        error = staff_actions.confirmation_problem(definition, request, reason=reason, form=form, objects=[obj]) or ""
+        if not error:
+            params = form.params() if form is not None else {}
+            try:
+                messages.success(
+                    request, staff_actions.run(definition, obj, reason=reason, request=request, params=params)
+                )
+            except (staff_actions.StaffActionRefused, *definition.service_errors) as exc:
+                messages.error(request, f"{definition.label}: not done. {exc}")
+            return redirect(back)
+    context = confirmation_context(
+        request,
+        definition,
+        title=f"{definition.label} {obj._meta.verbose_name} {obj}",
+        form=form,
+        error=error,
+        obj=obj,
+        unavailable=definition.unavailable(obj),
+        back=back,
+        opts=obj._meta,
+    )
     return render(request, "admin/backoffice/action_confirm.html", context, status=400 if error else 200)
+
+
+def selected_objects(request, definition):
+    """The objects picked in the changelist: the admin's own queryset when the list
+    action forwarded here (security.staff_actions.list_action), else the posted ids."""
+    queryset = getattr(request, "staff_action_queryset", None)
+    if queryset is None:
+        ids = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+        queryset = definition.model._default_manager.filter(pk__in=[i for i in ids if i.isdigit()])
+    related = [f.name for f in definition.model._meta.fields if f.name in ("user", "order", "server")]
+    return list(queryset.select_related(*related).order_by("pk"))
+
+
+@require_http_methods(["POST"])
+def staff_list_action(request, model_name, key):
+    """A staff action on the objects selected in a changelist. The changelist's POST
+    shows a confirmation page (what it does, each object and whether it can be done
+    now, the action's own inputs, a reason, a fresh code where wanted); its own POST,
+    with `apply`, runs the action on each and reports each, back on the changelist.
+    A refused confirmation shows the page again with the error beside what was typed."""
+    definition = staff_actions.find(model_name, key)
+    if definition is None:
+        raise Http404("No such action.")
+    if not definition.allowed(request.user):
+        raise PermissionDenied
+    objects = selected_objects(request, definition)
+    opts = definition.model._meta
+    changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    applying = bool(request.POST.get("apply"))
+    form = staff_actions.form_for(definition, request.POST if applying else None, objects)
+    error = None
+    if applying:
+        reason = request.POST.get("reason", "").strip()
+        blocked = None
+        if reason and (form is None or form.is_valid()):
+            blocked = staff_actions.none_available(definition, objects, form.params() if form else {})
+        if blocked:  # each object's own reason, as a refused run would give it
+            for obj, why in blocked:
+                messages.error(request, definition.object_refused_message(obj, why))
+                if form is not None and "amount" in form.fields:
+                    form.add_error("amount", why)
+            error = " ".join(why for _, why in blocked)
+        else:
+            error = staff_actions.confirmation_problem(definition, request, reason=reason, form=form, objects=objects)
+            if error:
+                messages.error(request, definition.refused(error))
+        if error is None:
+            params = form.params() if form is not None else {}
+            for outcome in staff_actions.run_each(definition, objects, reason=reason, request=request, params=params):
+                if outcome.done:
+                    messages.success(request, outcome.message)
+                else:
+                    messages.error(request, definition.object_refused_message(outcome.obj, outcome.message))
+            return redirect(changelist)
+    # (object, why it cannot be done now, what it would do); a typed amount's refusal sits beside the amount.
+    rows = [
+        (obj, definition.unavailable(obj), definition.describe(obj) if definition.describe else "") for obj in objects
+    ]
+    context = confirmation_context(
+        request,
+        definition,
+        title=definition.list_title or f"{definition.label} the selected {opts.verbose_name_plural}",
+        form=form,
+        error=error,
+        list_action=getattr(request, "staff_action_list_name", request.POST.get("action", "")),
+        rows=rows,
+        doable=sum(1 for _, unavailable, _ in rows if unavailable is None),
+        described=definition.describe is not None,
+        opts=opts,
+        changelist=changelist,
+        action_checkbox_name=admin.helpers.ACTION_CHECKBOX_NAME,
+    )
+    return render(request, "admin/backoffice/list_action_confirm.html", context, status=400 if error else 200)

@@ -1,19 +1,18 @@
 from django import forms
-from django.contrib import admin, messages
-from django.template.response import TemplateResponse
+from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
 from backoffice.display import customer_link, link, links, rupee_field, when
 from hostingportal.admin_inlines import ReadOnlyTabularInline
+from security.staff_actions import StaffListActionsMixin, list_action
 
 from .forms import RupeesField
-from .gateways import GatewayError
 from .gst import is_intra_state, place_of_supply
 from .invoices import tax_lines_of
 from .models import CreditNote, HostingPlan, InvoiceSequence, Order, OrderEvent, Payment, Refund, WebhookEvent
 from .pricing import tax_lines
-from .refunds import RefundRefused, order_refund, order_refund_plan
+from .staff_actions import REFUND_ORDER
 from .templatetags.money import rupees
 
 # Shown in rupees (the columns hold integer paise); the GST split is shown as the invoice prints it.
@@ -52,19 +51,6 @@ class HostingPlanAdminForm(forms.ModelForm):
         if cleaned.get("price_rupees") is not None:
             self.instance.price_paise = cleaned["price_rupees"]  # RupeesField cleans to integer paise
         return cleaned
-
-
-def refund_rows(orders, amount_paise):
-    """What a refund of each order would be now (amount, payment) or why it is refused:
-    the confirmation page's rows, and the check made before a fresh code is spent."""
-    rows = []
-    for order in orders:
-        try:
-            plan = order_refund_plan(order.number, amount_paise)
-            rows.append({"order": order, "amount_paise": plan.amount_paise, "payment_id": plan.payment_id})
-        except RefundRefused as exc:
-            rows.append({"order": order, "refused": str(exc)})
-    return rows
 
 
 @admin.register(HostingPlan)
@@ -137,7 +123,7 @@ class NeedsStaffFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(StaffListActionsMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "customer",
@@ -154,7 +140,8 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     date_hierarchy = "created_at"
     inlines = [PaymentInline, OrderEventInline]
-    actions = ["refund_orders"]
+    # The refund page is the back office's (security.staff_actions), reached by URL name.
+    actions = [list_action(REFUND_ORDER, "refund_orders")]
     readonly_fields = [
         "number",
         "customer",
@@ -232,85 +219,6 @@ class OrderAdmin(admin.ModelAdmin):
             credit_notes,
             tickets,
         )
-
-    def has_refund_permission(self, request):
-        return request.user.has_perm("billing.refund_order")
-
-    @admin.action(permissions=["refund"], description="Refund selected orders through Razorpay")
-    def refund_orders(self, request, queryset):
-        """A confirmation page first (what would be refunded, a required reason, an
-        amount in rupees for a single order, a fresh authentication code); only its POST
-        with `apply` moves money, through the same service as `refund_order`, which
-        writes the one staff-audit row of each refund."""
-        # Imported here to keep this action's dependencies beside it (security records
-        # staff actions of every app; billing imports it where it is used).
-        from security.second_factor import CODE_FIELD, second_factor_fresh, second_factor_required
-
-        from .pricing import PricingError, paise_from_typed_rupees
-
-        orders = list(queryset.order_by("number"))
-        amount = request.POST.get("amount", "").strip()
-        try:
-            # Blank means "all that is left"; anything unreadable must refund nothing, never
-            # fall back to a full refund. A form from before amounts were in rupees sends
-            # amount_paise: refused too, or its amount would be ignored.
-            if request.POST.get("amount_paise", "").strip():
-                raise PricingError("the amount is now typed in rupees; open the refund page again")
-            amount_paise = paise_from_typed_rupees(amount) if amount else None
-            if amount_paise is not None and (amount_paise <= 0 or len(orders) != 1):
-                raise PricingError("an amount is above ₹0.00 and for one order only")
-        except PricingError as exc:
-            self.message_user(request, f"Refund not made: {exc} ({amount!r}).", messages.ERROR)
-            return None
-        if request.POST.get("apply"):
-            reason = request.POST.get("reason", "").strip()
-            if not reason:
-                self.message_user(request, "Refund not made: a reason is required.", messages.ERROR)
-                return None
-            # What the service would refuse anyway (an amount above what is left, nothing
-            # left at all) is refused before the code, so the corrected retry can use it.
-            # The service decides again under its locks.
-            rows = refund_rows(orders, amount_paise)
-            if all("refused" in row for row in rows):
-                for row in rows:
-                    self.message_user(
-                        request, f"{row['order'].number}: refund not made: {row['refused']}", messages.ERROR
-                    )
-                return None
-            # Checked last, so a refused amount or reason does not spend the code.
-            if not second_factor_fresh(request, request.POST.get(CODE_FIELD, "")):
-                self.message_user(
-                    request,
-                    "Refund not made: type a fresh code from your authenticator app (each code works once).",
-                    messages.ERROR,
-                )
-                return None
-            for order in orders:
-                try:
-                    refund = order_refund(
-                        order.number, reason=reason, actor=request.user, amount_paise=amount_paise, request=request
-                    )
-                except (RefundRefused, GatewayError) as exc:
-                    self.message_user(request, f"{order.number}: refund not made: {exc}", messages.ERROR)
-                else:
-                    self.message_user(
-                        request,
-                        f"{order.number}: refund {refund.razorpay_refund_id} of {rupees(refund.amount_paise)} "
-                        f"is {refund.status}.",
-                        messages.SUCCESS,
-                    )
-            return None
-        rows = refund_rows(orders, amount_paise)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Refund orders through Razorpay",
-            "rows": rows,
-            "single": len(orders) == 1,
-            "second_factor_required": second_factor_required(request.user),
-            "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/billing/order/refund_confirm.html", context)
 
     def has_add_permission(self, request):
         # Orders come from checkout, where the one pricing function sets amounts.

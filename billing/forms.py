@@ -127,3 +127,54 @@ class BillingDetailsForm(BillingDetailsMixin, forms.ModelForm):
         fields = ["billing_name", "billing_address", "billing_state", "gstin"]
         labels = {"billing_name": "Name on invoices"}
         widgets = {"billing_address": forms.Textarea(attrs={"rows": 3})}
+
+
+class RefundForm(forms.Form):
+    """A refund's own inputs on its confirmation page: an amount in rupees for one
+    order, or the explicit choice of everything that is left (never the default of
+    an empty field). What staff typed is kept when the page comes back with an error."""
+
+    amount = RupeesField(
+        label="Amount in rupees",
+        required=False,
+        help_text="Like 500 or 500.50.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    everything = forms.BooleanField(label="Refund everything that is left", required=False)
+
+    def __init__(self, data=None, *, objects=()):
+        super().__init__(data)
+        self.single = len(objects) == 1
+        if not self.single:
+            del self.fields["amount"]  # several orders: everything that is left of each, ticked explicitly
+
+    def add_error(self, field, error):
+        # The typed text beside its error, so staff see what was refused.
+        typed = (self.data.get("amount") or "").strip() if field == "amount" else ""
+        if typed and isinstance(error, forms.ValidationError) and not hasattr(error, "error_dict"):
+            error = forms.ValidationError([f"{m.rstrip('.')} (you typed {typed!r})." for m in error.messages])
+        super().add_error(field, error)
+
+    def clean(self):
+        cleaned = super().clean()
+        if (self.data.get("amount_paise") or "").strip():  # a page opened before amounts were in rupees
+            raise forms.ValidationError("the amount is now typed in rupees; open the refund page again")
+        everything = cleaned.get("everything")
+        if not self.single:
+            if (self.data.get("amount") or "").strip():
+                raise forms.ValidationError(
+                    "An amount is for one order at a time; for several orders tick “everything that is left”."
+                )
+            if not everything:
+                raise forms.ValidationError("Tick “everything that is left” to refund these orders in full.")
+            return cleaned
+        if "amount" in self.errors:
+            return cleaned
+        if cleaned.get("amount") is not None and everything:
+            self.add_error("amount", "Type an amount or tick “everything that is left”, not both.")
+        elif cleaned.get("amount") is None and not everything:
+            self.add_error("amount", "Type an amount, or tick “everything that is left”.")
+        return cleaned
+
+    def params(self):
+        return {"amount_paise": self.cleaned_data.get("amount")}

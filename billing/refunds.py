@@ -211,17 +211,15 @@ def refund_apply(*, refund_id, payment_id, amount_paise, status, source, actor=N
         )
 
 
-def refund_payment(
-    *, payment_id, reason, actor=None, amount_paise=None, source="admin", via="admin", request=None
-) -> Refund:
+def refund_payment(*, payment_id, reason, actor=None, amount_paise=None, source="admin") -> Refund:
     """Refund `amount_paise` (default: all that is left) of a captured payment
     through Razorpay and record its answer. Holds the order lock, then the
     payment lock, across the Razorpay call (bounded by the gateway timeout), so
     a double click or a second staff member waits and then finds less left,
     never a second refund of the same money. A gateway error records nothing
     and propagates; if we fail after Razorpay refunded, its webhook records it.
-    The staff audit row (who, when, from where, why; `via` "admin", "dashboard"
-    or "command") commits with the refund."""
+    Staff reach it through security.staff_actions (billing.staff_actions), which
+    writes the staff-audit row in this transaction."""
     reason = (reason or "").strip()
     if not reason:
         raise RefundRefused("A reason is required for a refund.")
@@ -250,12 +248,6 @@ def refund_payment(
             source=source,
             actor=actor,
             reason=reason,
-        )
-        from security.audit import staff_action_record  # security records staff actions of every app
-
-        details = {"payment_id": payment_id, "refund_id": refund.razorpay_refund_id, "amount_paise": amount}
-        staff_action_record(
-            "billing.refund_order", target=order, actor=actor, request=request, via=via, reason=reason, details=details
         )
         return refund
 
@@ -286,7 +278,7 @@ def order_refund_plan(number, amount_paise=None) -> OrderRefundPlan:
     return OrderRefundPlan(order, payment_id, amount)
 
 
-def order_refund(number, *, reason, actor=None, amount_paise=None, source="admin", via="admin", request=None) -> Refund:
+def order_refund(number, *, reason, actor=None, amount_paise=None, source="admin") -> Refund:
     """Refund a paid order (default: what is left of the payment that paid it).
     The one service behind the admin action and `refund_order`."""
     plan = order_refund_plan(number, amount_paise)
@@ -296,8 +288,6 @@ def order_refund(number, *, reason, actor=None, amount_paise=None, source="admin
         actor=actor,
         amount_paise=plan.amount_paise,
         source=source,
-        via=via,
-        request=request,
     )
 
 

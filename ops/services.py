@@ -1,26 +1,14 @@
-"""Staff actions on orders that need a human: refund through Razorpay, mark handled."""
+"""Staff actions on orders that need a human: mark handled (refunds are billing.refunds)."""
 
 from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Order
-from billing.refunds import RefundRefused, refund_payment
 from billing.services import order_event
 
 
 class ActionRefused(ValueError):
     """The action cannot be done as asked; the message is for staff."""
-
-
-def payment_refund_by_staff(*, payment_id, actor, reason, request=None):
-    """The dashboard's refund of what is left of a payment (a flagged duplicate,
-    say): billing.refunds.refund_payment, with its lock order and records."""
-    try:
-        return refund_payment(
-            payment_id=payment_id, reason=reason, actor=actor, source="admin", via="dashboard", request=request
-        )
-    except RefundRefused as exc:
-        raise ActionRefused(str(exc)) from exc
 
 
 def order_mark_handled(*, number, actor, reason) -> Order:

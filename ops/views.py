@@ -5,22 +5,22 @@ from functools import wraps
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing.audit import latest_audit
-from billing.gateways import GatewayError
-from billing.models import Payment
+from billing.models import Order, Payment
 from billing.refunds import payment_refundable_paise
+from billing.staff_actions import REFUND_PAYMENT
+from security import staff_actions
 from security.audit import staff_action_record
 from security.second_factor import second_factor_fresh
 from servers.models import Server
 
 from . import selectors
-from .recovery import UnknownOrders, recover, stuck_server_requeue
-from .services import ActionRefused, order_mark_handled, payment_refund_by_staff
+from .recovery import UnknownOrders, recover
+from .staff_actions import MARK_HANDLED, REQUEUE
 
 LIST_LIMIT = 50  # rows per list, oldest first; the counts above each list are exact
 
@@ -102,46 +102,58 @@ def recover_orders(request):
     return redirect("ops:dashboard")
 
 
+def staff_action_run(request, definition, obj, *, reason, done_level=messages.SUCCESS):
+    """The dashboard's buttons as staff actions (security.staff_actions): the same
+    permission, reason and fresh-code checks as the back office's pages, and the
+    audit row in the service's transaction. True when it was done."""
+    problem = staff_actions.confirmation_problem(definition, request, reason=reason, objects=[obj])
+    if problem:
+        messages.error(request, definition.refused(problem))
+        return False
+    try:
+        message = staff_actions.run(definition, obj, reason=reason, request=request, via="dashboard")
+    except (staff_actions.StaffActionRefused, *definition.service_errors) as exc:
+        messages.warning(request, definition.refused(str(exc)))
+        return False
+    messages.add_message(request, done_level, message)
+    return True
+
+
 @require_POST
 @staff_may("servers.requeue_server")
 def retry_provisioning(request, server_id):
     server = get_object_or_404(Server, pk=server_id)
-    if second_factor_refused(request):
-        return redirect("ops:dashboard")
-    if stuck_server_requeue(server_id, source="admin", actor=request.user):
-        staff_action_record(
-            "servers.requeue_server", target=server, request=request, via="dashboard", reason="retry provisioning"
-        )
-        messages.success(request, f"Server #{server_id} requeued for provisioning.")
-    else:
-        messages.warning(request, f"Server #{server_id} is not stuck (or a worker holds it); nothing done.")
+    reason = request.POST.get("reason", "").strip() or "retry provisioning"
+    staff_action_run(request, REQUEUE, server, reason=reason)
     return redirect("ops:dashboard")
 
 
 def refund_payment(request, payment_id):
-    """GET: a confirmation page; POST: refund through Razorpay and record it.
-    Moving money back needs its own permission, billing.refund_order."""
-    if not request.user.has_perm("billing.refund_order"):
+    """GET: a confirmation page; POST: refund what is left of the payment through
+    Razorpay (the staff action billing.staff_actions.REFUND_PAYMENT)."""
+    if not REFUND_PAYMENT.allowed(request.user):
         raise PermissionDenied
     payment = get_object_or_404(Payment.objects.select_related("order", "order__user"), razorpay_payment_id=payment_id)
-    if request.method == "POST" and not second_factor_refused(request):
-        try:
-            refund = payment_refund_by_staff(
-                payment_id=payment_id, actor=request.user, reason=request.POST.get("reason"), request=request
-            )
-        except (ActionRefused, GatewayError) as exc:
-            messages.error(request, f"Refund not made: {exc}")
-        else:  # the staff audit row was written with the refund (billing.refunds.refund_payment)
-            messages.success(
-                request, f"Refund {refund.razorpay_refund_id} of {payment_id}: {refund.get_status_display()}."
-            )
-            return redirect("ops:dashboard")
+    error = ""
+    if request.method == "POST":
+        reason = request.POST.get("reason", "").strip()
+        error = staff_actions.confirmation_problem(REFUND_PAYMENT, request, reason=reason, objects=[payment])
+        if not error:
+            try:
+                message = staff_actions.run(REFUND_PAYMENT, payment, reason=reason, request=request, via="dashboard")
+            except (staff_actions.StaffActionRefused, *REFUND_PAYMENT.service_errors) as exc:
+                error = str(exc)
+            else:
+                messages.success(request, message)
+                return redirect("ops:dashboard")
+        messages.error(request, REFUND_PAYMENT.refused(error))
     context = {
         **admin.site.each_context(request),
         "title": f"Refund payment {payment_id}",
         "payment": payment,
         "order": payment.order,
         "refundable_paise": payment_refundable_paise(payment),
+        "reason": request.POST.get("reason", ""),
     }
     return render(request, "admin/ops/refund_confirm.html", context)
 
@@ -149,18 +161,6 @@ def refund_payment(request, payment_id):
 @require_POST
 @staff_may("billing.mark_order_handled")
 def mark_handled(request, number):
-    try:
-        with transaction.atomic():
-            order = order_mark_handled(number=number, actor=request.user, reason=request.POST.get("reason"))
-            staff_action_record(
-                "billing.mark_order_handled",
-                target=order,
-                request=request,
-                via="dashboard",
-                reason=order.handled_reason,
-            )
-    except ActionRefused as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Order {number} marked handled.")
+    order = get_object_or_404(Order, number=number)
+    staff_action_run(request, MARK_HANDLED, order, reason=request.POST.get("reason", "").strip())
     return redirect("ops:dashboard")

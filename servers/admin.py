@@ -1,14 +1,12 @@
 from datetime import timedelta
 
-from django.contrib import admin, messages
-from django.db import transaction
+from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html
 
 from backoffice.display import customer_link, link, links, when
-from backoffice.list_actions import StaffListActionsMixin, list_action
 from hostingportal.admin_inlines import ReadOnlyTabularInline
-from security.audit import staff_action_record
+from security.staff_actions import StaffListActionsMixin, list_action
 
 from .models import (
     ProvisioningAttempt,
@@ -19,7 +17,7 @@ from .models import (
     ServerStatusChange,
     SimulatedNode,
 )
-from .operations import operation_retry
+from .staff_actions import RETRY, SUSPEND, TERMINATE, UNSUSPEND
 
 
 class StatusChangeInline(ReadOnlyTabularInline):
@@ -155,11 +153,11 @@ class ServerAdmin(StaffListActionsMixin, admin.ModelAdmin):
         tickets = links(server.tickets.order_by("-updated_at"), lambda t: f"#{t.pk} {t.subject} ({t.status})")
         return format_html("Order: {} · Renewals: {} · Tickets: {}", link(server.order), renewals, tickets)
 
-    # The server page's staff actions (backoffice.actions), for the selected servers at once.
+    # The server page's staff actions (servers.staff_actions), for the selected servers at once.
     actions = [
-        list_action(Server, "suspend", "suspend_servers"),
-        list_action(Server, "unsuspend", "unsuspend_servers"),
-        list_action(Server, "terminate", "terminate_servers"),
+        list_action(SUSPEND, "suspend_servers"),
+        list_action(UNSUSPEND, "unsuspend_servers"),
+        list_action(TERMINATE, "terminate_servers"),
     ]
 
     def has_add_permission(self, request):
@@ -243,7 +241,7 @@ class SimulatedNodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServerOperation)
-class ServerOperationAdmin(ServerStatusChangeAdmin):
+class ServerOperationAdmin(StaffListActionsMixin, ServerStatusChangeAdmin):
     list_display = [
         "id",
         "server",
@@ -259,28 +257,8 @@ class ServerOperationAdmin(ServerStatusChangeAdmin):
         "error_short",
     ]
     list_filter = ["status", "action", "purpose"]
-    actions = ["retry_operations"]
-
-    def has_retry_permission(self, request):
-        return request.user.has_perm("servers.suspend_server") and request.user.has_perm("servers.terminate_server")
-
-    @admin.action(permissions=["retry"], description="Retry selected failed operations")
-    def retry_operations(self, request, queryset):
-        for failed in queryset.filter(status=ServerOperation.Status.FAILED):
-            with transaction.atomic():
-                operation = operation_retry(failed.pk, actor=request.user)
-                if operation is not None:
-                    permission = (
-                        "servers.terminate_server" if failed.purpose == "terminate" else "servers.suspend_server"
-                    )
-                    staff_action_record(
-                        permission, target=failed.server, request=request, via="admin",
-                        reason=f"Retry of failed operation #{failed.pk}", details={"operation": operation.pk},
-                    )  # fmt: skip
-            if operation is None:
-                self.message_user(request, f"#{failed.pk}: not retried (its server has moved on).", messages.WARNING)
-            else:
-                self.message_user(request, f"#{failed.pk}: retried as #{operation.pk}.", messages.SUCCESS)
+    # A retry is a staff action like Terminate (a retried destroy is one): confirmation, reason, fresh code.
+    actions = [list_action(RETRY, "retry_operations")]
 
     list_select_related = ["server", "actor"]
 

@@ -1,7 +1,8 @@
 from django import template
 
-from backoffice import actions, display
-from billing.models import Order
+from security import staff_actions
+
+from .. import display
 
 register = template.Library()
 
@@ -21,10 +22,7 @@ def readable(value):
 @register.inclusion_tag("admin/backoffice/action_buttons.html", takes_context=True)
 def staff_action_buttons(context, obj):
     """The object's staff actions this user may take, as the admin's object-tools
-    buttons (those that cannot be done now are shown greyed, saying why)."""
+    buttons (those that cannot be done now are shown greyed, saying why). Actions
+    with their own inputs (a refund's amount) open their page whatever the state."""
     request = context["request"]
-    offered = actions.offered(obj, request.user)
-    refund = (
-        isinstance(obj, Order) and obj.status == Order.Status.PAID and request.user.has_perm("billing.refund_order")
-    )
-    return {"obj": obj, "offered": offered, "refund": refund, "csrf_token": context.get("csrf_token")}
+    return {"obj": obj, "offered": staff_actions.offered(obj, request.user)}

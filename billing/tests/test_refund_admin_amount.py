@@ -55,10 +55,16 @@ def test_admin_refund_reads_rupees_exactly(api, portal_order, fake_razorpay, typ
 
 
 @pytest.mark.django_db
-def test_a_blank_amount_refunds_all_that_is_left(api, portal_order, fake_razorpay):
+def test_everything_that_is_left_is_ticked_explicitly_never_the_default_of_a_blank_amount(
+    api, portal_order, fake_razorpay
+):
+    # Issue 28: a blank amount used to mean "refund everything"; now it refunds nothing and asks.
     verified(api, portal_order, fake_razorpay)
     refund_action(boss_client(), [portal_order], reason="Goodwill", amount="1000")
-    refund_action(boss_client(), [portal_order], reason="Cancelled", amount="")
+    blank = refund_action(boss_client(), [portal_order], reason="Cancelled", amount="")
+    assert page_messages(blank) == ["Refund not made: Type an amount, or tick “everything that is left”."]
+    assert sorted(Refund.objects.values_list("amount_paise", flat=True)) == [100000]
+    refund_action(boss_client(), [portal_order], reason="Cancelled", amount="", everything="1")
     assert sorted(Refund.objects.values_list("amount_paise", flat=True)) == [100000, 164320]
     assert Order.objects.get(pk=portal_order.pk).status == "refunded"
 
@@ -80,7 +86,9 @@ def test_an_amount_for_several_orders_refunds_nothing(api, portal_order, plan, f
     verified(api, second, fake_razorpay)
     response = refund_action(boss_client(), [portal_order, second], reason="Goodwill", amount="100")
     assert not Refund.objects.exists()
-    assert page_messages(response) == ["Refund not made: an amount is above ₹0.00 and for one order only ('100')."]
+    assert page_messages(response) == [
+        "Refund not made: An amount is for one order at a time; for several orders tick “everything that is left”."
+    ]
 
 
 @pytest.mark.django_db

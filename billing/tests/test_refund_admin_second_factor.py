@@ -75,7 +75,7 @@ def test_the_refund_confirmation_asks_for_a_fresh_code_and_refunds_with_one(boss
 def test_a_refund_with_a_missing_wrong_or_stale_code_refunds_nothing(boss, paid_order, fake_razorpay, code):
     if code == "stale":
         code = code_at(boss.device, time.time() - 300)  # five minutes old: ten steps, outside the tolerance
-    response = refund_action(boss, [paid_order], apply="1", reason="Wrong plan", otp_code=code)
+    response = refund_action(boss, [paid_order], apply="1", reason="Wrong plan", everything="1", otp_code=code)
     assert "Refund not made: type a fresh code from your authenticator app (each code works once)." in page_messages(
         response
     )
@@ -111,7 +111,7 @@ def test_a_refused_amount_or_reason_does_not_spend_the_code(boss, paid_order, fa
 def test_each_admin_refund_leaves_exactly_one_staff_audit_row(boss, paid_order, api, plan, fake_razorpay):
     second = another_paid_order(api, plan, fake_razorpay)
     code = code_at(boss.device, time.time())
-    refund_action(boss, [paid_order, second], apply="1", reason="Service outage", otp_code=code)
+    refund_action(boss, [paid_order, second], apply="1", reason="Service outage", everything="1", otp_code=code)
 
     refunds = {refund.payment.order_id: refund for refund in Refund.objects.select_related("payment")}
     assert set(refunds) == {paid_order.pk, second.pk}

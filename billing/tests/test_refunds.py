@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from billing.models import Order, Payment, Refund, WebhookEvent
-from ops.services import payment_refund_by_staff
+from billing.refunds import refund_payment as payment_refund_by_staff  # the dashboard refund's service
 
 from .conftest import post_webhook
 

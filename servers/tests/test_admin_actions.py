@@ -82,7 +82,7 @@ def test_each_list_action_needs_its_own_permission(alice, plan, list_action):
 
 @pytest.mark.parametrize("list_action", ACTIONS)
 def test_each_list_action_shows_a_confirmation_page_first_and_changes_nothing(alice, plan, list_action):
-    from backoffice import actions
+    from security import staff_actions as actions
 
     server = server_for(alice, plan, list_action)
     before = snapshot(server)

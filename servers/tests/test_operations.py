@@ -273,7 +273,9 @@ def test_a_failed_operation_shows_on_the_dashboard_until_it_is_retried_and_succe
     assert "Failed server operations (1)" in page and "bad key" in page
 
     with django_capture_on_commit_callbacks(execute=True):
-        client.post("/admin/servers/serveroperation/", {"action": "retry_operations", "_selected_action": [failed.pk]})
+        # A retry is confirmed with a reason, as Terminate is (issue 23).
+        form = {"action": "retry_operations", "_selected_action": [failed.pk], "apply": "1", "reason": "Key fixed"}
+        client.post("/admin/servers/serveroperation/", form)
     server.refresh_from_db()
     assert server.status == "suspended"
     assert "Failed server operations (0)" in client.get("/admin/orphaned-orders/").content.decode()

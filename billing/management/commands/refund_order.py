@@ -4,9 +4,12 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.gateways import GatewayError
-from billing.refunds import RefundRefused, order_refund_plan, refund_credit_note_number, refund_payment
+from billing.models import Refund
+from billing.refunds import RefundRefused, order_refund_plan, refund_credit_note_number
+from billing.staff_actions import REFUND_ORDER
 from billing.templatetags.money import rupees
 from hostingportal.commands import JsonOutputMixin
+from security import staff_actions
 
 SOURCE = "refund_order"
 
@@ -55,19 +58,20 @@ class Command(JsonOutputMixin, BaseCommand):
 
         result = {"order": number, "dry_run": dry_run, "refund": None, "credit_note": None, "errors": []}
         if not dry_run:
-            try:
-                refund = refund_payment(
-                    payment_id=plan.payment_id,
+            try:  # the staff action, as the admin's: the audit row commits with the refund
+                staff_actions.run(
+                    REFUND_ORDER,
+                    plan.order,
                     reason=reason,
-                    amount_paise=plan.amount_paise,
-                    source=SOURCE,
                     via="command",
+                    params={"amount_paise": plan.amount_paise, "source": SOURCE},
                 )
-            except RefundRefused as exc:  # the order changed since the plan (another refund meanwhile)
+            except staff_actions.StaffActionRefused as exc:  # the order changed since the plan
                 raise CommandError(str(exc), returncode=2) from exc
             except GatewayError as exc:
                 result["errors"].append(f"{type(exc).__name__}: {exc}")
             else:
+                refund = Refund.objects.filter(payment__razorpay_payment_id=plan.payment_id).latest("pk")
                 result["refund"] = {
                     "id": refund.razorpay_refund_id,
                     "amount_paise": refund.amount_paise,
