@@ -25,6 +25,7 @@ urlpatterns = [
     # Staff dashboards inside the admin; listed before admin.site.urls so they win.
     path("admin/", include("ops.urls")),
     path("admin/", include("backoffice.urls")),
+    path("admin/", include("reports.urls")),
     path("admin/", admin.site.urls),
     path("webhooks/razorpay/", razorpay_webhook, name="razorpay-webhook"),
     path("accounts/2fa/", include("security.urls")),

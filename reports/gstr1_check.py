@@ -31,7 +31,8 @@ def sums_by_condition(queryset, total_column: str, conditions: dict) -> dict:
 def documents_totals(first: date) -> dict:
     """{section: Figures} straight from the month's stored documents (paise): what
     every section of the return must add up to. `hsn` is the month's whole net:
-    its invoices less its credit notes."""
+    its invoices less its credit notes; `documents` the numbers of invoices and
+    credit notes behind b2cs and hsn."""
     last = month_last_day(first)
     registered = ~Q(buyer_gstin="")
     invoices = sums_by_condition(
@@ -50,6 +51,11 @@ def documents_totals(first: date) -> dict:
         },
     )
     totals = {name: invoices[name] for name in ("b2b", "b2cl", "b2cs")}
+    # For the page: (invoices, credit notes) behind the two net figures, before netting.
+    totals["documents"] = {
+        "b2cs": (invoices["b2cs"].count, notes["b2cs"].count),
+        "hsn": (invoices["all"].count, notes["all"].count),
+    }
     totals["b2cs"].add_figures(notes["b2cs"], -1)
     totals.update(cdnr=notes["cdnr"], cdnur=notes["cdnur"], hsn=invoices["all"])
     totals["hsn"].add_figures(notes["all"], -1)

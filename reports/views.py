@@ -1,0 +1,68 @@
+"""Staff reports inside the admin (admin.site.admin_view wraps every view in urls.py)."""
+
+import io
+import tempfile
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import render
+from django.utils import timezone
+
+from . import selectors
+from .gstr1 import BadMonth, gstr1_write, month_parse, next_month, previous_month
+
+
+def staff_may(permission):
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.has_perm(permission):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def month_or_404(text):
+    try:
+        return month_parse(text, timezone.localdate())
+    except BadMonth:
+        raise Http404("No such month") from None
+
+
+@staff_may("billing.view_gst_return")
+def gst_month(request, month):
+    first = month_or_404(month)
+    today = timezone.localdate()
+    following = next_month(first)
+    context = {
+        **admin.site.each_context(request),
+        "title": f"GSTR-1 for {first:%B %Y}",
+        "month": first,
+        "previous": previous_month(first),
+        "following": following if following <= today else None,
+        "seller_gstin": settings.SELLER_GSTIN,
+        **selectors.gst_month(first),
+    }
+    return render(request, "admin/reports/gst_month.html", context)
+
+
+@staff_may("billing.view_gst_return")
+def gst_month_json(request, month):
+    """The same JSON as `gstr1 YYYY-MM`, spooled to a temporary file and sent from it."""
+    first = month_or_404(month)
+    if not settings.SELLER_GSTIN:
+        raise Http404("SELLER_GSTIN is not set")
+    spool = tempfile.TemporaryFile()
+    out = io.TextIOWrapper(spool, encoding="utf-8")
+    gstr1_write(first, out, gstin=settings.SELLER_GSTIN)
+    out.flush()
+    out.detach()
+    spool.seek(0)
+    filename = f"GSTR1_{first:%m%Y}_{settings.SELLER_GSTIN}.json"
+    return FileResponse(spool, as_attachment=True, filename=filename, content_type="application/json")
