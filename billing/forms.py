@@ -98,6 +98,7 @@ class CheckoutForm(BillingDetailsMixin, forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Installed on the new server for its login user, so you sign in with your own key.",
     )
+    without_ssh_key = forms.BooleanField(label="Order without an SSH key (I will add one later)", required=False)
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,6 +106,21 @@ class CheckoutForm(BillingDetailsMixin, forms.Form):
 
         self.fields["ssh_keys"].queryset = ssh_keys_for_user(user) if user else ssh_keys_for_user(None).none()
         self.fields["ssh_keys"].label_from_instance = lambda key: f"{key.name} ({key.fingerprint})"
+        # The customer's only key is ticked: forgetting to tick it gave a server they
+        # could not sign in to. Keys are few; the list is evaluated once and reused.
+        self.customer_keys = list(self.fields["ssh_keys"].queryset)
+        if len(self.customer_keys) == 1 and not self.is_bound:
+            self.initial.setdefault("ssh_keys", [self.customer_keys[0].pk])
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.customer_keys and not cleaned.get("ssh_keys") and not cleaned.get("without_ssh_key"):
+            self.add_error(
+                "ssh_keys",
+                "Choose a key to install, or tick “Order without an SSH key”: without a key you cannot "
+                "sign in to the new server until you add one on its page.",
+            )
+        return cleaned
 
     def buyer(self):
         data = self.cleaned_data

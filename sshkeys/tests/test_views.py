@@ -80,3 +80,31 @@ def test_the_chosen_keys_are_given_to_libcloud_as_a_node_auth_ssh_key(settings, 
     [kwargs] = fake.create_kwargs
     assert isinstance(kwargs["auth"], NodeAuthSSHKey)
     assert kwargs["auth"].pubkey.splitlines() == [keys["ed25519"], keys["rsa2048"]]
+
+
+def test_checkout_ticks_the_customers_only_key_and_asks_before_ordering_with_none(
+    client, alice, plan, fake_razorpay, keys
+):
+    from billing.models import Order
+
+    laptop = ssh_key_add(alice, name="laptop", public_key=keys["ed25519"])
+    client.force_login(alice)
+    page = client.get(f"/checkout/{plan.slug}/").content.decode()
+    box = page[page.index(f'value="{laptop.pk}"') - 200 : page.index(f'value="{laptop.pk}"') + 200]
+    assert "checked" in box
+    form = {"billing_cycle_months": 1, "name": "Alice", "address": "1 MG Road", "state": "Karnataka", "gstin": ""}
+    warned = client.post(f"/checkout/{plan.slug}/", form)
+    assert warned.status_code == 400 and not Order.objects.filter(user=alice).exists()
+    assert "you cannot sign in to the new server" in warned.content.decode()
+    assert "Order without an SSH key" in warned.content.decode()
+    response = client.post(f"/checkout/{plan.slug}/", {**form, "without_ssh_key": "on"})
+    assert response.status_code == 302 and Order.objects.filter(user=alice).count() == 1
+    assert not OrderSSHKey.objects.exists()
+
+
+def test_with_two_keys_none_is_ticked_for_the_customer(client, alice, plan, keys):
+    ssh_key_add(alice, name="laptop", public_key=keys["ed25519"])
+    ssh_key_add(alice, name="desktop", public_key=keys["ecdsa"])
+    client.force_login(alice)
+    page = client.get(f"/checkout/{plan.slug}/").content.decode()
+    assert page[page.index('id="ssh-keys"') :].split("</fieldset>")[0].count("checked") == 0
