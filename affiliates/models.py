@@ -65,7 +65,9 @@ class Commission(models.Model):
 
     TRANSITIONS = {
         Status.PENDING: {Status.APPROVED, Status.REVERSED},
-        Status.APPROVED: {Status.PAID},
+        # Approved while a refund asked before it was pending (only before issue 23's
+        # fix, or staff's data): that refund, processed, still reverses it.
+        Status.APPROVED: {Status.PAID, Status.REVERSED},
         Status.PAID: set(),
         Status.REVERSED: set(),
     }
@@ -78,7 +80,9 @@ class Commission(models.Model):
     # The terms as they stood when the order was paid; later setting changes leave them alone.
     subtotal_paise = models.PositiveBigIntegerField(verbose_name="Subtotal (paise)")  # the order's, GST excluded
     percent = models.DecimalField(max_digits=5, decimal_places=2, verbose_name="Commission rate (%)")
-    original_amount_paise = models.PositiveBigIntegerField(verbose_name="Original amount (paise)")  # percent of subtotal, half-up
+    original_amount_paise = models.PositiveBigIntegerField(
+        verbose_name="Original amount (paise)"
+    )  # percent of subtotal, half-up
     amount_paise = models.PositiveBigIntegerField(verbose_name="Amount (paise)")  # less reductions for partial refunds
     hold_until = models.DateTimeField()  # approved by run_billing from then on
     created_at = models.DateTimeField(auto_now_add=True)

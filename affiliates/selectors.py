@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import BigIntegerField, Count, Exists, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, Least
 from django.urls import reverse
 
 from billing import pricing
 from billing.templatetags.money import rupees
 
-from .models import Commission, Payout, Referral
+from .models import Commission, CommissionEvent, Payout, Referral
 
 
 def referral_link(user) -> str:
@@ -78,13 +79,36 @@ def commission_ledger_problems() -> list[dict]:
     referred customer has exactly the commission the formula gives, owed to the
     referrer on the order; a refunded order's commission was reversed, unless it had
     already been approved when the refund came (the hold is the refund window)."""
-    from billing.models import Order, OrderEvent
+    from billing.models import Order, OrderEvent, Refund
 
     problems = []
+    # When the commission was approved: the earlier of approved_at (the run's time)
+    # and when its approval was written; then the processed refunds of the paying
+    # payment asked before it. Subqueries of the one statement over the orders.
+    approval_written = CommissionEvent.objects.filter(
+        commission__order=OuterRef("pk"), kind=Commission.Status.APPROVED
+    ).values("at")[:1]
+    refunded_before = (
+        Refund.objects.filter(
+            status=Refund.Status.PROCESSED,
+            payment__order=OuterRef("pk"),
+            payment__razorpay_payment_id=KeyTextTransform("captured_payment_id", OuterRef("payment_metadata")),
+            created_at__lt=OuterRef("approved_moment"),
+        )
+        .values("payment__order")
+        .annotate(total=Sum("amount_paise"))
+        .values("total")
+    )
     orders = (
         Order.objects.filter(status__in=[Order.Status.PAID, Order.Status.REFUNDED], referrer__isnull=False)
         .select_related("commission")
-        .only("number", "status", "subtotal_paise", "referrer_id", "commission")
+        .only("number", "status", "subtotal_paise", "total_paise", "referrer_id", "commission")
+        .annotate(
+            approved_moment=Least(
+                "commission__approved_at", Coalesce(Subquery(approval_written), "commission__approved_at")
+            )
+        )
+        .annotate(refunded_before=Coalesce(Subquery(refunded_before, output_field=BigIntegerField()), 0))
         .order_by("pk")
     )
     refunded_at = dict(
@@ -109,6 +133,8 @@ def commission_ledger_problems() -> list[dict]:
             )
         if commission.affiliate_id != order.referrer_id:
             problems.append({"order": order.number, "problem": "commission is owed to someone other than the referrer"})
+        if problem := commission_kept_past_refund(order, commission):
+            problems.append({"order": order.number, "problem": problem})
         if order.status == Order.Status.REFUNDED and commission.status != Commission.Status.REVERSED:
             approved_at = commission.approved_at
             refund = refunded_at.get(order.pk)
@@ -117,3 +143,28 @@ def commission_ledger_problems() -> list[dict]:
                     {"order": order.number, "problem": f"order refunded but its commission is {commission.status}"}
                 )
     return problems
+
+
+def commission_kept_past_refund(order, commission) -> str:
+    """Why an approved or paid commission keeps money that refunds asked before its
+    approval took back (`order.refunded_before`, annotated), or "" when it does not
+    (issue 23: approval waits for a pending refund, and one processed later still
+    reverses or reduces it)."""
+    if commission.status not in (Commission.Status.APPROVED, Commission.Status.PAID):
+        return ""
+    before = order.refunded_before
+    if before <= 0:
+        return ""
+    total = order.total_paise
+    if before >= total:
+        return (
+            f"commission is {commission.status} ({rupees(commission.amount_paise)}) but {rupees(before)} of "
+            f"{rupees(total)} was refunded by refunds asked before its approval; it should be reversed"
+        )
+    expected = pricing.reduced_in_proportion(commission.original_amount_paise, total - before, total)
+    if commission.amount_paise > expected:
+        return (
+            f"commission is {commission.status} at {rupees(commission.amount_paise)} but refunds asked before its "
+            f"approval took back {rupees(before)} of {rupees(total)}, which leaves {rupees(expected)}"
+        )
+    return ""

@@ -14,6 +14,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Sum
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from accounts.models import User
@@ -148,28 +150,58 @@ def commission_transition(commission, new_status, *, at, source, actor=None, not
     )
 
 
+def paying_payment_refund(status, **outer):
+    """Refunds in `status` of the payment that paid the commission's order (the
+    commission queryset's row, through OuterRef); for Exists()."""
+    from billing.models import Refund
+
+    return Refund.objects.filter(
+        status=status,
+        payment__order_id=OuterRef("order_id"),
+        payment__razorpay_payment_id=KeyTextTransform("captured_payment_id", OuterRef("order__payment_metadata")),
+        **outer,
+    )
+
+
 def commissions_approve_due(now, *, dry_run=False, batch=APPROVE_BATCH) -> list[int]:
     """Approve every pending commission whose hold ended by `now`; a step of run_billing.
 
     Batches of `batch` rows, each in its own transaction, claimed with
-    SELECT ... FOR UPDATE SKIP LOCKED, so a second runner or a refund holding a
-    row never waits or approves twice; the status is re-read under the lock.
-    A commission whose order was refunded meanwhile is reversed, never approved.
-    Re-runnable: a second call at the same `now` changes nothing. Returns the ids
-    approved (with `dry_run`, those it would approve, writing nothing).
+    SELECT ... FOR UPDATE SKIP LOCKED on the commission and its order, so a
+    second runner, or a refund or payment holding the order, never waits or
+    approves twice; the status is re-read under the lock. A commission whose
+    order was refunded meanwhile is reversed, never approved. One with a refund
+    of its order's paying payment still pending is left pending (issue 23): the
+    refund reverses or reduces it when processed, and a later run approves what
+    is left. Re-runnable: a second call at the same `now` changes nothing.
+    Returns the ids approved (with `dry_run`, those it would approve, writing
+    nothing).
     """
-    due = Commission.objects.filter(status=Commission.Status.PENDING, hold_until__lte=now)
+    from billing.models import Refund
+
+    due = Commission.objects.filter(status=Commission.Status.PENDING, hold_until__lte=now).exclude(
+        Exists(paying_payment_refund(Refund.Status.PENDING))
+    )
     if dry_run:
         return list(due.order_by("hold_until", "pk").values_list("pk", flat=True))
     approved = []
     while True:
         with transaction.atomic():
             claimed = list(
-                due.select_for_update(skip_locked=True, of=("self",))
+                due.select_for_update(skip_locked=True, of=("self", "order"))
                 .select_related("order")
                 .order_by("hold_until", "pk")[:batch]
             )
+            # Decided under the order's lock, by a statement that sees every refund
+            # committed before it (no refund is asked while we hold the order).
+            refund_pending = set(
+                Commission.objects.filter(pk__in=[commission.pk for commission in claimed])
+                .filter(Exists(paying_payment_refund(Refund.Status.PENDING)))
+                .values_list("pk", flat=True)
+            )
             for commission in claimed:
+                if commission.pk in refund_pending:
+                    continue
                 if commission.order.status == commission.order.Status.REFUNDED:
                     commission_transition(
                         commission,
@@ -207,15 +239,26 @@ def commission_adjust_for_refund(order, *, refunded_paise, refund_id="", source=
     the payment that paid the order. While the commission is pending (in its
     hold, which is the refund window): a full refund reverses it; a partial one
     reduces it to original x (total - refunded) / total, half-up, computed from
-    the original so successive refunds never compound rounding. An approved or
-    paid commission is left as it stands. Idempotent: the same refunded total
-    applied again changes nothing.
+    the original so successive refunds never compound rounding. An approved
+    commission follows only the refunds asked before its approval (approval
+    waits for pending refunds, so those were approved by older code): whenever
+    they are processed, they reverse or reduce it as above; one asked after
+    approval leaves it standing, and a paid commission is left as it stands
+    (audit_ledger reports it). Idempotent: the same refunded total applied again
+    changes nothing.
     """
     commission = Commission.objects.select_for_update().filter(order_id=order.pk).first()
-    if commission is None or commission.status != Commission.Status.PENDING:
+    if commission is None or commission.status not in (Commission.Status.PENDING, Commission.Status.APPROVED):
         return commission
+    if commission.status == Commission.Status.APPROVED:
+        refunded_paise = refunded_before_paise(order, commission_approved_moment(commission))
+        if refunded_paise <= 0:
+            return commission
+        whole = refunded_paise >= order.total_paise
+    else:
+        whole = refunded_paise >= order.total_paise or order.status == order.Status.REFUNDED
     data = {"refund_id": refund_id, "refunded_paise": refunded_paise}
-    if refunded_paise >= order.total_paise or order.status == order.Status.REFUNDED:
+    if whole:
         commission_transition(
             commission,
             Commission.Status.REVERSED,
@@ -243,6 +286,26 @@ def commission_adjust_for_refund(order, *, refunded_paise, refund_id="", source=
             data=data,
         )
     return commission
+
+
+def commission_approved_moment(commission):
+    """When the commission was approved: the earlier of its `approved_at` (the
+    approving run's time) and the moment its approval was written."""
+    written = commission.events.filter(kind=Commission.Status.APPROVED).values_list("at", flat=True).first()
+    return min(commission.approved_at, written) if written else commission.approved_at
+
+
+def refunded_before_paise(order, moment) -> int:
+    """Processed refunds of the payment that paid `order`, asked before `moment`."""
+    from billing.models import Refund
+
+    total = Refund.objects.filter(
+        status=Refund.Status.PROCESSED,
+        payment__order_id=order.pk,
+        payment__razorpay_payment_id=order.payment_metadata.get("captured_payment_id"),
+        created_at__lt=moment,
+    ).aggregate(total=Sum("amount_paise"))["total"]
+    return total or 0
 
 
 # --- Payouts --------------------------------------------------------------------
