@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.claims import WEBHOOK_RETRIES
 from hostingportal.sql import insert_unless_exists
 
 from .gateways import GatewayPayment
@@ -26,7 +27,6 @@ logger = logging.getLogger("billing.webhooks")
 PAYMENT_EVENTS = {"payment.captured", "payment.failed", "order.paid"}
 REFUND_EVENTS = {"refund.created", "refund.processed", "refund.failed"}
 HANDLED_EVENTS = PAYMENT_EVENTS | REFUND_EVENTS
-MAX_ATTEMPTS = 20
 
 
 class WebhookRejected(ValueError):
@@ -202,7 +202,7 @@ def webhook_events_retry(limit=100) -> int:
         WebhookEvent.objects.filter(
             status__in=[WebhookEvent.Status.FAILED, WebhookEvent.Status.RECEIVED],
             received_at__lt=cutoff,
-            attempts__lt=MAX_ATTEMPTS,
+            attempts__lt=WEBHOOK_RETRIES.max_attempts,
         )[:limit]
     )
     # Waiting events whose payment has been recorded since (in case the funnel's

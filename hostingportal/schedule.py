@@ -1,7 +1,9 @@
 """The Celery beat schedule: every periodic task of the portal, in one dict.
 
 Add an entry per periodic task. Each expires after its own interval, so a beat
-that ran while no worker was up does not leave a backlog of identical runs.
+that ran while no worker was up does not leave a backlog of identical runs. The
+safety-net sweeps are routed to their own queue (settings.SWEEP_TASKS), so they
+never wait, and expire, behind the work they are there to rescue.
 """
 
 from ops.schedule import BEAT_SCHEDULE as OPS_SCHEDULE
@@ -14,6 +16,11 @@ BEAT_SCHEDULE = {
     },
     "outbox-sweep": {
         "task": "outbox.tasks.sweep_outbox",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
+    "lifecycle-sweep-reminders": {
+        "task": "lifecycle.tasks.sweep_reminders",
         "schedule": 60.0,
         "options": {"expires": 60},
     },

@@ -204,6 +204,10 @@ SUPPORT_EMAILS = env.list("SUPPORT_EMAILS", default=[])
 SUPPORT_GROUP = env.str("SUPPORT_GROUP", default="Support")
 # A mail server that accepts and never answers must not hold a worker (or an inline alert) for long.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# The outbox sweep sends batch after batch for at most this long (below its one-minute interval).
+OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=40)
+# This many due, unsent mails are an incident (a mail server refusing or too slow).
+OUTBOX_BACKLOG_ALERT_COUNT = env.int("OUTBOX_BACKLOG_ALERT_COUNT", default=500)
 ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="")
 
 # --- Payments -----------------------------------------------------------------
@@ -289,6 +293,12 @@ LIBCLOUD_IDEMPOTENCY_KWARG = env.str("LIBCLOUD_IDEMPOTENCY_KWARG", default="")
 # included) plus this margin: only a worker that has been silent that long is
 # presumed dead and taken over. The task's hard time limit sits inside the lease.
 PROVISIONING_LEASE_MARGIN_SECONDS = env.float("PROVISIONING_LEASE_MARGIN_SECONDS", default=300)
+# A server operation's lease: short, renewed by a heartbeat while the backend works, so an
+# operation whose worker vanished (killed, cancelled on a broker blip) is taken over within
+# about this long plus a sweep (every minute). An operation running longer than
+# SERVER_OPERATION_EXPECTED_SECONDS is shown to staff as overdue.
+SERVER_OPERATION_LEASE_SECONDS = env.float("SERVER_OPERATION_LEASE_SECONDS", default=90)
+SERVER_OPERATION_EXPECTED_SECONDS = env.float("SERVER_OPERATION_EXPECTED_SECONDS", default=900)
 # The user the provider installs customers' SSH keys for (Libcloud's NodeAuthSSHKey: root on most images).
 SERVER_LOGIN_USER = env.str("SERVER_LOGIN_USER", default="root")
 # A customer may ask for this many reboots, stops and starts an hour, over all their servers.
@@ -445,6 +455,19 @@ LOGGING = {
 # --- Provisioning worker (servers app) ------------------------------------------
 # A deployment (or a test with a real worker) can keep its tasks apart on a shared broker.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# The safety-net sweeps run on a queue of their own, consumed by the `sweeper` process
+# (Procfile): behind a billing day's thousand operations in the work queue they would
+# expire unrun (each expires after its interval), exactly when they are needed.
+CELERY_SWEEP_QUEUE = env.str("CELERY_SWEEP_QUEUE", default="sweeps")
+SWEEP_TASKS = (
+    "servers.tasks.enqueue_pending_servers",
+    "servers.tasks.sweep_server_operations",
+    "outbox.tasks.sweep_outbox",
+    "lifecycle.tasks.sweep_reminders",
+    "ops.tasks.retry_webhook_events",
+    "ops.tasks.watch_and_recover",
+)
+CELERY_TASK_ROUTES = {name: {"queue": CELERY_SWEEP_QUEUE} for name in SWEEP_TASKS}
 # A send gives up after one failed connect instead of retrying for
 # CELERY_BROKER_CONNECTION_TIMEOUT: with retry=False (hostingportal.queueing) a
 # request never waits on a dead broker; the row is written and a sweeper

@@ -26,7 +26,7 @@ from billing.models import Order, OrderEvent
 from billing.services import renewal_order_build
 from servers.models import Server, ServerEvent
 from servers.operations import suspensions_decide, terminations_decide
-from servers.selectors import termination_open
+from servers.selectors import termination_failed, termination_open
 
 from .models import Reminder
 from .reminders import reminders_record, reminders_unsent
@@ -219,12 +219,18 @@ def overdue_suspend(servers, ctx, report):
     report.suspended += [server.pk for server in servers]
 
 
+def to_terminate():
+    """Billed servers not being terminated, and whose destroy has not failed for good:
+    that one waits for staff's retry (deciding it again every hour would alert every hour)."""
+    return billed_servers().filter(~Exists(termination_failed()))
+
+
 def overdue_to_terminate(ctx):
-    return billed_servers().filter(paid_until__lte=ctx.terminate_before)
+    return to_terminate().filter(paid_until__lte=ctx.terminate_before)
 
 
 def cancelled_to_terminate(ctx):
-    return billed_servers().filter(cancel_at_period_end=True, paid_until__lte=ctx.now)
+    return to_terminate().filter(cancel_at_period_end=True, paid_until__lte=ctx.now)
 
 
 def terminate(note):

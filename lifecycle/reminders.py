@@ -93,3 +93,21 @@ def reminders_unsent(ctx):
     ids = list(stale.order_by("pk").values_list("pk", flat=True)[:5000])
     if ids:
         transaction.on_commit(lambda: reminders_send_later(ids))
+
+
+# A reminder's task has had its chance this long after the reminder was recorded.
+SWEEP_AFTER = timedelta(minutes=2)
+SWEEP_BATCH = 500
+
+
+def reminders_sweep(now=None) -> int:
+    """Every minute (beat), like the outbox's sweep: hand the mail of reminders whose
+    hand-off to the worker was lost (broker down at commit, worker lost) to the
+    outbox here, in the sweep, without a broker round trip. Safe beside the worker:
+    reminder_send locks the reminder and hands it once. Returns how many were handed."""
+    now = now or timezone.now()
+    stale = Reminder.objects.filter(sent_at__isnull=True, created_at__lt=now - SWEEP_AFTER).order_by("pk")
+    handed = sum(reminder_send(reminder_id) for reminder_id in stale.values_list("pk", flat=True)[:SWEEP_BATCH])
+    if handed:
+        logger.info("reminders_sweep handed=%d", handed)
+    return handed

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from .billing_day import billing_run
-from .reminders import reminder_send
+from .reminders import reminder_send, reminders_sweep
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -16,3 +16,9 @@ def send_reminders(reminder_ids):
 def run_billing():
     """Hourly (beat): one pass of the billing day, as `manage.py run_billing`."""
     return billing_run().as_json()
+
+
+@shared_task
+def sweep_reminders():
+    """Every minute: reminders whose hand-off to the worker was lost (see reminders_sweep)."""
+    return reminders_sweep()

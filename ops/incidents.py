@@ -13,11 +13,13 @@ from alerts.models import Incident
 from alerts.services import incident_open, incident_resolve
 from billing.models import Order, OrderEvent, WebhookEvent
 from billing.templatetags.money import rupees
-from servers.models import Server
+from outbox.selectors import mail_backlog
+from servers.models import Server, ServerOperation
 
 from . import selectors
 
-KINDS = ("orphaned-order", "stuck-server", "amount-mismatch", "webhook-failed")
+KINDS = ("orphaned-order", "stuck-server", "amount-mismatch", "webhook-failed", "outbox-backlog", "operation-overdue")
+OUTBOX_BACKLOG_KEY = "outbox-backlog:due"
 
 
 def dashboard_url():
@@ -64,6 +66,22 @@ def problems_now(now) -> dict:
             f"{event.attempts} attempt(s), received {timesince(event.received_at, now)} ago.\n"
             f"Error: {event.error}\nDashboard: {dashboard_url()}",
         )
+    for operation in selectors.overdue_operations(now):
+        lease = "its lease expired (the worker is gone)" if operation.lease_until < now else "its worker still renews it"
+        found[f"operation-overdue:{operation.pk}"] = (
+            f"Server #{operation.server_id}: {operation.action} running past its expected time",
+            f"Operation #{operation.pk}: {operation.action} for {operation.purpose}, attempt {operation.attempts}, "
+            f"running since {operation.claimed_at or '?'}; {lease}.\nCustomer: {operation.server.user.email}\n"
+            f"Dashboard: {dashboard_url()}",
+        )
+    backlog = mail_backlog(now)
+    if backlog.due >= settings.OUTBOX_BACKLOG_ALERT_COUNT:
+        found[OUTBOX_BACKLOG_KEY] = (
+            f"{backlog.due} mails are waiting to be sent",
+            f"{backlog.due} outgoing mails are due and unsent; the oldest has waited "
+            f"{timesince(backlog.oldest_due_at, now)}. Is the mail server (EMAIL_HOST or the anymail "
+            f"provider) refusing or slow? The sweep sends every minute until none is due.",
+        )
     return found
 
 
@@ -94,6 +112,11 @@ def resolution_note(key) -> str:
     if kind == "webhook-failed":
         event = WebhookEvent.objects.filter(event_id=name).first()
         return f"Webhook event {name} is now {event.status if event else 'gone'}."
+    if kind == "operation-overdue":
+        operation = ServerOperation.objects.filter(pk=name).first()
+        return f"Operation #{name} is now {operation.status if operation else 'gone'}."
+    if kind == "outbox-backlog":
+        return f"The outbox is down to {mail_backlog(timezone.now()).due} due mail(s)."
     return "No longer detected."
 
 

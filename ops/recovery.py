@@ -18,7 +18,8 @@ from django.utils import timezone
 from billing.models import Order
 from billing.services import order_event
 from servers.models import Server
-from servers.selectors import stuck
+from servers.operations import operation_enqueue
+from servers.selectors import operations_overdue, stuck
 from servers.services import attempt_abandon, provisioning_enqueue, server_create_for_paid_order, server_transition
 
 from . import selectors
@@ -43,13 +44,20 @@ class RecoveryReport:
     requeued: list = field(default_factory=list)  # server ids
     errors: list = field(default_factory=list)  # {"order", "error"}
     skipped: list = field(default_factory=list)  # {"order", "reason"}: handled elsewhere meanwhile
+    # Server operations running past their expected time (ids), and those of them handed
+    # to a worker again because their lease had run out (the worker holding it is gone).
+    overdue_operations: list = field(default_factory=list)
+    operations_requeued: list = field(default_factory=list)
     # The rows behind the lists, for a readable table; not part of the JSON.
     order_rows: list = field(default_factory=list, repr=False)
     server_rows: list = field(default_factory=list, repr=False)
+    operation_rows: list = field(default_factory=list, repr=False)
 
     def as_json(self) -> dict:
-        """The shape `recover_servers --json` prints (CONTRACT: Ops commands)."""
-        return {
+        """The shape `recover_servers --json` prints (CONTRACT: Ops commands), plus
+        `overdue_operations` and `operations_requeued` when any operation is overdue
+        (added keys: the contract's six are always there, unchanged)."""
+        body = {
             "dry_run": self.dry_run,
             "orphaned_orders": self.orphaned_orders,
             "stuck_servers": self.stuck_servers,
@@ -57,10 +65,13 @@ class RecoveryReport:
             "requeued": self.requeued,
             "errors": self.errors,
         }
+        if self.overdue_operations:
+            body.update(overdue_operations=self.overdue_operations, operations_requeued=self.operations_requeued)
+        return body
 
     @property
     def has_work(self) -> bool:
-        return bool(self.orphaned_orders or self.stuck_servers)
+        return bool(self.orphaned_orders or self.stuck_servers or self.overdue_operations)
 
 
 def recovery_plan(order_numbers=None, *, include_stuck=True, now=None) -> RecoveryReport:
@@ -68,6 +79,7 @@ def recovery_plan(order_numbers=None, *, include_stuck=True, now=None) -> Recove
     named order that does not exist (a named order that is fine is simply not listed)."""
     orders = selectors.orphaned_orders()
     servers = selectors.stuck_servers(now=now) if include_stuck else Server.objects.none()
+    operations = operations_overdue(now) if include_stuck else operations_overdue(now).none()
     if order_numbers:
         numbers = set(order_numbers)
         missing = numbers - set(Order.objects.filter(number__in=numbers).values_list("number", flat=True))
@@ -75,13 +87,16 @@ def recovery_plan(order_numbers=None, *, include_stuck=True, now=None) -> Recove
             raise UnknownOrders(missing)
         orders = orders.filter(number__in=numbers)
         servers = servers.filter(order__number__in=numbers)
-    order_rows, server_rows = list(orders), list(servers)
+        operations = operations.filter(server__order__number__in=numbers)
+    order_rows, server_rows, operation_rows = list(orders), list(servers), list(operations)
     return RecoveryReport(
         dry_run=True,
         orphaned_orders=[order.number for order in order_rows],
         stuck_servers=[server.pk for server in server_rows],
+        overdue_operations=[operation.pk for operation in operation_rows],
         order_rows=order_rows,
         server_rows=server_rows,
+        operation_rows=operation_rows,
     )
 
 
@@ -92,8 +107,10 @@ def recovery_execute(plan: RecoveryReport, *, source, actor=None) -> RecoveryRep
         dry_run=False,
         orphaned_orders=plan.orphaned_orders,
         stuck_servers=plan.stuck_servers,
+        overdue_operations=plan.overdue_operations,
         order_rows=plan.order_rows,
         server_rows=plan.server_rows,
+        operation_rows=plan.operation_rows,
     )
     for number in plan.orphaned_orders:
         try:
@@ -119,6 +136,12 @@ def recovery_execute(plan: RecoveryReport, *, source, actor=None) -> RecoveryRep
             report.requeued.append(server_id)
         else:
             report.skipped.append({"order": number, "reason": f"server {server_id} is no longer stuck"})
+    now = timezone.now()
+    for operation in plan.operation_rows:
+        # Only a lease that ran out is handed on: the claim takes it over (compare-and-set);
+        # one still renewed belongs to a live worker whose backend call is slow.
+        if operation.lease_until < now and operation_enqueue(operation.pk):
+            report.operations_requeued.append(operation.pk)
     logger.info(
         "recovery source=%s created=%d requeued=%d errors=%d skipped=%d",
         source,

@@ -9,7 +9,7 @@ from django.db.models import Exists, OuterRef
 
 from billing.models import Order, WebhookEvent
 from servers.models import Server
-from servers.selectors import failed_operations
+from servers.selectors import failed_operations, operations_overdue
 from servers.selectors import stuck_servers as servers_stuck
 
 
@@ -53,6 +53,11 @@ def amount_mismatch_orders():
         .select_related("user")
         .order_by("updated_at", "id")
     )
+
+
+def overdue_operations(now=None):
+    """Server operations running past their expected time (servers.selectors owns the definition)."""
+    return operations_overdue(now)
 
 
 def failed_webhook_events():

@@ -63,6 +63,7 @@ def dashboard(request):
         "mismatches": selectors.amount_mismatch_orders().prefetch_related("payments")[:LIST_LIMIT],
         "failed_webhooks": selectors.failed_webhook_events()[:LIST_LIMIT],
         "failed_operations": selectors.failed_operations()[:LIST_LIMIT],
+        "overdue_operations": selectors.overdue_operations(now)[:LIST_LIMIT],
         "list_limit": LIST_LIMIT,
         "can_refund": request.user.has_perm("billing.refund_order"),
         "can_recover": request.user.has_perm("servers.requeue_server"),

@@ -5,8 +5,8 @@ writes an OutboundMail row in the caller's transaction (rolled back with it),
 keyed by the cause, and hands it to the worker after commit. The worker's task
 and the sweeper both send through `mail_deliver`, which claims the row first,
 so a mail is sent once however many tasks and sweeps reach it. A delivery error
-of any kind leaves the row queued with a backoff; after MAX_ATTEMPTS it is
-failed and staff are alerted.
+of any kind leaves the row queued with a backoff; after its budget
+(core.claims.MAIL_RETRIES) it is failed and staff are alerted.
 
 The one window left is every outbox's: a sender that dies after the mail
 server accepted the message and before the row says so sends it again once
@@ -14,13 +14,16 @@ its lease expires.
 """
 
 import logging
+import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
+from core.claims import MAIL_RETRIES, claim, lease_deadline, lease_expired
 from hostingportal.queueing import enqueue
 from hostingportal.sql import insert_unless_exists
 
@@ -28,12 +31,9 @@ from .models import OutboundMail
 
 logger = logging.getLogger("outbox")
 
-MAX_ATTEMPTS = 10
 LEASE_SECONDS = 120  # longer than a send may take (EMAIL_TIMEOUT)
 # The sweeper's first turn comes this long after a mail is queued: its task has had its chance.
 SWEEP_AFTER_SECONDS = 60
-RETRY_BASE_SECONDS = 60
-RETRY_CAP_SECONDS = 3600
 SWEEP_BATCH = 50
 ALERT_CAUSE_PREFIX = "incident:"  # alert mails: their own failure must not alert by mail again
 
@@ -86,17 +86,18 @@ def mail_claim(mail_id, *, first_attempt, now) -> OutboundMail | None:
     if first_attempt:
         claimable = Q(status=OutboundMail.Status.QUEUED, attempts=0)
     else:
-        claimable = Q(status=OutboundMail.Status.QUEUED, next_attempt_at__lte=now) | Q(
-            status=OutboundMail.Status.SENDING, lease_until__lt=now
+        claimable = Q(status=OutboundMail.Status.QUEUED, next_attempt_at__lte=now) | (
+            Q(status=OutboundMail.Status.SENDING) & lease_expired(now)
         )
     # The lease runs from the claim, not from the sweep's start: a long sweep over a
     # slow mail server reaches its last mails minutes after `now`, and a lease already
     # expired would let the next sweep send the same mail again.
-    lease_until = max(now, timezone.now()) + timedelta(seconds=LEASE_SECONDS)
-    claimed = (
-        OutboundMail.objects.filter(claimable, pk=mail_id)
-        .update(status=OutboundMail.Status.SENDING, lease_until=lease_until, attempts=F("attempts") + 1)
-    )  # fmt: skip
+    claimed = claim(
+        OutboundMail.objects.filter(pk=mail_id),
+        claimable,
+        lease_until=lease_deadline(LEASE_SECONDS, now),
+        status=OutboundMail.Status.SENDING,
+    )
     return OutboundMail.objects.get(pk=mail_id) if claimed else None
 
 
@@ -122,17 +123,13 @@ def mail_deliver(mail_id, *, first_attempt=False, now=None) -> str:
     return "sent"
 
 
-def retry_delay_seconds(attempts: int) -> int:
-    return min(RETRY_BASE_SECONDS * 2 ** (attempts - 1), RETRY_CAP_SECONDS)
-
-
 def mail_attempt_failed(mail, exc, now) -> str:
     error = f"attempt {mail.attempts} at {now:%Y-%m-%d %H:%M:%S %Z}: {type(exc).__name__}: {exc}"
     logger.error("mail_send_failed id=%s cause=%s %s", mail.pk, mail.cause_key, error)
-    if mail.attempts < MAX_ATTEMPTS:
+    if not MAIL_RETRIES.spent(mail.attempts):
         OutboundMail.objects.filter(pk=mail.pk, attempts=mail.attempts).update(
             status=OutboundMail.Status.QUEUED,
-            next_attempt_at=now + timedelta(seconds=retry_delay_seconds(mail.attempts)),
+            next_attempt_at=now + timedelta(seconds=MAIL_RETRIES.delay_seconds(mail.attempts)),
             lease_until=None,
             last_error=error,
         )
@@ -160,8 +157,8 @@ def mail_retry(mail_ids) -> int:
 
 
 def due_mail_ids(now, limit=SWEEP_BATCH) -> list[int]:
-    due = Q(status=OutboundMail.Status.QUEUED, next_attempt_at__lte=now) | Q(
-        status=OutboundMail.Status.SENDING, lease_until__lt=now
+    due = Q(status=OutboundMail.Status.QUEUED, next_attempt_at__lte=now) | (
+        Q(status=OutboundMail.Status.SENDING) & lease_expired(now)
     )
     # Never-tried mail first (a renewal's receipt, a mail whose task never ran), then
     # retries by due time: a backlog of retries after a mail-server outage must not hold
@@ -170,15 +167,27 @@ def due_mail_ids(now, limit=SWEEP_BATCH) -> list[int]:
     return list(ordered.values_list("pk", flat=True)[:limit])
 
 
-def outbox_sweep(*, now=None) -> dict:
+def outbox_sweep(*, now=None, seconds=None) -> dict:
     """Every minute (beat): send mails whose task never ran, whose sender died
-    (lease expired) or whose retry is due. Safe beside other sweeps and tasks:
-    each mail is claimed before it is sent."""
+    (lease expired) or whose retry is due, batch after batch until none is due
+    or `seconds` (OUTBOX_SWEEP_SECONDS, below the beat's interval) have passed:
+    after a mail server's outage the backlog drains as fast as the server takes
+    it, not one batch a minute. Safe beside other sweeps and tasks: each mail is
+    claimed before it is sent."""
     now = now or timezone.now()
+    deadline = time.monotonic() + (settings.OUTBOX_SWEEP_SECONDS if seconds is None else seconds)
     outcomes = {}
-    for mail_id in due_mail_ids(now):
-        outcome = mail_deliver(mail_id, now=now)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    while time.monotonic() < deadline:
+        batch = due_mail_ids(now)
+        progress = False
+        for mail_id in batch:
+            if time.monotonic() >= deadline:
+                break
+            outcome = mail_deliver(mail_id, now=now)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            progress = progress or outcome != "skipped"
+        if len(batch) < SWEEP_BATCH or not progress:
+            break  # nothing more is due (a batch of only others' mails: they are theirs)
     if outcomes:
         logger.info("outbox_sweep %s", " ".join(f"{key}={value}" for key, value in sorted(outcomes.items())))
     return outcomes

@@ -287,6 +287,9 @@ class ServerOperation(models.Model):
     # Not before: the next attempt after a transient error (backoff), for the sweeper.
     due_at = models.DateTimeField(default=timezone.now)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # When the running attempt was claimed: an attempt past SERVER_OPERATION_EXPECTED_SECONDS
+    # is shown to staff (the ops dashboard, recover_servers) even while its lease is renewed.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     source = models.CharField(max_length=40)
     actor = models.ForeignKey(

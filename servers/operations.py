@@ -3,8 +3,10 @@
 A decision (suspend, unsuspend, terminate, a power action) is taken under the
 server's row lock, re-checked there, and written as a ServerOperation row in
 the same transaction; after commit its task is queued. The worker claims the
-row with a lease (a deadline; only an expired lease is taken over), calls the
-provisioning backend outside any transaction, and only then, under the lock
+row with a lease (a deadline; only an expired lease is taken over; core.claims),
+calls the provisioning backend outside any transaction while a heartbeat keeps
+the lease alive (so a worker that vanished is replaced within one short lease),
+and only then, under the lock
 again, moves the server: `suspended` and `terminated` are written once the
 machine really is stopped or destroyed. Transient backend errors are retried
 with backoff; the final failure alerts staff and leaves the server as it is.
@@ -19,9 +21,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
-from hostingportal.queueing import enqueue
+from core.claims import OPERATION_RETRIES, LeaseHeartbeat, claim, lease_deadline
+from hostingportal.queueing import BULK_PRIORITY, enqueue
 from hostingportal.sql import insert_row, select_row
 
 from .mails import server_operation_mail_queue
@@ -33,24 +37,19 @@ from .services import server_spec, server_transition
 logger = logging.getLogger("servers.operations")
 
 Op = ServerOperation
-# How long a claimed operation is a worker's alone; a worker that died is taken over after it.
-LEASE = timedelta(minutes=10)
-# Backoff: 15 s doubling to a 10-minute cap, 8 attempts in all (about 25 minutes).
-MAX_ATTEMPTS = 8
-RETRY_BASE_SECONDS = 15
-RETRY_CAP_SECONDS = 600
+# Retries and backoff: core.claims.OPERATION_RETRIES. The lease is short
+# (SERVER_OPERATION_LEASE_SECONDS) and renewed by a heartbeat while the backend works.
 # Queued operations whose task never ran (broker down, worker lost) are queued again after this.
 REQUEUE_AFTER = timedelta(minutes=2)
 SWEEP_BATCH = 200
 POWER_ACTIONS = (Op.Action.STOP, Op.Action.START, Op.Action.REBOOT)
+# Work nobody is waiting for at this moment (a billing day's stops and destroys) goes
+# behind what a customer is waiting for (an unsuspend after paying, a power action).
+BULK_PURPOSES = (Op.Purpose.SUSPEND, Op.Purpose.TERMINATE)
 
 
 class OperationRefused(ValueError):
     """The decision cannot be taken for this server in its present state (the message says why)."""
-
-
-def retry_delay_seconds(attempts: int) -> float:
-    return min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_CAP_SECONDS)
 
 
 def server_locked(server_id) -> Server:
@@ -84,7 +83,7 @@ def operations_queue(servers, action, purpose, *, source, actor=None, note="") -
     )
     ids = [operation.pk for operation in operations]
     if ids:
-        transaction.on_commit(lambda: operations_dispatch(ids))
+        transaction.on_commit(lambda: operations_dispatch(ids, bulk=purpose in BULK_PURPOSES))
     return operations
 
 
@@ -252,29 +251,39 @@ def operation_retry(operation_id, *, actor=None) -> ServerOperation | None:
 # --- The worker ---------------------------------------------------------------------
 
 
-def operation_enqueue(operation_id) -> bool:
+def operation_enqueue(operation_id, *, bulk=False) -> bool:
+    """Queue one operation's task; `bulk` work goes behind what customers wait for."""
     from .tasks import run_server_operation  # tasks import this module
 
-    return enqueue(run_server_operation, operation_id)
+    return enqueue(run_server_operation, operation_id, priority=BULK_PRIORITY if bulk else None)
 
 
-def operations_dispatch(operation_ids) -> bool:
+def operations_dispatch(operation_ids, *, bulk=False) -> bool:
     """One publish for any number of new operations: a single one goes straight to
     its task, a batch (run_billing) to a task that queues each. A lost publish is
     the sweeper's (the rows are written)."""
     from .tasks import dispatch_server_operations
 
     if len(operation_ids) == 1:
-        return operation_enqueue(operation_ids[0])
-    return enqueue(dispatch_server_operations, list(operation_ids))
+        return operation_enqueue(operation_ids[0], bulk=bulk)
+    return enqueue(
+        dispatch_server_operations, list(operation_ids), bulk=bulk, priority=BULK_PRIORITY if bulk else None
+    )
+
+
+def operation_lease_seconds() -> float:
+    return settings.SERVER_OPERATION_LEASE_SECONDS
 
 
 def operation_claim(operation_id, now=None):
     """Claim an operation for this worker: a queued one, or a running one whose
     lease has expired, and only when no older operation of its server is still
-    open (a server's operations run in order). Under the server's lock: sets
-    `running`, the lease deadline and the attempt count. Returns the claimed
-    operation, or None (done, someone else's lease, or waiting its turn)."""
+    open (a server's operations run in order). Under the server's lock, by
+    compare-and-set (core.claims.claim): sets `running`, the lease deadline and
+    the attempt count. A takeover counts as an attempt, so an operation whose
+    worker keeps dying fails once its budget is spent instead of running for
+    ever. Returns the claimed operation, or None (done, someone else's lease,
+    waiting its turn, or failed now for want of attempts)."""
     now = now or timezone.now()
     with transaction.atomic():
         operation = ServerOperation.objects.filter(pk=operation_id).first()
@@ -290,10 +299,19 @@ def operation_claim(operation_id, now=None):
             return None  # the older one's completion queues this one
         if operation.action == Op.Action.DESTROY and server.status == Server.Status.PROVISIONING:
             return None  # an attempt that began before the decision is still building: the sweeper brings us back
-        operation.status = Op.Status.RUNNING
-        operation.lease_until = now + LEASE
-        operation.attempts += 1
-        operation.save(update_fields=["status", "lease_until", "attempts"])
+        if operation.status == Op.Status.RUNNING and OPERATION_RETRIES.spent(operation.attempts):
+            operation_fail(operation, f"Its worker was lost during each of {operation.attempts} attempt(s)")
+            return None
+        claimable = Q(status=Op.Status.QUEUED) | Q(status=Op.Status.RUNNING, lease_until__lt=now)
+        if not claim(
+            ServerOperation.objects.filter(pk=operation.pk, attempts=operation.attempts),
+            claimable,
+            lease_until=lease_deadline(operation_lease_seconds(), now),
+            status=Op.Status.RUNNING,
+            claimed_at=timezone.now(),
+        ):
+            return None
+        operation.refresh_from_db()
     operation.server = server
     return operation
 
@@ -304,7 +322,7 @@ def operation_run(operation_id, *, now=None, final_attempt=False) -> ServerOpera
     Returns the operation as it ended this run, or None if it was not ours to run.
     A transient error puts it back in the queue, due after the backoff, and is
     raised for the task to retry; a permanent error, or a transient one on the
-    last attempt (MAX_ATTEMPTS, or `final_attempt` when the task's own retry
+    last attempt (OPERATION_RETRIES, or `final_attempt` when the task's own retry
     budget is spent), fails it and alerts staff."""
     operation = operation_claim(operation_id, now)
     if operation is None:
@@ -319,10 +337,12 @@ def operation_run(operation_id, *, now=None, final_attempt=False) -> ServerOpera
         operation.action,
         operation.attempts,
     )
+    ours = ServerOperation.objects.filter(pk=operation.pk, status=Op.Status.RUNNING, attempts=operation.attempts)
     try:
-        getattr(backend, operation.action)(spec)
+        with LeaseHeartbeat(ours, seconds=operation_lease_seconds()):
+            getattr(backend, operation.action)(spec)
     except ProvisioningTransientError as exc:
-        if final_attempt or operation.attempts >= MAX_ATTEMPTS:
+        if final_attempt or OPERATION_RETRIES.spent(operation.attempts):
             return operation_fail(operation, f"Gave up after {operation.attempts} attempt(s); last error: {exc}")
         operation_retry_later(operation, exc)
         raise
@@ -354,7 +374,7 @@ def operation_retry_later(operation, exc):
     with transaction.atomic():
         if not operation_still_ours(operation):
             return
-        delay = retry_delay_seconds(operation.attempts)
+        delay = OPERATION_RETRIES.delay_seconds(operation.attempts)
         ServerOperation.objects.filter(pk=operation.pk).update(
             status=Op.Status.QUEUED, lease_until=None, due_at=timezone.now() + timedelta(seconds=delay),
             last_error=str(exc),
@@ -393,16 +413,28 @@ def operation_succeed(operation) -> ServerOperation:
         server_operation_mail_queue(operation, server)
         operation.status, operation.finished_at, operation.lease_until = Op.Status.SUCCEEDED, timezone.now(), None
         operation.save(update_fields=["status", "finished_at", "lease_until"])
+        earlier_failures_resolve(operation)
         operation_queue_next(server.pk)
     logger.info("operation_step step=done operation=%s server=%s action=%s", operation.pk, server.pk, operation.action)
     return operation
+
+
+def earlier_failures_resolve(operation):
+    """A retry that succeeded closes the incidents of the failed attempts at the same purpose."""
+    from alerts.services import incident_resolve  # alerts is a leaf app
+
+    failed = ServerOperation.objects.filter(
+        server_id=operation.server_id, purpose=operation.purpose, status=Op.Status.FAILED, pk__lt=operation.pk
+    ).values_list("pk", flat=True)
+    for failed_id in failed:
+        incident_resolve(f"server-operation:{failed_id}", f"Operation #{operation.pk} did it ({operation.action}).")
 
 
 def operation_queue_next(server_id):
     """After one of a server's operations ends, the next one waiting its turn is queued."""
     following = operations_open(server_id).filter(status=Op.Status.QUEUED).order_by("pk").first()
     if following is not None:
-        transaction.on_commit(lambda: operation_enqueue(following.pk))
+        transaction.on_commit(lambda: operation_enqueue(following.pk, bulk=following.purpose in BULK_PURPOSES))
 
 
 def operation_fail(operation, reason) -> ServerOperation:
@@ -437,17 +469,18 @@ def operation_fail(operation, reason) -> ServerOperation:
 def operations_sweep(now=None) -> int:
     """The safety net (every minute): queue again the operations whose task never
     ran (queued and due for more than REQUEUE_AFTER) and those whose lease expired
-    (a worker that died mid-call). Returns how many were queued."""
+    (a worker that died mid-call), what customers wait for first. Returns how many were queued."""
     now = now or timezone.now()
-    from django.db.models import Q
-
     stale = Q(status=Op.Status.QUEUED, due_at__lt=now - REQUEUE_AFTER) | Q(
         status=Op.Status.RUNNING, lease_until__lt=now
     )
-    ids = list(ServerOperation.objects.filter(stale).order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
+    bulk = Case(When(purpose__in=BULK_PURPOSES, then=Value(True)), default=Value(False))
+    rows = (
+        ServerOperation.objects.filter(stale).annotate(bulk=bulk).order_by("bulk", "pk").values_list("pk", "bulk")
+    )
     queued = 0
-    for operation_id in ids:
-        if not operation_enqueue(operation_id):
+    for operation_id, is_bulk in rows[:SWEEP_BATCH]:
+        if not operation_enqueue(operation_id, bulk=is_bulk):
             break
         queued += 1
     return queued

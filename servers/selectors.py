@@ -79,6 +79,28 @@ def termination_open():
     )
 
 
+def termination_failed():
+    """A destroy of the server of OuterRef("pk") failed for good (an Exists filter):
+    it waits for staff's retry, and run_billing does not decide it again."""
+    return ServerOperation.objects.filter(
+        server_id=OuterRef("pk"), purpose=ServerOperation.Purpose.TERMINATE, status=ServerOperation.Status.FAILED
+    )
+
+
+def operations_overdue(now=None):
+    """Running operations past their expected time: claimed longer ago than
+    SERVER_OPERATION_EXPECTED_SECONDS, or whose lease ran out (the worker that
+    held it is gone and no sweep has handed it on yet). Oldest first."""
+    now = now or timezone.now()
+    expected = timedelta(seconds=settings.SERVER_OPERATION_EXPECTED_SECONDS)
+    return (
+        ServerOperation.objects.filter(status=ServerOperation.Status.RUNNING)
+        .filter(Q(claimed_at__lt=now - expected) | Q(lease_until__lt=now))
+        .select_related("server__user")
+        .order_by("claimed_at", "pk")
+    )
+
+
 def termination_decided(server_id) -> bool:
     # A kept statement: a renewal's payment asks this under the server's lock.
     return row_exists(

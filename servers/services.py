@@ -21,6 +21,7 @@ from django.utils.timesince import timesince
 
 from billing.mails import payment_received_mail_queue
 from billing.templatetags.money import rupees
+from core.claims import PROVISIONING_RETRIES
 from hostingportal.queueing import enqueue
 from hostingportal.sql import insert_row, insert_unless_exists
 from sshkeys.selectors import order_public_key_lines
@@ -252,6 +253,9 @@ def provisioning_claim(server_id, backend, *, now=None):
     if server.status == Server.Status.PROVISIONING:
         if server.lease_until is not None and server.lease_until >= now:
             raise AttemptInProgress(server.pk, server.lease_until)
+        if PROVISIONING_RETRIES.spent(provisioning_run_attempts(server.pk)):
+            provisioning_give_up_after_takeovers(server, now=now)
+            return None, None
         attempt = provisioning_takeover(server, backend.name, lease_until, now=now)
         log_step("takeover" if attempt else "takeover_lost", server, started, attempt=attempt)
         return (server, attempt) if attempt else (None, None)
@@ -291,6 +295,38 @@ def provisioning_claim(server_id, backend, *, now=None):
             payment_received_mail_queue(server.order)
     log_step("claim", server, started, attempt=attempt, backend=backend.name, lease_until=lease_until.isoformat())
     return server, attempt
+
+
+def provisioning_run_attempts(server_id) -> int:
+    """Attempts in the server's present run: since it last left `failed` (a staff or
+    recovery requeue starts a fresh budget), takeovers included, so a server whose
+    worker keeps dying runs out of attempts like one whose provider keeps failing."""
+    attempts = ProvisioningAttempt.objects.filter(server_id=server_id)
+    restarted = (
+        ServerStatusChange.objects.filter(
+            server_id=server_id, from_status=Server.Status.FAILED, to_status=Server.Status.PENDING
+        )
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    if restarted is not None:
+        attempts = attempts.filter(started_at__gte=restarted)
+    return attempts.count()
+
+
+def provisioning_give_up_after_takeovers(server, *, now):
+    """The expired attempt was the last of the budget: fail the server (and alert)
+    instead of starting another. A compare-and-set on the attempt number: a
+    takeover that won meanwhile leaves it alone."""
+    number = server.provisioning_attempts
+    with transaction.atomic():
+        failed = server_provisioning_fail(
+            server.pk, f"Gave up after {number} attempt(s); the worker was lost during the last", attempt=number
+        )
+        if failed is not None and failed.status == Server.Status.FAILED:
+            attempt_abandon(server.pk, number, "Lease expired; no attempts left", now=now)
+    log_step("give_up", server, time.monotonic(), attempts=number)
 
 
 def provisioning_takeover(server, backend_name, lease_until, *, now):
@@ -370,7 +406,7 @@ def server_provision(server_id, *, retry_in_seconds: float | None = None, now=No
         )
     except ProvisioningTransientError as exc:
         log_step("backend_error", server, started, attempt=attempt, kind="transient", error=repr(str(exc)))
-        if retry_in_seconds is None:
+        if retry_in_seconds is None or PROVISIONING_RETRIES.spent(provisioning_run_attempts(server.pk)):
             with transaction.atomic():
                 attempt_finish(attempt, ProvisioningAttempt.Outcome.TRANSIENT_ERROR, str(exc))
                 reason = f"Gave up after {attempt.number} attempt(s); last error: {exc}"

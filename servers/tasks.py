@@ -7,27 +7,25 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from core.claims import OPERATION_RETRIES, PROVISIONING_RETRIES
 from hostingportal.queueing import enqueue
 
-from .operations import MAX_ATTEMPTS as OPERATION_MAX_ATTEMPTS
-from .operations import operation_enqueue, operation_run, operations_sweep, retry_delay_seconds
+from .operations import operation_enqueue, operation_run, operations_sweep
 from .provisioning import BACKENDS, ProvisioningTransientError
 from .services import AttemptInProgress, pending_servers_enqueue, provisioning_time_limit_seconds, server_provision
 
 logger = logging.getLogger("servers.tasks")
 
-# Retry budget for transient provider errors: 15 s doubling to a 10-minute cap,
-# plus up to 25% jitter, 9 retries: roughly 45-60 minutes in all. A server still
-# retrying after STUCK_SERVER_MINUTES is reported as stuck (its customer has been
-# waiting that long; Server.waiting_since), so staff hear of a provider outage
-# long before the budget runs out and the server fails.
-RETRY_BASE_SECONDS = 15
-RETRY_CAP_SECONDS = 600
-MAX_RETRIES = 9
+# Retry budget for transient provider errors (core.claims.PROVISIONING_RETRIES):
+# 15 s doubling to a 10-minute cap, plus up to 25% jitter, 9 retries: roughly
+# 45-60 minutes in all. A server still retrying after STUCK_SERVER_MINUTES is
+# reported as stuck (its customer has been waiting that long; Server.waiting_since),
+# so staff hear of a provider outage long before the budget runs out and the server fails.
+MAX_RETRIES = PROVISIONING_RETRIES.max_attempts - 1
 
 
 def retry_countdown(retries: int) -> float:
-    delay = min(RETRY_BASE_SECONDS * 2**retries, RETRY_CAP_SECONDS)
+    delay = PROVISIONING_RETRIES.delay_seconds(retries + 1)
     return delay + random.uniform(0, delay / 4)
 
 
@@ -63,21 +61,21 @@ def provision_server(self, server_id):
         enqueue(provision_server, server_id, countdown=wait)
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=OPERATION_MAX_ATTEMPTS)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=OPERATION_RETRIES.max_attempts)
 def run_server_operation(self, operation_id):
     """Carry out a stop/start/reboot/destroy decision; transient errors retry with
     backoff, the last attempt fails it and alerts (servers.operations)."""
     try:
         operation_run(operation_id, final_attempt=self.request.retries >= self.max_retries)
     except ProvisioningTransientError as exc:
-        raise self.retry(exc=exc, countdown=retry_delay_seconds(self.request.retries + 1))
+        raise self.retry(exc=exc, countdown=OPERATION_RETRIES.delay_seconds(self.request.retries + 1))
 
 
 @shared_task
-def dispatch_server_operations(operation_ids):
+def dispatch_server_operations(operation_ids, bulk=False):
     """A batch of operations decided together (run_billing): one task each."""
     for operation_id in operation_ids:
-        if not operation_enqueue(operation_id):
+        if not operation_enqueue(operation_id, bulk=bulk):
             break  # the broker is down; the sweeper queues the rest
 
 

@@ -11,8 +11,11 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.models import Incident
+from core.claims import MAIL_RETRIES
 from outbox.models import OutboundMail
-from outbox.services import MAX_ATTEMPTS, mail_deliver, mail_queue, outbox_sweep, retry_delay_seconds
+from outbox.services import mail_deliver, mail_queue, outbox_sweep
+
+MAX_ATTEMPTS = MAIL_RETRIES.max_attempts
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +132,7 @@ def test_out_of_attempts_the_mail_is_failed_staff_are_alerted_and_staff_can_queu
     now = timezone.now()
     outcomes = [mail_deliver(row.pk, first_attempt=True, now=now)]
     for attempt in range(1, MAX_ATTEMPTS):
-        now += timedelta(seconds=retry_delay_seconds(attempt))
+        now += timedelta(seconds=MAIL_RETRIES.delay_seconds(attempt))
         outcomes.append(mail_deliver(row.pk, now=now))
     assert outcomes == ["retry"] * (MAX_ATTEMPTS - 1) + ["failed"]
     row.refresh_from_db()

@@ -10,11 +10,11 @@ from libcloud.common.types import InvalidCredsError, ServiceUnavailableError
 
 from billing.models import Order
 from billing.services import renewal_order_build
+from core.claims import OPERATION_RETRIES
 from lifecycle.tests.conftest import active_server
 from servers import operations
 from servers.models import Server, ServerOperation
 from servers.operations import (
-    MAX_ATTEMPTS,
     OperationRefused,
     operation_claim,
     operation_run,
@@ -26,6 +26,8 @@ from servers.operations import (
 from servers.services import server_spec
 
 from .fake_cloud import fake_cloud_register
+
+MAX_ATTEMPTS = OPERATION_RETRIES.max_attempts
 
 pytestmark = pytest.mark.django_db
 
@@ -137,7 +139,7 @@ def test_a_transient_error_puts_the_operation_back_in_the_queue_due_after_the_ba
         operation_run(operation.pk)
     operation.refresh_from_db()
     assert operation.status == "queued" and operation.lease_until is None and "busy" in operation.last_error
-    assert operation.due_at >= started + timedelta(seconds=operations.RETRY_BASE_SECONDS)
+    assert operation.due_at >= started + timedelta(seconds=OPERATION_RETRIES.base_seconds)
 
 
 def test_a_stop_failing_permanently_alerts_staff_and_nothing_is_marked_suspended(

@@ -6,9 +6,10 @@ from libcloud.common.exceptions import RateLimitReachedError
 from libcloud.common.types import InvalidCredsError, ServiceUnavailableError
 
 from alerts.models import Incident
+from core.claims import PROVISIONING_RETRIES
 from servers.models import ProvisioningAttempt, Server
 from servers.provisioning.simulated import simulated_ip
-from servers.tasks import MAX_RETRIES, RETRY_CAP_SECONDS, retry_countdown
+from servers.tasks import MAX_RETRIES, retry_countdown
 
 from .conftest import server_for
 from .fake_cloud import fake_cloud_register
@@ -144,7 +145,7 @@ def test_a_provider_that_never_recovers_fails_the_server_when_the_retry_budget_i
 def test_the_retry_budget_backs_off_with_jitter_to_about_an_hour():
     waits = [retry_countdown(n) for n in range(MAX_RETRIES)]
     assert waits[0] >= 15 and waits[1] >= 30
-    assert all(wait <= RETRY_CAP_SECONDS * 1.25 for wait in waits)
+    assert all(wait <= PROVISIONING_RETRIES.cap_seconds * 1.25 for wait in waits)
     assert 40 * 60 <= sum(waits) <= 60 * 60
 
 

@@ -99,6 +99,16 @@ class Command(JsonOutputMixin, BaseCommand):
                 f"  #{server.pk:<8} {server.order.number}  {server.user.email:<32} {server.status} for {age}{error}"
             )
 
+        if report.operation_rows:
+            out.write(f"Server operations running past their expected time: {len(report.operation_rows)}")
+        for operation in report.operation_rows:
+            since = timesince(operation.claimed_at, now) if operation.claimed_at else "?"
+            lease = "lease expired" if operation.lease_until < now else "lease held"
+            out.write(
+                f"  op #{operation.pk:<6} server #{operation.server_id}  {operation.action} ({operation.purpose}) "
+                f"running {since}, attempt {operation.attempts}, {lease}"
+            )
+
     def print_outcome(self, report):
         if report.dry_run:
             self.stdout.write("Dry run: nothing changed.")
@@ -107,6 +117,8 @@ class Command(JsonOutputMixin, BaseCommand):
             self.stdout.write(f"Created server #{item['server']} for {item['order']}; provisioning queued.")
         for server_id in report.requeued:
             self.stdout.write(f"Requeued server #{server_id} for provisioning.")
+        for operation_id in report.operations_requeued:
+            self.stdout.write(f"Handed operation #{operation_id} to a worker again (its lease had expired).")
         for item in report.skipped:
             self.stdout.write(f"Skipped {item['order']}: {item['reason']}.")
         for item in report.errors:
