@@ -10,6 +10,7 @@ app_name = "backoffice"
 urlpatterns = [
     path("customers/<int:user_id>/", admin.site.admin_view(views.customer), name="customer"),
     path("invoices/<str:number>/", admin.site.admin_view(views.staff_order_invoice), name="invoice"),
+    path("credit-notes/<int:note_id>/", admin.site.admin_view(views.staff_credit_note), name="credit-note"),
     path("actions/<str:model_name>/<int:pk>/<slug:key>/", admin.site.admin_view(views.staff_action), name="action"),
     path(
         "actions/<str:model_name>/selected/<slug:key>/",

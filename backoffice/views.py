@@ -9,9 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from billing.invoice_pdf import invoice_pdf
+from billing.credit_notes import credit_note_view
+from billing.invoice_pdf import credit_note_pdf, invoice_pdf
 from billing.invoices import NoInvoice, invoice_for
-from billing.models import Order
+from billing.models import CreditNote, Order
 from security import staff_actions
 
 from . import display
@@ -62,6 +63,19 @@ def confirmation_context(request, definition, *, title, form, error, **extra):
         "reason": request.POST.get("reason", ""),
         **extra,
     }
+
+
+def staff_credit_note(request, note_id):
+    """A credit note as its customer sees it (HTML), or its PDF with ?pdf=1: the
+    stored document, for staff answering a customer or an accountant."""
+    require_perm(request, "billing.view_order")
+    stored = get_object_or_404(CreditNote.objects.select_related("order", "order__user", "invoice"), pk=note_id)
+    note = credit_note_view(stored)
+    if request.GET.get("pdf") == "1":
+        response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="credit-note-{note.number.replace("/", "-")}.pdf"'
+        return response
+    return render(request, "billing/credit_note.html", {"note": note, "order": stored.order, "staff_view": True})
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from backoffice.display import customer_link, link, links, rupee_field, when
 from hostingportal.admin_inlines import ReadOnlyTabularInline
@@ -101,6 +101,12 @@ def staff_invoice_link(order, number):
 
 def credit_note_text(note):
     return f"{note.number} of {when(note.issued_on)}, {rupees(note.amount_paise)}"
+
+
+def staff_credit_note_link(note, text=None):
+    """The stored credit note as staff see it (backoffice, by URL name), with its PDF."""
+    url = reverse("backoffice:credit-note", args=[note.pk])
+    return format_html('(<a href="{}">{}</a>, <a href="{}?pdf=1">PDF</a>)', url, text or note.number, url)
 
 
 class NeedsStaffFilter(admin.SimpleListFilter):
@@ -210,7 +216,16 @@ class OrderAdmin(StaffListActionsMixin, admin.ModelAdmin):
     def related(self, order):
         server = getattr(order, "server", None)
         invoice = staff_invoice_link(order, order.invoice_number) if order.invoice_number else "no invoice (unpaid)"
-        credit_notes = links(order.credit_notes.all(), credit_note_text)
+        notes = list(order.credit_notes.all())
+        credit_notes = (
+            format_html_join(
+                ", ",
+                "{} {}",
+                ((link(note, credit_note_text(note)), staff_credit_note_link(note, "document")) for note in notes),
+            )
+            if notes
+            else "—"
+        )
         tickets = links(server.tickets.all(), lambda t: f"#{t.pk} {t.subject}") if server else "—"
         return format_html(
             "Server: {} · Invoice: {} · Credit notes: {} · Tickets about the server: {}",
@@ -300,13 +315,13 @@ class CreditNoteAdmin(admin.ModelAdmin):
     """GST credit notes as issued for processed refunds: a stored document, so
     read-only here, amounts in rupees, linked to its order, invoice and refund."""
 
-    list_display = ["number", "issued", "order_link", "invoice_link", "customer", "amount"]
+    list_display = ["number", "document", "issued", "order_link", "invoice_link", "customer", "amount"]
     list_filter = ["issued_on", "intra_state"]
     search_fields = ["number", "invoice_number", "order__number", "order__user__email", "refund__razorpay_refund_id"]
     list_select_related = ["order__user"]
     date_hierarchy = "issued_on"
     fieldsets = [
-        (None, {"fields": ["number", "issued", "order_link", "invoice_link", "refund_link", "customer", "reason"]}),
+        (None, {"fields": ["number", "document", "issued", "order_link", "invoice_link", "refund_link", "customer", "reason"]}),
         ("Credited (as on the note)", {"fields": ["taxable", "gst_rate_percent", "cgst", "sgst", "igst", "tax", "amount"]}),
         ("Parties and place of supply (copied from the invoice)", {"fields": [
             "seller_name", "seller_address", "seller_state", "seller_gstin",
@@ -322,6 +337,10 @@ class CreditNoteAdmin(admin.ModelAdmin):
     igst = rupee_field("igst_paise", "IGST")
     tax = rupee_field("tax_paise", "GST")
     amount = rupee_field("amount_paise", "Amount")
+
+    @admin.display(description="Document")
+    def document(self, note):
+        return staff_credit_note_link(note, "View")
 
     @admin.display(description="Date", ordering="issued_on")
     def issued(self, note):

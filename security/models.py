@@ -16,8 +16,8 @@ class StaffAction(models.Model):
     )
     actor_email = models.CharField(max_length=254, blank=True, help_text="Empty for an ops command run without a user.")
     ip_address = models.GenericIPAddressField(
-        null=True, blank=True, help_text="The client address, per TRUSTED_PROXY_COUNT."
-, verbose_name="IP address")
+        null=True, blank=True, help_text="The client address, per TRUSTED_PROXY_COUNT.", verbose_name="IP address"
+    )
     via = models.CharField(max_length=20, help_text="admin, dashboard, command, api")
     action = models.CharField(
         max_length=100, db_index=True, help_text="The permission it needed, as billing.refund_order."
@@ -25,7 +25,9 @@ class StaffAction(models.Model):
     # Empty for an action on no single object (a "recover all" run: its details list them).
     target_type = models.CharField(max_length=100, blank=True, help_text="app_label.model of the object acted on.")
     target_id = models.CharField(max_length=64, blank=True, verbose_name="Target ID")
-    target_label = models.CharField(max_length=200, blank=True, help_text="The object as staff know it (an order number).")
+    target_label = models.CharField(
+        max_length=200, blank=True, help_text="The object as staff know it (an order number)."
+    )
     reason = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
 
@@ -35,4 +37,12 @@ class StaffAction(models.Model):
         indexes = [models.Index(fields=["target_type", "target_id"], name="staff_action_target")]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_email or 'ops'} {self.action} {self.target_label}"
+        # The portal's time zone, as every admin page shows times (this is the change page's header).
+        return f"{timezone.localtime(self.created_at):%d %b %Y %H:%M} {self.actor_email or 'ops'}: {self.label} {self.target_label}"
+
+    @property
+    def label(self) -> str:
+        """What was done ("Unsuspend"), from the action's definition (security.staff_actions)."""
+        from .staff_actions import label_of  # staff_actions records through audit, which imports this module
+
+        return label_of(self)

@@ -104,11 +104,26 @@ def find(model_name, key) -> StaffActionDefinition | None:
     return REGISTRY.get((model_name, key))
 
 
-def label_of(model_label, key) -> str | None:
-    """The label of the action recorded as (app_label.model, key), for the staff audit."""
-    model_name = model_label.rpartition(".")[2]
-    definition = find(model_name, key)
-    return definition.label if definition is not None else None
+# What the audit says for records written outside a definition (runs over many
+# objects, commands) and for records from before definitions named themselves.
+OTHER_LABELS = {
+    "servers.requeue_server": "Recover orphaned orders / requeue",
+    "security.staff_totp": "New authenticator device (staff_totp)",
+    "affiliates.pay_commission": "Record payout",
+    "billing.refund_order": "Refund",
+    "billing.mark_order_handled": "Mark handled",
+    "servers.terminate_server": "Terminate",
+}
+
+
+def label_of(record) -> str:
+    """What a staff-audit row says was done ("Unsuspend"), not the permission it needed
+    (suspend and unsuspend need the same one)."""
+    key = (record.details or {}).get("action")
+    definition = find(record.target_type.rpartition(".")[2], key) if key else None
+    if definition is not None:
+        return definition.label
+    return OTHER_LABELS.get(record.action, record.action)
 
 
 def offered(obj, user):

@@ -282,3 +282,25 @@ def test_the_ticket_page_shows_readable_dates_and_a_readable_thread(staff_client
 def test_the_user_page_links_to_the_customers_history(staff_client, alice):
     assert f'href="/admin/customers/{alice.pk}/"' in staff_client.get(f"/admin/accounts/user/{alice.pk}/change/").text
     assert f'href="/admin/customers/{alice.pk}/"' in staff_client.get("/admin/accounts/user/").text
+
+
+def test_staff_open_each_credit_note_as_html_and_pdf_from_the_order_and_credit_note_pages(client, sale, credited):
+    # Issue 28: the customer's URL answers 404 to staff; the back office has its own view, as for invoices.
+    helpdesk = UserFactory(email="helpdesk@example.com", is_staff=True)
+    client.force_login(helpdesk)
+    note = credited[1]
+    assert client.get(f"/admin/credit-notes/{note.pk}/").status_code == 403
+    helpdesk.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_order", "view_creditnote"], content_type__app_label="billing")
+    )
+    page = client.get(f"/admin/credit-notes/{note.pk}/")
+    assert page.status_code == 200
+    for text in [note.number, "₹264.32", "Goodwill for downtime", "HP/26-27/000007", "Staff view of alice@example.com"]:
+        assert text in page.text, text
+    pdf = client.get(f"/admin/credit-notes/{note.pk}/?pdf=1")
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    order_page = client.get(f"/admin/billing/order/{sale['order'].pk}/change/").text
+    note_page = client.get(f"/admin/billing/creditnote/{note.pk}/change/").text
+    for html in (order_page, note_page):
+        assert f'href="/admin/credit-notes/{note.pk}/"' in html and f'href="/admin/credit-notes/{note.pk}/?pdf=1"' in html
+    assert client.get("/admin/credit-notes/999999/").status_code == 404

@@ -46,3 +46,30 @@ def test_the_record_is_read_only_in_the_admin(client, staff, settings):
     assert client.get("/admin/security/staffaction/add/").status_code == 403
     assert client.post(f"/admin/security/staffaction/{record.pk}/delete/", {"post": "yes"}).status_code == 403
     assert StaffAction.objects.count() == 1
+
+
+def test_the_staff_audit_shows_what_was_done_the_object_as_a_link_and_portal_times(client, staff, settings):
+    # Issue 28: an unsuspend was listed as "servers.suspend_server", and the change page's
+    # header gave the time in UTC while the list gave it in the portal's time zone.
+    import datetime
+    from zoneinfo import ZoneInfo
+
+    from servers.factories import ServerFactory
+
+    settings.STAFF_2FA_REQUIRED = False
+    server = ServerFactory()
+    record = staff_action_record(
+        "servers.suspend_server", target=server, actor=staff, via="admin", reason="paid by NEFT",
+        details={"action": "unsuspend"},
+    )  # fmt: skip
+    at = datetime.datetime(2026, 12, 1, 23, 30, tzinfo=datetime.UTC)  # 2 Dec 05:00 in Kolkata
+    StaffAction.objects.filter(pk=record.pk).update(created_at=at)
+    client.force_login(staff)
+    listing = client.get("/admin/security/staffaction/").text
+    assert "<td class=\"field-done\">Unsuspend</td>" in listing
+    assert f'href="/admin/servers/server/{server.pk}/change/"' in listing
+    assert "2 Dec 2026, 05:00" in listing
+    page = client.get(f"/admin/security/staffaction/{record.pk}/change/").text
+    assert "02 Dec 2026 05:00" in page and "2026-12-01 23:30" not in page
+    assert "Unsuspend" in page
+    assert settings.TIME_ZONE == str(ZoneInfo("Asia/Kolkata"))
