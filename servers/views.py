@@ -15,6 +15,14 @@ UPCOMING = {
     ServerStatus.PROVISIONING: [ServerStatus.ACTIVE],
 }
 IN_PROGRESS = (ServerStatus.PENDING, ServerStatus.PROVISIONING)
+# Power actions that interrupt running work are asked once more, saying what happens
+# (a stray click stopped a customer's server); starting a stopped server is not.
+CONFIRM_FIRST = {
+    "stop": "Stopping shuts the server down. Programs running on it end and anything they held only in memory "
+    "is lost; files on its disk are kept. It stays stopped, and billed, until you start it again from this page.",
+    "reboot": "Rebooting restarts the server. Programs running on it are stopped and started again, and "
+    "connections to it drop for a minute or two; files on its disk are kept.",
+}
 
 
 @login_required
@@ -33,8 +41,11 @@ def server_detail(request, pk):
 @login_required
 @require_GET
 def server_status(request, pk):
-    """The live part of the detail page, polled by htmx while the server is being set up."""
-    return render(request, "servers/_status.html", server_status_context(request, pk))
+    """The live part of the detail page, polled by htmx while the server is being set up.
+    The billing card rides along out of band, so its Renew and Cancel controls appear
+    the moment the server turns active (they appeared only after a manual reload)."""
+    context = {**server_status_context(request, pk), "out_of_band": True}
+    return render(request, "servers/status_poll.html", context)
 
 
 def server_status_context(request, pk):
@@ -74,6 +85,9 @@ def server_action(request, pk):
     if action not in POWER_ACTIONS:
         messages.error(request, "Unknown action.")
         return redirect("servers:detail", pk=server.pk)
+    if action in CONFIRM_FIRST and request.POST.get("confirmed") != "yes":
+        context = {"server": server, "action": action, "label": ACTION_LABELS[action], "consequence": CONFIRM_FIRST[action]}
+        return render(request, "servers/confirm_action.html", context)
     try:
         power_request(server.pk, action=action, user=request.user, source="customer")
     except PowerActionRefused as exc:

@@ -65,7 +65,7 @@ def test_a_reboot_is_on_the_timeline_with_who_asked_and_that_it_was_done(
 ):
     client.force_login(alice)
     with django_capture_on_commit_callbacks(execute=True):
-        posted = client.post(f"/servers/{active_server.pk}/actions/", {"action": "reboot"})
+        posted = client.post(f"/servers/{active_server.pk}/actions/", {"action": "reboot", "confirmed": "yes"})
     assert posted.status_code == 302
     response = client.get(posted["Location"])
     page = response.content.decode()
@@ -164,3 +164,20 @@ def test_the_rate_limit_holds_for_concurrent_requests_on_several_servers(setting
     assert not errors, errors
     assert ServerOperation.objects.filter(actor=alice).count() == 3
     assert len([r for r in results if isinstance(r, PowerRateLimited)]) == 5
+
+
+@pytest.mark.parametrize(
+    "action, says", [("stop", "anything they held only in memory is lost"), ("reboot", "connections to it drop")]
+)
+def test_stop_and_reboot_from_the_page_ask_once_more_saying_what_happens_to_running_work(
+    client, alice, active_server, action, says
+):
+    client.force_login(alice)
+    asked = client.post(f"/servers/{active_server.pk}/actions/", {"action": action})
+    page = asked.content.decode()
+    assert asked.status_code == 200 and says in page
+    assert 'name="confirmed" value="yes"' in page and "No, leave it running" in page
+    assert not ServerOperation.objects.exists()
+    done = client.post(f"/servers/{active_server.pk}/actions/", {"action": action, "confirmed": "yes"})
+    assert done.status_code == 302
+    assert ServerOperation.objects.filter(server=active_server, action=action).count() == 1

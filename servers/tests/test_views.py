@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 
 from servers.factories import ServerFactory, ServerStatusChangeFactory
@@ -133,3 +135,22 @@ def test_the_detail_page_makes_the_same_few_queries_however_long_the_history(
     # session, user, server with order and plan, history, lifecycle events, unpaid renewal
     with django_assert_max_num_queries(6):
         assert alice_client.get(f"/servers/{server.pk}/").status_code == 200
+
+
+def test_the_status_poll_brings_the_billing_card_once_the_server_is_active(alice_client, alice):
+    """Renew and Cancel live in the billing card, outside the polled part: it comes along
+    out of band when polling ends, so the controls appear without a reload."""
+    server = server_with_history(alice, "pending", "provisioning", "active", hostname="web1.example.net")
+    server.paid_until = server.created_at + timedelta(days=30)
+    server.save(update_fields=["paid_until"])
+    response = alice_client.get(f"/servers/{server.pk}/status/", HTTP_HX_REQUEST="true")
+    assert '<section id="subscription" class="card" aria-labelledby="subscription-heading" hx-swap-oob="true">' in (
+        response.text
+    )
+    assert "Cancel at end of period" in response.text and "Renew" in response.text
+
+
+def test_while_the_server_is_being_set_up_the_poll_sends_only_the_status(alice_client, alice):
+    server = server_with_history(alice, "pending")
+    response = alice_client.get(f"/servers/{server.pk}/status/", HTTP_HX_REQUEST="true")
+    assert 'id="subscription"' not in response.text
