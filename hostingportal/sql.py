@@ -200,10 +200,12 @@ def row_exists(model, **where) -> bool:
         return cursor.fetchone() is not None
 
 
-def insert_many_unless_exist(instances, conflict_fields: tuple[str, ...]) -> list:
+def insert_many_unless_exist(instances, conflict_fields: tuple[str, ...] | None) -> list:
     """INSERT the unsaved `instances` in one statement, skipping each whose
     `conflict_fields` values a row (or a concurrent transaction's row) already has:
     `INSERT ... VALUES (...), (...) ON CONFLICT (columns) DO NOTHING RETURNING pk`.
+    With None, a row conflicting on any unique index is skipped (for partial
+    unique indexes, which a column list cannot name).
     Returns the primary keys of the rows written. For batches (run_billing's
     reminders): the ORM's bulk_create(ignore_conflicts=True) cannot say which were written."""
     if not instances:
@@ -215,10 +217,12 @@ def insert_many_unless_exist(instances, conflict_fields: tuple[str, ...]) -> lis
     quote = connection.ops.quote_name
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     row = f"({', '.join(['%s'] * len(fields))})"
-    conflict = ", ".join(quote(meta.get_field(name).column) for name in conflict_fields)
+    conflict = (
+        "(" + ", ".join(quote(meta.get_field(name).column) for name in conflict_fields) + ") " if conflict_fields else ""
+    )
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES {', '.join([row] * len(instances))} ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+        f"VALUES {', '.join([row] * len(instances))} ON CONFLICT {conflict}DO NOTHING RETURNING {quote(meta.pk.column)}"
     )
     values = [
         field.get_db_prep_save(field.pre_save(instance, True), connection) for instance in instances for field in fields

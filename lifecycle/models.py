@@ -12,8 +12,9 @@ class ReminderKind(models.TextChoices):
 
 
 class Reminder(models.Model):
-    """One reminder of one kind for one paid period of a server (CONTRACT:
-    reminders each once). The unique constraint is the guarantee: a second
+    """One reminder of one kind for one paid period of a server, or for one renewal
+    order ("renewal issued") (CONTRACT: reminders each once). The unique
+    constraints are the guarantee: a second
     run_billing, or two at once, cannot send it twice. Written in the
     transaction that decides it; the email goes after commit."""
 
@@ -31,7 +32,17 @@ class Reminder(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["server", "kind", "paid_until"], name="one_reminder_per_kind_and_period"),
+            # "Renewal issued" belongs to its renewal order: a renewal re-issued for the
+            # same due date (a withdrawn cancellation, a refund moving paid_until back)
+            # is a new order and gets its own mail (issue 23).
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(kind=ReminderKind.RENEWAL_ISSUED), name="one_renewal_issued_per_order"
+            ),
+            models.UniqueConstraint(
+                fields=["server", "kind", "paid_until"],
+                condition=~Q(kind=ReminderKind.RENEWAL_ISSUED),
+                name="one_reminder_per_kind_and_period",
+            ),
             models.CheckConstraint(condition=Q(kind__in=ReminderKind.values), name="reminder_kind_valid"),
         ]
 

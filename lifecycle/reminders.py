@@ -1,4 +1,5 @@
-"""Reminders: recorded once each (a unique row per server, kind and due date), mailed after commit."""
+"""Reminders: recorded once each (a unique row per server, kind and due date; per renewal order for
+"renewal issued"), mailed after commit."""
 
 import logging
 from datetime import timedelta
@@ -17,15 +18,18 @@ logger = logging.getLogger("lifecycle.reminders")
 
 
 def reminders_record(servers, kind, *, orders_by_server=None) -> list[int]:
-    """Record reminder `kind` for each server's current due date, skipping those
-    already recorded (one INSERT ... ON CONFLICT DO NOTHING), and queue the mail of
+    """Record reminder `kind` for each server's current due date (for "renewal
+    issued", for the renewal order in `orders_by_server`), skipping those already
+    recorded (one INSERT ... ON CONFLICT DO NOTHING), and queue the mail of
     the new ones after commit (one publish). Returns the new reminders' ids."""
     orders_by_server = orders_by_server or {}
     rows = [
         Reminder(server_id=server.pk, kind=kind, paid_until=server.paid_until, order_id=orders_by_server.get(server.pk))
         for server in servers
     ]
-    ids = insert_many_unless_exist(rows, ("server", "kind", "paid_until"))
+    # No conflict target: each row falls under one of the two partial unique
+    # indexes (per order for "renewal issued", per due date for the others).
+    ids = insert_many_unless_exist(rows, None)
     if ids:
         transaction.on_commit(lambda: reminders_send_later(ids))
     return ids
