@@ -1,5 +1,6 @@
 """Staff reports inside the admin (admin.site.admin_view wraps every view in urls.py)."""
 
+import csv
 import io
 import tempfile
 from functools import wraps
@@ -7,12 +8,13 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
-from django.shortcuts import render
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from . import selectors
 from .gstr1 import BadMonth, gstr1_write, month_parse, next_month, previous_month
+from .gstr1 import rupees as rupees_decimal
 
 
 def staff_may(permission):
@@ -33,6 +35,12 @@ def month_or_404(text):
         return month_parse(text, timezone.localdate())
     except BadMonth:
         raise Http404("No such month") from None
+
+
+@staff_may("billing.view_gst_return")
+def gst_latest(request):
+    """The return being filed now: last month's."""
+    return redirect("reports:gst-month", f"{previous_month(timezone.localdate().replace(day=1)):%Y-%m}")
 
 
 @staff_may("billing.view_gst_return")
@@ -66,3 +74,34 @@ def gst_month_json(request, month):
     spool.seek(0)
     filename = f"GSTR1_{first:%m%Y}_{settings.SELLER_GSTIN}.json"
     return FileResponse(spool, as_attachment=True, filename=filename, content_type="application/json")
+
+
+@staff_may("billing.view_business_reports")
+def index(request):
+    today = timezone.localdate()
+    context = {
+        **admin.site.each_context(request),
+        "title": "Reports",
+        "reports": selectors.business_reports(today),
+        "gst_months": selectors.months_ending(today, 3)[::-1],
+    }
+    return render(request, "admin/reports/index.html", context)
+
+
+@staff_may("billing.view_business_reports")
+def report_csv(request, key):
+    """The numbers of one report's table; money in rupees with two decimals."""
+    report = selectors.business_report(key, timezone.localdate())
+    if report is None:
+        raise Http404("No such report")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{key}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([report.label_heading, *(name for name, _ in report.columns)])
+    for label, cells in report.rows():
+        writer.writerow([label, *(cell(value, is_money) for value, is_money in cells)])
+    return response
+
+
+def cell(value: int, money: bool) -> str:
+    return str(rupees_decimal(value)) if money else str(value)

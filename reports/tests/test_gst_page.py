@@ -70,3 +70,15 @@ def test_the_download_is_the_same_json_as_the_command(month, client, accountant)
 def test_a_malformed_or_future_month_is_not_found(db, client, accountant, month_text):
     client.force_login(accountant)
     assert client.get(f"/admin/reports/gst/{month_text}/").status_code == 404
+
+
+def test_the_admin_index_links_to_last_months_return(db, client, accountant):
+    from django.utils import timezone
+
+    from reports.gstr1 import previous_month
+
+    client.force_login(accountant)
+    index = client.get("/admin/").content.decode()
+    assert 'href="/admin/reports/gst/"' in index and 'href="/admin/reports/"' not in index
+    last = previous_month(timezone.localdate().replace(day=1))
+    assert client.get("/admin/reports/gst/")["Location"] == f"/admin/reports/gst/{last:%Y-%m}/"
