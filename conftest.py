@@ -115,6 +115,17 @@ def plan(db):
     return HostingPlanFactory(slug="g-8gb", name="G.8GB", price_paise=224000, vcpu=4, ram_gb=8, disk_gb=160)
 
 
+@pytest.fixture
+def portal_order(api, plan, fake_razorpay):
+    """An order created through the API, with its Razorpay order at the fake (here,
+    not in payments' tests: billing's document tests and others pay orders too)."""
+    from billing.models import Order
+
+    response = api.post("/api/v1/orders/", {"plan": plan.slug, "billing_cycle_months": 1}, format="json")
+    assert response.status_code == 201, response.content
+    return Order.objects.get(number=response.json()["number"])
+
+
 def pytest_collection_modifyitems(config, items):
     from django.conf import settings
 
@@ -132,7 +143,7 @@ def is_postgres():
 @pytest.fixture
 def fake_razorpay(settings):
     """Real Razorpay SDK calls, answered by a local fake Razorpay server."""
-    from billing.tests.fake_razorpay import FakeRazorpay
+    from payments.tests.fake_razorpay import FakeRazorpay
 
     fake = FakeRazorpay().start()
     settings.PAYMENTS_SIMULATED = False

@@ -5,8 +5,8 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hostingportal.api_errors import error_responses
-from hostingportal.throttles import TokenIssueThrottle
+from core.api_errors import error_responses
+from core.throttles import TokenIssueThrottle
 from security.lockout import lockout_response
 
 from .authentication import TokenAuthentication

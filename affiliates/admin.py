@@ -5,9 +5,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from backoffice.display import rupee_field
-from billing.templatetags.money import rupees
-from hostingportal.admin_inlines import ReadOnlyTabularInline
+from core.admin_inlines import ReadOnlyTabularInline
+from core.display import rupee_field
+from core.templatetags.money import rupees
 
 from . import selectors, services
 from .forms import PayoutForm

@@ -3,7 +3,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hostingportal.api_errors import AUTHENTICATED, error_responses
+from core.api_errors import AUTHENTICATED, error_responses
 
 from . import selectors
 from .models import CommissionStatus

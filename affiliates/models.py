@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from accounts.models import User
-from billing.templatetags.money import rupees
+from core.templatetags.money import rupees
 
 
 class Referral(models.Model):

@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce, Least
 from django.urls import reverse
 
 from billing import pricing
-from billing.templatetags.money import rupees
+from core.templatetags.money import rupees
 
 from .models import Commission, CommissionEvent, Payout, Referral
 

@@ -20,10 +20,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from billing import pricing
-from billing.templatetags.money import rupees
-from hostingportal.sql import insert_row, insert_unless_exists
+from core.client_address import client_address
+from core.sql import insert_row, insert_unless_exists
+from core.templatetags.money import rupees
 from security.audit import staff_action_record
-from security.client_address import client_address
 
 from .models import Commission, CommissionEvent, Payout, Referral
 
@@ -81,7 +81,7 @@ def referrer_id_for(user) -> int | None:
 def commission_record_for_paid_order(order) -> Commission | None:
     """Write the commission a referred customer's paid order earns its referrer.
 
-    Called by billing.services.payment_apply in its transaction, with the order
+    Called by payments.services.payment_apply in its transaction, with the order
     row locked and the order just marked paid. Nobody referred the buyer
     (`order.referrer_id` is empty): returns None without touching the database.
     Otherwise one `INSERT ... ON CONFLICT (order_id) DO NOTHING`: the amount is

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from hostingportal.queueing import enqueue
+from core.queueing import enqueue
 from outbox.services import mail_queue
 
 from .models import Incident

@@ -13,9 +13,9 @@ from billing.credit_notes import credit_note_view
 from billing.invoice_pdf import credit_note_pdf, invoice_pdf
 from billing.invoices import NoInvoice, invoice_for
 from billing.models import CreditNote, Order
+from core import display
 from security import staff_actions
 
-from . import display
 from .selectors import customer_history
 
 

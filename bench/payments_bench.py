@@ -159,8 +159,8 @@ def main():
         SIMULATED_PROVISIONING_DELAY_SECONDS="0.5",
     )
     from billing.models import Order
-    from billing.services import order_create, order_gateway_ensure
     from lifecycle.services import renewal_issue
+    from payments.services import order_create, order_gateway_ensure
     from servers.models import RenewalExtension, Server
 
     plan, tokens = plan_and_customers()

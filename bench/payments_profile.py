@@ -40,8 +40,8 @@ def main():
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from billing.services import order_create, order_gateway_ensure
     from lifecycle.services import renewal_issue
+    from payments.services import order_create, order_gateway_ensure
     from servers.models import Server
 
     plan, tokens = plan_and_customers()

@@ -15,7 +15,7 @@ def start(db_name, broker_db, **extra_env):
     """Start the fake Razorpay, recreate and migrate `db_name`, empty Redis
     database `broker_db`, set the environment and run django.setup().
     Returns (fake, env); env is what gunicorn and Celery subprocesses need."""
-    from billing.tests.fake_razorpay import FakeRazorpay
+    from payments.tests.fake_razorpay import FakeRazorpay
 
     fake = FakeRazorpay().start()
     env = {
@@ -69,7 +69,7 @@ def paid_orders(fake, plan, customers, count):
     """[(Checkout's answer, customer)] for `count` new orders paid at the fake,
     `customers` ([(user, anything)]) taking turns; the second item is handed back
     as given (an auth header, a test client)."""
-    from billing.services import order_create
+    from payments.services import order_create
 
     paid = []
     for index in range(count):

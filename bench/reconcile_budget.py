@@ -20,8 +20,8 @@ def main():
     from django.contrib.auth import get_user_model
 
     from billing.models import HostingPlan
-    from billing.reconcile import PERIODIC_SINCE_HOURS, payments_reconcile
-    from billing.services import order_create
+    from payments.reconcile import PERIODIC_SINCE_HOURS, payments_reconcile
+    from payments.services import order_create
 
     user = get_user_model().objects.create_user(email="abandoned@example.com", password="x" * 12)
     plan = HostingPlan.objects.create(slug="g-8gb", name="G.8GB", price_paise=224000, vcpu=4, ram_gb=8, disk_gb=160)

@@ -3,8 +3,10 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from backoffice.display import customer_link, link, links, rupee_field, when
-from hostingportal.admin_inlines import ReadOnlyTabularInline
+from core.admin_inlines import ReadOnlyTabularInline
+from core.display import customer_link, link, links, rupee_field, when
+from core.templatetags.money import rupees
+from payments.staff_actions import REFUND_ORDER
 from security.staff_actions import StaffListActionsMixin, list_action
 
 from .forms import RupeesField
@@ -12,8 +14,6 @@ from .gst import is_intra_state, place_of_supply
 from .invoices import tax_lines_of
 from .models import CreditNote, HostingPlan, InvoiceSequence, Order, OrderEvent, Payment, Refund, WebhookEvent
 from .pricing import tax_lines
-from .staff_actions import REFUND_ORDER
-from .templatetags.money import rupees
 
 # Shown in rupees (the columns hold integer paise); the GST split is shown as the invoice prints it.
 MONEY_FIELDS = ("unit_price", "discount", "subtotal", "gst", "total")

@@ -15,12 +15,13 @@ from datetime import date
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.templatetags.money import rupees
+
 from .gst import sac_description
 from .invoices import Party, amount_in_words, place_label, tax_lines_of
 from .models import CreditNote, CreditNoteSequence, GstDocument
 from .pricing import divide_half_up
 from .services import sequence_next
-from .templatetags.money import rupees
 
 # The parties, place of supply and tax regime: exactly as on the invoice.
 COPIED_FROM_INVOICE = tuple(

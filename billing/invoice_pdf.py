@@ -16,7 +16,7 @@ from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from .templatetags.money import rupees
+from core.templatetags.money import rupees
 
 NEXT_LINE = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
 FONT_DIR = Path(__file__).resolve().parent / "fonts"

@@ -2,9 +2,8 @@
 
 from django.conf import settings
 
+from core.templatetags.money import rupees
 from outbox.services import mail_queue
-
-from .templatetags.money import rupees
 
 
 def payment_received_mail_queue(order):

@@ -10,9 +10,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from billing.gateways.simulated import simulated_checkout_response
-from billing.services import order_create, payment_verify
 from lifecycle.services import renewal_issue
+from payments.gateways.simulated import simulated_checkout_response
+from payments.services import order_create, payment_verify
 from servers.services import server_provision
 from support.services import message_add, ticket_create
 

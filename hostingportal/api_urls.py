@@ -3,11 +3,11 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .api_errors import api_not_found
+from core.api_errors import api_not_found
 
 urlpatterns = [
     path("", include("accounts.api_urls")),
-    path("", include("billing.api_urls")),
+    path("", include("payments.api_urls")),
     path("", include("servers.api_urls")),
     path("", include("lifecycle.api_urls")),
     path("", include("support.api_urls")),

@@ -50,8 +50,10 @@ INSTALLED_APPS = [
     "django_otp",
     "security.otp_apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
     "security.otp_apps.RecoveryCodesConfig",  # django_otp.plugins.otp_static
+    "core",
     "accounts",
     "billing",
+    "payments",
     "servers",
     "support",
     "alerts",
@@ -69,8 +71,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Before anything reads the session, the user or the body (hostingportal/hygiene.py).
-    "hostingportal.hygiene.InputHygieneMiddleware",
+    # Before anything reads the session, the user or the body (core/hygiene.py).
+    "core.hygiene.InputHygieneMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -360,15 +362,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # Bodies were checked by hostingportal.hygiene before the view; multipart only here.
+    # Bodies were checked by core.hygiene before the view; multipart only here.
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
-        "hostingportal.hygiene.CheckedMultiPartParser",
+        "core.hygiene.CheckedMultiPartParser",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["hostingportal.throttles.AnonThrottle", "hostingportal.throttles.UserThrottle"],
-    "EXCEPTION_HANDLER": "hostingportal.api_errors.api_exception_handler",
-    # DRF's own reading of the client address; our throttles use security.client_address.
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttles.AnonThrottle", "core.throttles.UserThrottle"],
+    "EXCEPTION_HANDLER": "core.api_errors.api_exception_handler",
+    # DRF's own reading of the client address; our throttles use core.client_address.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 API_THROTTLE_RATES = {
@@ -378,7 +380,7 @@ API_THROTTLE_RATES = {
 }
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    CACHES["default"]["BACKEND"] = "hostingportal.cache.RedisCache"  # one redis client per pool, not per call
+    CACHES["default"]["BACKEND"] = "core.cache.RedisCache"  # one redis client per pool, not per call
 if not DEBUG and CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache")):
     raise ImproperlyConfigured(
         "CACHE_URL must name a shared cache (redis://…) when DEBUG=False: sign-in lockouts and API "
@@ -391,7 +393,7 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)  # never a permanent lockout
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair: neighbours are unaffected
 AXES_USERNAME_CALLABLE = "security.lockout.lockout_username"
-AXES_CLIENT_IP_CALLABLE = "security.client_address.client_address"
+AXES_CLIENT_IP_CALLABLE = "core.client_address.client_address"
 AXES_LOCKOUT_CALLABLE = "security.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 # 15 minutes from the fifth failure, not from the latest refused attempt: otherwise an
@@ -422,7 +424,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "hostingportal.api_errors.hygiene_responses",
+        "core.api_errors.hygiene_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "support.models.TicketStatus",
@@ -469,7 +471,7 @@ SWEEP_TASKS = (
 )
 CELERY_TASK_ROUTES = {name: {"queue": CELERY_SWEEP_QUEUE} for name in SWEEP_TASKS}
 # A send gives up after one failed connect instead of retrying for
-# CELERY_BROKER_CONNECTION_TIMEOUT: with retry=False (hostingportal.queueing) a
+# CELERY_BROKER_CONNECTION_TIMEOUT: with retry=False (core.queueing) a
 # request never waits on a dead broker; the row is written and a sweeper
 # requeues. Worker consumers and beat reconnect through their own retry loops.
 # Redis hands a delivered but unacknowledged message (tasks are acks_late) to

@@ -5,8 +5,8 @@ from django.urls import include, path
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
-from billing.webhook_view import razorpay_webhook
 from hostingportal.health import healthz
+from payments.webhook_view import razorpay_webhook
 
 FAVICON = (settings.BASE_DIR / "static" / "favicon.ico").read_bytes()
 
@@ -32,7 +32,7 @@ urlpatterns = [
     path("accounts/ssh-keys/", include("sshkeys.urls")),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("hostingportal.api_urls")),
-    path("", include("billing.urls")),
+    path("", include("payments.urls")),
     path("servers/", include("servers.urls")),
     path("", include("lifecycle.urls")),
     path("support/", include("support.urls")),

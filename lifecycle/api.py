@@ -7,11 +7,12 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.gateways import GatewayError
 from billing.models import BILLING_CYCLES
 from billing.serializers import OrderSerializer
-from billing.services import OrderError, order_gateway_ensure
-from hostingportal.api_errors import AUTHENTICATED, error_responses
+from billing.services import OrderError
+from core.api_errors import AUTHENTICATED, error_responses
+from payments.gateways import GatewayError
+from payments.services import order_gateway_ensure
 from servers import selectors
 from servers.serializers import ServerSerializer
 

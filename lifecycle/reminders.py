@@ -8,9 +8,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing.templatetags.money import rupees
-from hostingportal.queueing import enqueue
-from hostingportal.sql import insert_many_unless_exist
+from core.queueing import enqueue
+from core.sql import insert_many_unless_exist
+from core.templatetags.money import rupees
 
 from .models import Reminder
 

@@ -6,9 +6,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from billing.gateways import GatewayError
 from billing.models import BILLING_CYCLES
-from billing.services import OrderError, order_gateway_ensure
+from billing.services import OrderError
+from payments.gateways import GatewayError
+from payments.services import order_gateway_ensure
 from servers import selectors
 
 from .services import RenewalRefused, cancellation_set, renewal_issue

@@ -12,7 +12,7 @@ from django.utils.timesince import timesince
 from alerts.models import Incident
 from alerts.services import incident_open, incident_resolve
 from billing.models import Order, OrderEvent, WebhookEvent
-from billing.templatetags.money import rupees
+from core.templatetags.money import rupees
 from outbox.selectors import mail_backlog
 from servers.models import Server, ServerOperation
 

@@ -1,4 +1,4 @@
-"""Staff actions on orders that need a human: mark handled (refunds are billing.refunds)."""
+"""Staff actions on orders that need a human: mark handled (refunds are payments.refunds)."""
 
 from django.db import transaction
 from django.utils import timezone

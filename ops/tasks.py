@@ -5,9 +5,9 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from billing.audit import ledger_audit, month_just_closed
-from billing.reconcile import PERIODIC_SINCE_HOURS, payments_reconcile
-from billing.webhooks import webhook_events_retry
+from ops.audit import ledger_audit, month_just_closed
+from payments.reconcile import PERIODIC_SINCE_HOURS, payments_reconcile
+from payments.webhooks import webhook_events_retry
 
 from .incidents import incidents_sync
 from .recovery import recover
@@ -36,7 +36,7 @@ def watch_and_recover():
 @shared_task
 def reconcile_recent_payments():
     """Every 15 minutes: ask Razorpay about the orders still awaiting payment
-    within the capture window whose next look is due (billing.reconcile's
+    within the capture window whose next look is due (payments.reconcile's
     budget), and once more about those just past it."""
     return payments_reconcile(since_hours=PERIODIC_SINCE_HOURS, budget=True).as_json()
 

@@ -9,10 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from billing.audit import latest_audit
 from billing.models import Order, Payment
-from billing.refunds import payment_refundable_paise
-from billing.staff_actions import REFUND_PAYMENT
+from ops.audit import latest_audit
+from payments.refunds import payment_refundable_paise
+from payments.staff_actions import REFUND_PAYMENT
 from security import staff_actions
 from security.audit import staff_action_record
 from security.second_factor import second_factor_fresh
@@ -131,7 +131,7 @@ def retry_provisioning(request, server_id):
 
 def refund_payment(request, payment_id):
     """GET: a confirmation page; POST: refund what is left of the payment through
-    Razorpay (the staff action billing.staff_actions.REFUND_PAYMENT)."""
+    Razorpay (the staff action payments.staff_actions.REFUND_PAYMENT)."""
     if not REFUND_PAYMENT.allowed(request.user):
         raise PermissionDenied
     payment = get_object_or_404(Payment.objects.select_related("order", "order__user"), razorpay_payment_id=payment_id)

@@ -24,8 +24,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.claims import MAIL_RETRIES, claim, lease_deadline, lease_expired
-from hostingportal.queueing import enqueue
-from hostingportal.sql import insert_unless_exists
+from core.queueing import enqueue
+from core.sql import insert_unless_exists
 
 from .models import OutboundMail
 

@@ -6,7 +6,7 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self):
-        from billing.audit import monthly_checks
+        from ops.audit import monthly_checks
 
         from .gstr1_check import gstr1_problems
 

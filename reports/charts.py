@@ -5,7 +5,7 @@ beside it). Values are integers (paise or counts); only the geometry is fraction
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from billing.templatetags.money import rupees
+from core.templatetags.money import rupees
 
 WIDTH, HEIGHT = 360, 200
 LEFT, RIGHT, TOP, BOTTOM = 8, 8, 18, 34

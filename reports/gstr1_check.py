@@ -10,7 +10,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 
 from billing.models import CreditNote, TaxInvoice
-from billing.templatetags.money import rupees
+from core.templatetags.money import rupees
 
 from .gstr1 import HEADS, INVOICED_STATUSES, SECTIONS, Figures, b2cl_filter, gstr1_write, month_last_day
 

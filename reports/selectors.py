@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from billing import pricing
 from billing.models import CreditNote, HostingPlan, Order, TaxInvoice
-from billing.templatetags.money import rupees
+from core.templatetags.money import rupees
 from servers.models import RenewalExtension, Server, ServerStatusChange
 
 from .charts import bar_chart, legend

@@ -1,7 +1,8 @@
 """The staff audit: one call records a dangerous staff action (refund, suspension,
 termination, recovery, marking handled)."""
 
-from .client_address import client_address
+from core.client_address import client_address
+
 from .models import StaffAction
 
 

@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html
 
-from backoffice.display import customer_link, link, links, when
-from hostingportal.admin_inlines import ReadOnlyTabularInline
+from core.admin_inlines import ReadOnlyTabularInline
+from core.display import customer_link, link, links, when
 from security.staff_actions import StaffListActionsMixin, list_action
 
 from .models import (

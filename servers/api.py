@@ -4,7 +4,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hostingportal.api_errors import AUTHENTICATED, error_responses, status_filter_parameter, status_filter_value
+from core.api_errors import AUTHENTICATED, error_responses, status_filter_parameter, status_filter_value
 
 from . import selectors
 from .models import ServerStatus

@@ -82,7 +82,7 @@ def renewal_paid_mail_queue(order, server):
     payment publishes no task of its own (docs/decisions.md, payment path)."""
     from django.utils import timezone
 
-    from billing.templatetags.money import rupees
+    from core.templatetags.money import rupees
 
     return mail_queue(
         f"payment-received:{order.pk}",

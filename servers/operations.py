@@ -25,8 +25,8 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from core.claims import OPERATION_RETRIES, LeaseHeartbeat, claim, lease_deadline
-from hostingportal.queueing import BULK_PRIORITY, enqueue
-from hostingportal.sql import insert_row, select_row
+from core.queueing import BULK_PRIORITY, enqueue
+from core.sql import insert_row, select_row
 
 from .mails import server_operation_mail_queue
 from .models import Server, ServerEvent, ServerOperation

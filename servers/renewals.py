@@ -11,7 +11,7 @@ import logging
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from hostingportal.sql import insert_unless_exists, select_row, update_row
+from core.sql import insert_unless_exists, select_row, update_row
 
 from .mails import renewal_paid_mail_queue
 from .models import RenewalExtension, Server

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from hostingportal.sql import row_exists
+from core.sql import row_exists
 
 from .models import Server, ServerOperation
 

@@ -20,10 +20,10 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from billing.mails import payment_received_mail_queue
-from billing.templatetags.money import rupees
 from core.claims import PROVISIONING_RETRIES
-from hostingportal.queueing import enqueue
-from hostingportal.sql import insert_row, insert_unless_exists
+from core.queueing import enqueue
+from core.sql import insert_row, insert_unless_exists
+from core.templatetags.money import rupees
 from sshkeys.selectors import order_public_key_lines
 
 from .mails import server_active_mail_queue

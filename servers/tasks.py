@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.claims import OPERATION_RETRIES, PROVISIONING_RETRIES
-from hostingportal.queueing import enqueue
+from core.queueing import enqueue
 
 from .operations import operation_enqueue, operation_run, operations_sweep
 from .provisioning import BACKENDS, ProvisioningTransientError

@@ -3,7 +3,7 @@ from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from hostingportal.api_errors import AUTHENTICATED, error_responses
+from core.api_errors import AUTHENTICATED, error_responses
 
 from . import selectors, services
 from .parsing import InvalidSSHKey

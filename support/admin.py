@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from backoffice.display import customer_link, link, when
-from hostingportal.admin_inlines import ReadOnlyStackedInline, ReadOnlyTabularInline
+from core.admin_inlines import ReadOnlyStackedInline, ReadOnlyTabularInline
+from core.display import customer_link, link, when
 
 from . import services
 from .forms import MultipleFileField

@@ -5,8 +5,8 @@ from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hostingportal.api_errors import AUTHENTICATED, error_responses
-from hostingportal.hygiene import CheckedMultiPartParser
+from core.api_errors import AUTHENTICATED, error_responses
+from core.hygiene import CheckedMultiPartParser
 
 from . import selectors, services
 from .models import Ticket

@@ -75,7 +75,7 @@ def test_a_customer_nobody_referred_earns_nobody_anything(alice, bob, plan, fake
 @pytest.mark.django_db
 def test_the_same_payment_delivered_again_by_webhook_gives_one_commission(alice, carol, plan, fake_razorpay, client):
     from billing.models import Order
-    from billing.tests.conftest import post_webhook
+    from payments.tests.conftest import post_webhook
 
     api = api_client(carol)
     order = Order.objects.get(number=api.post("/api/v1/orders/", {"plan": plan.slug}, format="json").json()["number"])
@@ -90,8 +90,8 @@ def test_the_same_payment_delivered_again_by_webhook_gives_one_commission(alice,
 
 def payment_apply_statements(user, plan, fake_razorpay):
     """The SQL payment_apply sends to pay one new order of `user`."""
-    from billing.gateways import get_gateway
-    from billing.services import order_create, payment_apply
+    from payments.gateways import get_gateway
+    from payments.services import order_create, payment_apply
 
     order = order_create(user=user, plan=plan, billing_cycle_months=1)
     gateway_payment = get_gateway().payment_fetch(fake_razorpay.pay(order.razorpay_order_id)["id"])

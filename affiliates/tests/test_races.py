@@ -5,8 +5,8 @@ from django.test import Client
 
 from affiliates.models import Commission
 from billing.models import Order
-from billing.tests.conftest import post_webhook
 from conftest import in_threads
+from payments.tests.conftest import post_webhook
 
 from .conftest import api_client
 

@@ -66,7 +66,7 @@ def test_an_unknown_or_malformed_code_is_ignored_without_error(alice, code):
 
 @pytest.mark.django_db
 def test_an_order_carries_the_buyers_referrer_and_a_stranger_has_none(alice, bob, carol, plan, fake_razorpay):
-    from billing.services import order_create
+    from payments.services import order_create
 
     assert order_create(user=carol, plan=plan, billing_cycle_months=1).referrer == alice
     assert order_create(user=bob, plan=plan, billing_cycle_months=1).referrer is None

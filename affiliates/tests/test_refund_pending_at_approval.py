@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from affiliates.models import Commission
 from affiliates.services import commissions_approve_due
-from billing.audit import ledger_audit
 from billing.models import OrderEvent, Refund
-from billing.refunds import order_refund
-from billing.tests.conftest import post_webhook
+from ops.audit import ledger_audit
+from payments.refunds import order_refund
+from payments.tests.conftest import post_webhook
 
 from .conftest import paid_order
 

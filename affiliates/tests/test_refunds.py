@@ -5,8 +5,8 @@ from django.test import Client
 
 from affiliates.models import Commission, CommissionEvent
 from affiliates.services import commissions_approve_due
-from billing.refunds import order_refund
-from billing.tests.conftest import post_webhook
+from payments.refunds import order_refund
+from payments.tests.conftest import post_webhook
 
 from .conftest import paid_order
 

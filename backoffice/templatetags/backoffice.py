@@ -1,8 +1,7 @@
 from django import template
 
+from core import display
 from security import staff_actions
-
-from .. import display
 
 register = template.Library()
 

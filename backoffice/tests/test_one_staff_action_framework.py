@@ -12,9 +12,8 @@ from django_otp.oath import TOTP
 
 from accounts.factories import UserFactory
 from billing.models import Refund
-from billing.tests.conftest import portal_order  # noqa: F401 - a paid order, as the billing tests make it
-from billing.tests.test_refunds import verified
 from ops.tests.conftest import stuck_server
+from payments.tests.test_refunds import verified
 from security.factories import verified_staff_login
 from security.models import StaffAction
 from servers.factories import ServerFactory
@@ -87,7 +86,7 @@ def test_the_dashboards_requeue_and_its_audit_row_commit_together(staff, monkeyp
 
 
 @pytest.fixture
-def paid_order(api, portal_order, fake_razorpay):  # noqa: F811 - the imported fixture, by name
+def paid_order(api, portal_order, fake_razorpay):
     verified(api, portal_order, fake_razorpay)
     return portal_order
 

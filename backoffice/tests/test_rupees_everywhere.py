@@ -26,7 +26,7 @@ def test_no_admin_list_or_page_shows_raw_paise(model, model_admin, staff):
     for inline in model_admin.get_inline_instances(request, obj):
         shown += [f for f in inline.get_fields(request, obj) if isinstance(f, str)]
     raw = sorted({name for name in shown if isinstance(name, str) and name.endswith("_paise")})
-    assert raw == [], f"{model._meta.label}: show these in rupees (backoffice.display.rupee_field): {raw}"
+    assert raw == [], f"{model._meta.label}: show these in rupees (core.display.rupee_field): {raw}"
 
 
 @pytest.mark.django_db

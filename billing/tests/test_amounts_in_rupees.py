@@ -13,15 +13,14 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from alerts.models import Incident
-from billing.audit import order_problems
 from billing.models import CreditNote
-from billing.refunds import RefundRefused, order_refund, order_refund_plan, refund_payment
-
-from .test_refunds import verified
+from ops.audit import order_problems
+from payments.refunds import RefundRefused, order_refund, order_refund_plan, refund_payment
+from payments.tests.test_refunds import verified
 
 
 def audited(**figures):
-    """An order as billing.audit.audited_orders annotates it: a `new` order paid
+    """An order as ops.audit.audited_orders annotates it: a `new` order paid
     ₹2,643.20, with its invoice and a terminated server unless told otherwise."""
     values = {
         "number": "ORD-RUPEES0001",
@@ -160,8 +159,8 @@ def test_the_credit_note_guard_names_money_in_rupees(alice, plan):
 
 
 def test_a_razorpay_order_echoed_with_another_amount_is_refused_in_rupees(fake_razorpay):
-    from billing.gateways import GatewayMismatch
-    from billing.gateways.razorpay_gateway import RazorpayGateway
+    from payments.gateways import GatewayMismatch
+    from payments.gateways.razorpay_gateway import RazorpayGateway
 
     fake_razorpay.echo_amount_delta = 1
     with pytest.raises(GatewayMismatch) as refused:

@@ -11,11 +11,11 @@ from rest_framework.test import APIClient
 
 from billing.credit_notes import credit_figures, credit_note_issue
 from billing.models import CreditNote, InvoiceSequence, Order, TaxInvoice
-from billing.refunds import order_refund
 from billing.services import financial_year, invoice_number_assign
+from payments.refunds import order_refund
+from payments.tests.test_refunds import verified
 
 from .test_invoices import pdf_text
-from .test_refunds import verified
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 
@@ -66,7 +66,7 @@ def test_a_pending_refund_issues_no_credit_note_until_processed(paid, fake_razor
     fake_razorpay.refund_status = "pending"
     refund = order_refund(paid.number, reason="Goodwill", actor=staff, amount_paise=5000)
     assert not CreditNote.objects.exists()
-    from billing.refunds import refund_apply
+    from payments.refunds import refund_apply
 
     refund_apply(
         refund_id=refund.razorpay_refund_id,

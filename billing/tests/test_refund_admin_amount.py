@@ -7,8 +7,7 @@ from django.test import Client
 
 from accounts.factories import UserFactory
 from billing.models import Order, Refund
-
-from .test_refunds import verified
+from payments.tests.test_refunds import verified
 
 
 def boss_client():

@@ -11,10 +11,9 @@ from django_otp.oath import TOTP
 
 from accounts.factories import UserFactory
 from billing.models import Order, Refund
+from payments.tests.test_refunds import verified
 from security.factories import verified_staff_login
 from security.models import StaffAction
-
-from .test_refunds import verified
 
 
 def code_at(device, when):

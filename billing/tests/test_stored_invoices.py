@@ -10,8 +10,7 @@ from pypdf import PdfReader
 
 from billing import models
 from billing.models import Order
-
-from .test_refunds import verified
+from payments.tests.test_refunds import verified
 
 # The reproductions below check what the customer is given (the invoice page and
 # PDF) first, and the stored document (models.TaxInvoice, looked up only where it
@@ -93,7 +92,7 @@ def test_a_profile_gstin_of_another_state_without_a_state_means_igst(alice, alic
 def test_a_blank_gstin_from_checkout_does_not_put_the_profiles_on_the_invoice(
     alice, alice_client, api, plan, fake_razorpay
 ):
-    from billing.services import order_create
+    from payments.services import order_create
 
     alice.gstin, alice.billing_state, alice.billing_address = MAHARASHTRA_GSTIN, "Maharashtra", "9 Marine Drive"
     alice.save()

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from billing.factories import OrderFactory, credit_note_issued
-from billing.templatetags.money import rupees
+from core.templatetags.money import rupees
 from servers.factories import ServerFactory
 from support.factories import TicketFactory
 

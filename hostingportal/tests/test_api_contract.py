@@ -10,7 +10,7 @@ from accounts.factories import api_key_for
 from accounts.models import ApiToken
 from billing.factories import OrderFactory
 from billing.models import Order
-from billing.tests.conftest import post_webhook
+from payments.tests.conftest import post_webhook
 from servers.factories import ServerFactory
 from support.factories import TicketMessageFactory
 

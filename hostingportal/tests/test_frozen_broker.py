@@ -6,7 +6,6 @@ import time
 import pytest
 from django.core import mail
 
-from billing.tests.conftest import portal_order  # noqa: F401 - a fixture (api is in the root conftest)
 from conftest import celery_configure, hard_deadline, silent_server
 from hostingportal.celery import app as celery_app
 from servers.models import Server
@@ -44,7 +43,7 @@ def test_healthz_keeps_answering_while_earlier_probes_are_still_stuck(client, se
 
 
 def test_a_verify_with_the_broker_frozen_is_paid_in_seconds_and_left_to_the_sweeper(
-    api, portal_order, fake_razorpay, frozen_broker, django_capture_on_commit_callbacks  # noqa: F811
+    api, portal_order, fake_razorpay, frozen_broker, django_capture_on_commit_callbacks
 ):
     original = celery_app.conf.broker_url
     celery_configure(task_always_eager=False, broker_url=frozen_broker)

@@ -12,7 +12,7 @@ from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
 from billing.models import WebhookEvent
-from billing.tests.fake_razorpay import sign
+from payments.tests.fake_razorpay import sign
 from servers.factories import ServerFactory
 from support.factories import TicketFactory
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Order
-from billing.services import order_gateway_ensure
+from payments.services import order_gateway_ensure
 from servers.factories import ServerFactory
 from servers.models import Server, SimulatedNode
 from servers.services import server_spec

@@ -134,7 +134,7 @@ def test_termination_cancels_the_renewal_and_a_later_payment_is_flagged_and_revi
     server = active_server(alice, plan, paid_until=now - 10 * DAY)
     run(django_capture_on_commit_callbacks, now=now)  # renewal issued, suspended
     renewal = Order.objects.get(renews_server=server, status="created")
-    from billing.services import order_gateway_ensure
+    from payments.services import order_gateway_ensure
 
     renewal = order_gateway_ensure(renewal)  # the customer opened Checkout and left it open
 

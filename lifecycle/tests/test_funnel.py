@@ -9,10 +9,11 @@ from django.test import Client
 from django.utils import timezone
 
 from billing.models import Order
-from billing.services import order_gateway_ensure, renewal_order_build
-from billing.tests.conftest import post_webhook
+from billing.services import renewal_order_build
 from lifecycle.services import renewal_issue
 from ops.selectors import orphaned_orders
+from payments.services import order_gateway_ensure
+from payments.tests.conftest import post_webhook
 from servers.models import RenewalExtension, Server
 from servers.periods import period_end
 

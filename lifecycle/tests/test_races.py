@@ -9,11 +9,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing.models import Order
-from billing.services import order_gateway_ensure
-from billing.tests.conftest import post_webhook
 from conftest import in_threads
 from lifecycle.billing_day import billing_run
 from lifecycle.services import renewal_issue
+from payments.services import order_gateway_ensure
+from payments.tests.conftest import post_webhook
 from servers.models import RenewalExtension, Server, ServerOperation
 from servers.periods import period_end
 

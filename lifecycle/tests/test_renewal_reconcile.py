@@ -12,11 +12,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from billing.gateways import GatewayError
 from billing.models import Order
-from billing.reconcile import payments_reconcile
-from billing.services import order_create
 from lifecycle.services import renewal_issue
+from payments.gateways import GatewayError
+from payments.reconcile import payments_reconcile
+from payments.services import order_create
 from servers.models import Server
 
 from .conftest import active_server

@@ -1,7 +1,7 @@
 import pytest
 
-from billing.refunds import order_refund
 from lifecycle.services import renewal_issue
+from payments.refunds import order_refund
 
 from .conftest import active_server, verify_payment
 from .test_funnel import at

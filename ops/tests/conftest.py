@@ -15,7 +15,7 @@ def underpaid_order(customer, plan, fake_razorpay, client):
     from rest_framework.test import APIClient
 
     from billing.models import Order
-    from billing.tests.conftest import post_webhook
+    from payments.tests.conftest import post_webhook
 
     api = APIClient()
     api.force_authenticate(customer)

@@ -4,8 +4,8 @@ not add up to its documents is an incident, resolved once it adds up again."""
 import datetime
 
 from alerts.models import Incident
-from billing.audit import ledger_audit
 from billing.models import TaxInvoice
+from ops.audit import ledger_audit
 
 from .world import credited, invoiced, ist
 
@@ -22,7 +22,7 @@ def test_a_return_that_adds_up_raises_nothing(db):
 
 
 def test_the_command_and_the_daily_beat_check_the_month_just_closed(db):
-    from billing.audit import month_just_closed
+    from ops.audit import month_just_closed
 
     assert month_just_closed(datetime.date(2026, 12, 1)) == NOVEMBER == month_just_closed(datetime.date(2026, 12, 31))
 

@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from hostingportal.commands import JsonOutputMixin
+from core.commands import JsonOutputMixin
 from lifecycle.billing_day import billing_run
 
 

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from billing.templatetags.money import rupees
-from hostingportal.commands import JsonOutputMixin
+from core.commands import JsonOutputMixin
+from core.templatetags.money import rupees
 from ops.recovery import UnknownOrders, recovery_execute, recovery_plan
 from security.audit import staff_action_record
 

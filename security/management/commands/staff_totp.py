@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from hostingportal.commands import JsonOutputMixin
+from core.commands import JsonOutputMixin
 from security.audit import staff_action_record
 from security.second_factor import totp_device_replace, totp_secret
 

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class PaymentsConfig(AppConfig):
+    """The money side of an order: gateways, capture, the payment funnel, verify,
+    webhooks, reconcile and refunds, with the checkout pages and the payment API.
+    No models: Payment, Refund and WebhookEvent stay in billing (no table moves)."""
+
+    name = "payments"
+
+    def ready(self):
+        from security import staff_actions
+
+        from .staff_actions import DEFINITIONS
+
+        staff_actions.register(*DEFINITIONS)
