@@ -1,7 +1,16 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from rest_framework import serializers
 
+from accounts.models import BILLING_ADDRESS_MAX, BILLING_NAME_MAX
+
+from .gst import STATE_CHOICES, STATE_CODES, gstin_validate
 from .models import BILLING_CYCLES, HostingPlan, Order
+
+NO_PLACE_OF_SUPPLY = (
+    "Say where the service is supplied: billing_state (a state or union territory) or a GSTIN. "
+    "Your saved billing details have no state, and CGST + SGST or IGST depends on it."
+)
 
 
 class PlanSerializer(serializers.ModelSerializer):
@@ -29,6 +38,42 @@ class OrderCreateSerializer(serializers.Serializer):
         max_length=10,
         help_text="Ids of the caller's own SSH keys (GET /api/v1/ssh-keys/) to install on the new server.",
     )
+    # The buyer as the tax invoice names them; each left out is taken from the caller's
+    # saved billing details (the checkout page's), and what is given is saved there.
+    billing_name = serializers.CharField(max_length=BILLING_NAME_MAX, required=False, allow_blank=True)
+    billing_address = serializers.CharField(max_length=BILLING_ADDRESS_MAX, required=False, allow_blank=True)
+    billing_state = serializers.ChoiceField(
+        choices=STATE_CHOICES,
+        required=False,
+        help_text="The state or union territory of supply: decides CGST + SGST or IGST.",
+    )
+    gstin = serializers.CharField(
+        max_length=20, required=False, allow_blank=True, help_text="For GST-registered buyers: 15 characters."
+    )
+
+    def validate(self, attrs):
+        """The buyer, completed from the saved details, with a known place of supply: a
+        customer with no state anywhere was charged CGST + SGST for the seller's state."""
+        user = self.context["user"]
+        given = {key for key in ("billing_name", "billing_address", "billing_state", "gstin") if key in attrs}
+        gstin = attrs.get("gstin", "" if "billing_state" in attrs else user.gstin)
+        state = attrs.get("billing_state") or (user.billing_state if "gstin" not in attrs or not gstin else "")
+        if gstin:
+            try:
+                gstin = gstin_validate(gstin, state)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"gstin": exc.messages}) from exc
+            state = state or STATE_CODES[gstin[:2]]
+        if not state:
+            raise serializers.ValidationError({"billing_state": [NO_PLACE_OF_SUPPLY]})
+        attrs["buyer"] = {
+            "name": attrs.get("billing_name", user.billing_name),
+            "address": attrs.get("billing_address", user.billing_address),
+            "state": state,
+            "gstin": gstin,
+        }
+        attrs["buyer_given"] = bool(given)
+        return attrs
 
 
 class RazorpayCheckoutSerializer(serializers.Serializer):

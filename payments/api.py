@@ -5,6 +5,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.services import billing_details_remember
 from billing import selectors
 from billing.models import OrderStatus
 from billing.serializers import (
@@ -58,13 +59,18 @@ class OrderListCreateView(generics.ListAPIView):
                 400,
                 *AUTHENTICATED,
                 503,
-                e400="Unknown or inactive plan, a bad billing cycle, or an SSH key that is not the caller's.",
+                e400="Unknown or inactive plan, a bad billing cycle, an SSH key that is not the caller's, "
+                "a GSTIN that is malformed or of another state than billing_state, or no place of supply "
+                "(no billing_state or GSTIN given and none saved).",
             ),
         },
     )
     def post(self, request):
-        serializer = OrderCreateSerializer(data=request.data)
+        serializer = OrderCreateSerializer(data=request.data, context={"user": request.user})
         serializer.is_valid(raise_exception=True)
+        buyer = serializer.validated_data["buyer"]
+        if serializer.validated_data["buyer_given"]:
+            billing_details_remember(request.user, **buyer)
         try:
             ssh_keys = ssh_keys_owned(request.user, serializer.validated_data["ssh_keys"])
         except UnknownSSHKeys as exc:
@@ -75,6 +81,7 @@ class OrderListCreateView(generics.ListAPIView):
                 plan=serializer.validated_data["plan"],
                 billing_cycle_months=serializer.validated_data["billing_cycle_months"],
                 source="api",
+                buyer=buyer,
                 ssh_keys=ssh_keys,
             )
         except services.OrderError as exc:

@@ -60,3 +60,55 @@ def test_orders_list_and_detail_show_only_the_callers_orders(api, bob_api, porta
 @pytest.mark.django_db
 def test_anonymous_order_creation_is_401(client, plan):
     assert client.post("/api/v1/orders/", {"plan": "g-8gb"}, content_type="application/json").status_code == 401
+
+
+MAHARASHTRA_GSTIN = "27AAGCB7383J1Z8"
+
+
+def test_the_api_takes_the_billing_state_and_gstin_of_the_invoice_and_remembers_them(api, alice, plan, fake_razorpay):
+    response = api.post(
+        "/api/v1/orders/",
+        {"plan": plan.slug, "billing_name": "Alice Exports", "billing_state": "Maharashtra", "gstin": MAHARASHTRA_GSTIN},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    order = Order.objects.get(number=response.json()["number"])
+    assert (order.buyer_name, order.buyer_state, order.buyer_gstin) == ("Alice Exports", "Maharashtra", MAHARASHTRA_GSTIN)
+    alice.refresh_from_db()
+    assert (alice.billing_state, alice.gstin) == ("Maharashtra", MAHARASHTRA_GSTIN)
+
+
+def test_a_gstin_alone_names_the_place_of_supply(api, alice, plan, fake_razorpay):
+    alice.billing_state = ""
+    alice.save(update_fields=["billing_state"])
+    response = api.post("/api/v1/orders/", {"plan": plan.slug, "gstin": MAHARASHTRA_GSTIN}, format="json")
+    assert response.status_code == 201, response.json()
+    assert Order.objects.get(number=response.json()["number"]).buyer_state == "Maharashtra"
+
+
+@pytest.mark.parametrize(
+    "payload, field, says",
+    [
+        ({"billing_state": "Narnia"}, "billing_state", "not a valid choice"),
+        ({"billing_state": "Karnataka", "gstin": MAHARASHTRA_GSTIN}, "gstin", "registered in Maharashtra"),
+        ({"gstin": "27AAGCB7383J1Z9"}, "gstin", "check character does not match"),
+        ({"billing_address": "A" * 301}, "billing_address", "no more than 300 characters"),
+    ],
+)
+def test_billing_details_the_checkout_would_refuse_are_a_400_and_create_nothing(
+    api, plan, fake_razorpay, payload, field, says
+):
+    response = api.post("/api/v1/orders/", {"plan": plan.slug, **payload}, format="json")
+    assert response.status_code == 400
+    assert says in " ".join(response.json()[field])
+    assert not Order.objects.exists()
+
+
+def test_an_order_that_cannot_know_its_place_of_supply_is_refused_rather_than_guessed(api, alice, plan, fake_razorpay):
+    """A customer with no state saved was charged CGST + SGST for the seller's state."""
+    alice.billing_state, alice.gstin = "", ""
+    alice.save(update_fields=["billing_state", "gstin"])
+    response = api.post("/api/v1/orders/", {"plan": plan.slug}, format="json")
+    assert response.status_code == 400
+    assert "Say where the service is supplied" in response.json()["billing_state"][0]
+    assert not Order.objects.exists()
