@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from core import claims
 from core.sql import row_exists
 
 from .models import Server, ServerOperation
@@ -27,7 +28,7 @@ def servers_for_user(user):
 def lease_expired(now):
     """Servers whose provisioning lease ran out by `now` (no lease at all counts:
     rows claimed before leases existed). Only these may be taken over or requeued."""
-    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    return claims.lease_expired(now)
 
 
 def stuck(now):

@@ -73,3 +73,16 @@ def test_beat_starts_from_a_fresh_clone_against_redis_and_stays_up(transactional
             process.kill()
             process.wait()
         redis.Redis.from_url(REDIS_URL).delete(queue, f"_kombu.binding.{queue}")
+
+
+def test_every_safety_net_sweep_runs_on_the_sweep_queue_and_the_procfiles_start_a_sweeper():
+    from django.conf import settings
+
+    from hostingportal.schedule import BEAT_SCHEDULE
+
+    sweeps = {entry["task"] for entry in BEAT_SCHEDULE.values() if entry["schedule"] <= 300}
+    assert sweeps <= set(settings.SWEEP_TASKS)
+    assert {settings.CELERY_TASK_ROUTES[task]["queue"] for task in sweeps} == {settings.CELERY_SWEEP_QUEUE}
+    for procfile in ("Procfile", "Procfile.dev"):
+        text = (settings.BASE_DIR / procfile).read_text()
+        assert "sweeper: celery -A hostingportal worker -Q ${CELERY_SWEEP_QUEUE:-sweeps}" in text
