@@ -102,7 +102,7 @@ def test_with_the_cache_stopped_the_api_answers_json_and_sign_in_works(alice, pr
     listing = api("/api/v1/servers/", key)
     assert listing.status_code == 200 and listing["Content-Type"] == "application/json", listing.content[:200]
     issued = token_request(alice.email, DEFAULT_PASSWORD)
-    assert issued.status_code == 200 and "key" in issued.json(), issued.content[:200]
+    assert issued.status_code == 200 and "token" in issued.json(), issued.content[:200]
     browser = Client(raise_request_exception=False)
     signed_in = browser.post("/accounts/login/", {"username": alice.email, "password": DEFAULT_PASSWORD})
     assert signed_in.status_code == 302, signed_in.content[:200]
@@ -153,3 +153,31 @@ def test_a_verify_after_a_real_payment_succeeds_with_the_cache_stopped(alice, pl
     assert verified.status_code == 200, verified.content[:300]
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_an_unexpected_error_in_the_api_answers_json_not_an_html_page(alice):
+    """Whatever fails under /api/ (here the servers table locked past the statement timeout), an integrator
+    gets the API's error shape, never Django's HTML error page."""
+    from django.db import connection
+
+    from conftest import transaction_held_open
+
+    key = api_key_for(alice)
+
+    def lock_servers():
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE servers_server IN ACCESS EXCLUSIVE MODE")
+
+    with transaction_held_open(lock_servers):
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 300")
+        try:
+            response = api("/api/v1/servers/", key)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET statement_timeout")
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json", response.content[:100]
+    assert "try again" in response.json()["detail"]
