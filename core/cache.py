@@ -1,4 +1,4 @@
-"""Django's Redis cache, keeping one redis client per connection pool.
+"""Django's Redis cache, keeping one redis client per connection pool, with bounded waits and a breaker.
 
 Django's RedisCacheClient builds a new redis.Redis for every cache operation,
 and redis-py's constructor sets its eighty-odd response callbacks one by one:
@@ -7,17 +7,59 @@ of CPU on every API request. A redis.Redis is safe to share between threads
 (each command takes a connection from the pool and gives it back), so one is
 kept per pool. After a fork, redis-py's pool notices the new process id and
 opens its own connections.
+
+The cache is on every API request and every sign-in, so it must never hold one
+(docs/decisions.md, "The shared cache fails open"): every connect and every
+read or write gives up after CACHE_SOCKET_TIMEOUT seconds (redis-py waits
+forever by default, and a frozen Redis keeps its connections open), and after a
+failure this process skips Redis for CACHE_RETRY_AFTER_SECONDS, raising
+CacheUnavailable at once, so a frozen Redis costs a process one timeout per
+interval instead of one per operation. The callers (throttles, lockout) decide
+what an unavailable cache means for them; the errors are redis-py's, so they
+catch `redis.exceptions.RedisError`.
 """
 
+import logging
+import threading
+import time
+
+from django.conf import settings
 from django.core.cache.backends import redis as django_redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger("core.cache")
+
+# The operations of Django's RedisCacheClient, each of which may meet a stopped or frozen Redis.
+CACHE_OPERATIONS = (
+    "add",
+    "get",
+    "set",
+    "touch",
+    "delete",
+    "get_many",
+    "has_key",
+    "incr",
+    "set_many",
+    "delete_many",
+    "clear",
+)
+
+
+class CacheUnavailable(RedisConnectionError):
+    """The cache failed moments ago and is not asked again until CACHE_RETRY_AFTER_SECONDS have passed."""
 
 
 class KeptClientRedisCacheClient(django_redis.RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}  # pool index -> redis.Redis
+        self._skip_until = 0.0  # time.monotonic(): Redis failed, not asked again before this
+        self._skip_lock = threading.Lock()
 
     def get_client(self, key=None, *, write=False):
+        if time.monotonic() < self._skip_until:
+            raise CacheUnavailable("the shared cache failed moments ago; not asking it again yet")
         index = self._get_connection_pool_index(write)
         client = self._clients.get(index)
         if client is None:
@@ -26,8 +68,46 @@ class KeptClientRedisCacheClient(django_redis.RedisCacheClient):
             client = self._clients.setdefault(index, self._client(connection_pool=self._pools[index]))
         return client
 
+    def failed(self, operation, exc):
+        with self._skip_lock:
+            first = time.monotonic() >= self._skip_until
+            self._skip_until = time.monotonic() + settings.CACHE_RETRY_AFTER_SECONDS
+        if first:
+            logger.warning(
+                "shared_cache_unavailable operation=%s error=%r skipping_for_s=%s",
+                operation,
+                exc,
+                settings.CACHE_RETRY_AFTER_SECONDS,
+            )
+
+
+def _breaker(name):
+    operation = getattr(django_redis.RedisCacheClient, name)
+
+    def guarded(self, *args, **kwargs):
+        try:
+            return operation(self, *args, **kwargs)
+        except CacheUnavailable:
+            raise
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            self.failed(name, exc)
+            raise
+
+    guarded.__name__ = name
+    return guarded
+
+
+for _name in CACHE_OPERATIONS:
+    setattr(KeptClientRedisCacheClient, _name, _breaker(_name))
+
 
 class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
-        super().__init__(server, params)
+        options = params.get("OPTIONS", {})
+        bounded = {
+            "socket_connect_timeout": settings.CACHE_SOCKET_TIMEOUT,
+            "socket_timeout": settings.CACHE_SOCKET_TIMEOUT,
+            **options,
+        }
+        super().__init__(server, {**params, "OPTIONS": bounded})
         self._class = KeptClientRedisCacheClient

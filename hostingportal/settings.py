@@ -379,6 +379,10 @@ API_THROTTLE_RATES = {
     "token": env.str("API_THROTTLE_TOKEN", default="10/min"),
 }
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# A stopped or frozen Redis must not hold requests (core/cache.py): each connect, read or
+# write waits at most this long, and after a failure a process skips Redis for CACHE_RETRY_AFTER_SECONDS.
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.5)
+CACHE_RETRY_AFTER_SECONDS = env.float("CACHE_RETRY_AFTER_SECONDS", default=5)
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     CACHES["default"]["BACKEND"] = "core.cache.RedisCache"  # one redis client per pool, not per call
 if not DEBUG and CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache")):
@@ -388,7 +392,8 @@ if not DEBUG and CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCac
     )
 
 # --- Sign-in lockout (django-axes; security/lockout.py) -----------------------
-AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"  # counters in CACHES["default"]
+# Counters in CACHES["default"]; in the database while the cache is unavailable (security/lockout.py).
+AXES_HANDLER = "security.lockout.CacheOrDatabaseAxesHandler"
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)  # never a permanent lockout
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair: neighbours are unaffected
@@ -399,7 +404,7 @@ AXES_RESET_ON_SUCCESS = True
 # 15 minutes from the fifth failure, not from the latest refused attempt: otherwise an
 # attacker could keep a customer locked out for as long as they keep guessing.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_ENABLE_ADMIN = False  # the cache handler writes none of axes' tables
+AXES_ENABLE_ADMIN = False  # axes' tables hold counts only while the cache is unavailable
 AXES_VERBOSE = False
 LOCKOUT_BURST_THRESHOLD = env.int("LOCKOUT_BURST_THRESHOLD", default=10)  # lockouts in 15 minutes that alert staff
 if DEBUG:

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views import defaults
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
@@ -17,6 +18,15 @@ def favicon(request):
     """Browsers ask for /favicon.ico on every page whatever the page links."""
     return HttpResponse(FAVICON, content_type="image/x-icon")
 
+
+def server_error(request):
+    """An unexpected failure: the API's error shape under /api/ (integrators parse JSON), the page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Something went wrong on our side; try again shortly."}, status=500)
+    return defaults.server_error(request)
+
+
+handler500 = server_error
 
 urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),

@@ -1,13 +1,18 @@
 """Sign-in lockout, carried out by django-axes (settings: AXES_*): 5 failed sign-ins
 for one email from one client address within 15 minutes lock that pair out for 15
 minutes on /accounts/login/, /admin/login/ and POST /api/v1/auth/token/ alike. The
-counters live in the default cache (Redis in production, shared by every web node).
-This module holds what axes calls back: the email it counts by, the page or JSON it
-answers with, and the alert for a burst of lockouts."""
+counters live in the default cache (Redis in production, shared by every web node);
+while that cache is unavailable they are counted in the database (axes' own tables),
+so the rule holds through a Redis outage and no one is refused wholesale.
+This module holds what axes calls back: the handler that counts, the email it counts
+by, the page or JSON it answers with, and the alert for a burst of lockouts."""
 
 import logging
 from datetime import UTC, timedelta
 
+from axes.handlers.base import AbstractAxesHandler, AxesBaseHandler
+from axes.handlers.cache import AxesCacheHandler
+from axes.handlers.database import AxesDatabaseHandler
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.core.cache import cache
@@ -15,10 +20,62 @@ from django.dispatch import receiver
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 logger = logging.getLogger("security.lockout")
 
 LOCKOUT_MESSAGE = "Too many failed sign-ins for this email from your address. Try again in 15 minutes."
+
+
+class CacheOrDatabaseAxesHandler(AbstractAxesHandler, AxesBaseHandler):
+    """Axes' cache handler, and its database handler for any call the cache cannot answer.
+
+    A failure counted in the database during an outage is not seen by the cache once it is back (and
+    the reverse): for those 15 minutes a guesser may get up to twice five tries, never an unlimited
+    number, and no customer is locked out by the outage itself."""
+
+    def __init__(self):
+        self.in_cache = AxesCacheHandler()
+        self.in_cache.cache = cache  # the proxy, not the backend of the moment (tests swap CACHES)
+        self.in_database = AxesDatabaseHandler()
+
+    def counted(self, method, *args, **kwargs):
+        try:
+            return getattr(self.in_cache, method)(*args, **kwargs)
+        except RedisError as exc:
+            logger.warning("lockout_counts_in_database call=%s cache_error=%r", method, exc)
+            return getattr(self.in_database, method)(*args, **kwargs)
+
+    def get_failures(self, request, credentials=None):
+        return self.counted("get_failures", request, credentials)
+
+    def user_login_failed(self, sender, credentials, request=None, **kwargs):
+        return self.counted("user_login_failed", sender, credentials, request, **kwargs)
+
+    def user_logged_in(self, sender, request, user, **kwargs):
+        return self.counted("user_logged_in", sender, request, user, **kwargs)
+
+    def user_logged_out(self, sender, request, user, **kwargs):
+        return self.counted("user_logged_out", sender, request, user, **kwargs)
+
+    def reset_attempts(self, *, ip_address=None, username=None, ip_or_username=False):
+        """Both stores: a reset (e.g. axes_reset) must clear what either counted."""
+        cleared = self.in_database.reset_attempts(
+            ip_address=ip_address, username=username, ip_or_username=ip_or_username
+        )
+        try:
+            cleared += self.in_cache.reset_attempts(
+                ip_address=ip_address, username=username, ip_or_username=ip_or_username
+            )
+        except RedisError as exc:
+            logger.warning("lockout_reset_cache_skipped cache_error=%r", exc)
+        return cleared
+
+    def post_save_access_attempt(self, instance, **kwargs):
+        """Nothing to do (axes' proxy calls it on every saved attempt row)."""
+
+    def post_delete_access_attempt(self, instance, **kwargs):
+        """Nothing to do."""
 
 
 def lockout_username(request, credentials):
@@ -61,12 +118,17 @@ def lockout_burst_alert(sender, request=None, username=None, ip_address=None, **
     from alerts.services import incident_open
 
     logger.warning("sign_in_locked_out email=%s address=%s", username, ip_address)
-    if not cache.add(f"security:locked:{username}:{ip_address}", 1, timeout=lockout_seconds()):
-        return  # axes tells us again for each refused attempt of a pair already locked
     window = lockout_burst_window(timezone.now().astimezone(UTC))
     key = f"security:lockouts:{window}"
-    cache.add(key, 0, timeout=int(timedelta(minutes=30).total_seconds()))
-    count = cache.incr(key)
+    try:
+        if not cache.add(f"security:locked:{username}:{ip_address}", 1, timeout=lockout_seconds()):
+            return  # axes tells us again for each refused attempt of a pair already locked
+        cache.add(key, 0, timeout=int(timedelta(minutes=30).total_seconds()))
+        count = cache.incr(key)
+    except RedisError as exc:
+        # The lockout itself holds (counted in the database); only the burst alert waits for the cache.
+        logger.warning("lockout_burst_not_counted cache_error=%r", exc)
+        return
     if count == settings.LOCKOUT_BURST_THRESHOLD:
         incident_open(
             f"sign-in-lockout-burst:{window}",

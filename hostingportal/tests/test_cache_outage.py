@@ -2,7 +2,7 @@
 
 A real redis-server on a private port, started by the test, then killed (an outage) or sent SIGSTOP (a
 frozen server that keeps its connections open and never answers). Requests go through Django's test client
-and the real cache backend (hostingportal.cache.RedisCache). Expected (docs/decisions.md, "The shared cache
+and the real cache backend (core.cache.RedisCache). Expected (docs/decisions.md, "The shared cache
 fails open"): every request is answered in bounded time, the API answers JSON, sign-in works, the
 five-failures lockout still holds (counted in the database meanwhile), and a verify after a real payment
 succeeds.
@@ -70,7 +70,7 @@ class PrivateRedis:
 @pytest.fixture
 def private_redis(settings):
     server = PrivateRedis()
-    settings.CACHES = {"default": {"BACKEND": "hostingportal.cache.RedisCache", "LOCATION": server.url}}
+    settings.CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": server.url}}
     AxesProxyHandler.get_implementation(force=True)  # axes keeps its handler (and its cache) across requests
     yield server
     server.close()
@@ -157,10 +157,12 @@ def test_a_verify_after_a_real_payment_succeeds_with_the_cache_stopped(alice, pl
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_an_unexpected_error_in_the_api_answers_json_not_an_html_page(alice):
+def test_an_unexpected_error_in_the_api_answers_json_not_an_html_page(alice, settings):
     """Whatever fails under /api/ (here the servers table locked past the statement timeout), an integrator
     gets the API's error shape, never Django's HTML error page."""
     from django.db import connection
+
+    settings.DEBUG = False  # as in production (with DEBUG the traceback page is the answer, on purpose)
 
     from conftest import transaction_held_open
 
