@@ -430,6 +430,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api_errors.hygiene_responses",
+        "core.api_docs.operation_docs",  # the overview and each operation's text and example
     ],
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "support.models.TicketStatus",
