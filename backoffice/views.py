@@ -117,6 +117,7 @@ def staff_action(request, model_name, pk, key):
         error=error,
         obj=obj,
         unavailable=definition.unavailable(obj),
+        what=definition.describe(obj) if definition.describe else "",
         back=back,
         opts=obj._meta,
     )
@@ -160,8 +161,8 @@ def staff_list_action(request, model_name, key):
         if blocked:  # each object's own reason, as a refused run would give it
             for obj, why in blocked:
                 messages.error(request, definition.object_refused_message(obj, why))
-                if form is not None and "amount" in form.fields:
-                    form.add_error("amount", why)
+                if form is not None and definition.refusal_field in form.fields:
+                    form.add_error(definition.refusal_field, why)
             error = " ".join(why for _, why in blocked)
         else:
             error = staff_actions.confirmation_problem(definition, request, reason=reason, form=form, objects=objects)

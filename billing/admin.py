@@ -1,5 +1,6 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -15,6 +16,7 @@ from .invoices import tax_lines_of
 from .models import CreditNote, HostingPlan, InvoiceSequence, Order, OrderEvent, Payment, Refund, WebhookEvent
 from .pricing import tax_lines
 
+BUYER_FIELDS = ["buyer_name", "buyer_address", "buyer_state", "buyer_gstin"]
 # Shown in rupees (the columns hold integer paise); the GST split is shown as the invoice prints it.
 MONEY_FIELDS = ("unit_price", "discount", "subtotal", "gst", "total")
 SNAPSHOT_FIELDS = (
@@ -166,8 +168,12 @@ class OrderAdmin(StaffListActionsMixin, admin.ModelAdmin):
         "paid_at",
         "created_at",
         "updated_at",
+        # Only the audited "Mark handled" staff action changes these (ops.staff_actions), with handled_by.
+        "needs_attention",
+        "attention_reason",
         "handled_at",
         "handled_by",
+        "handled_reason",
     ]
     # What staff look for first (who, what, how much, what came of it), the snapshot last.
     fieldsets = [
@@ -245,8 +251,33 @@ class OrderAdmin(StaffListActionsMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(self.readonly_fields)
         if obj is not None and obj.status != Order.Status.CREATED:
-            fields += ["buyer_name", "buyer_address", "buyer_state", "buyer_gstin"]
+            fields += BUYER_FIELDS
         return fields
+
+    def save_model(self, request, obj, form, change):
+        """Write only what the form changed, decided under the order's lock: the form
+        read the order without a lock, so a payment may have landed since. Saving every
+        column would write its old status and paid_at back; buyer details changed after
+        the order left `created` would no longer match its invoice, so they are refused."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        changed = [name for name in form.changed_data if name in BUYER_FIELDS]
+        if not changed:
+            return None
+        with transaction.atomic():
+            current = Order.objects.select_for_update().get(pk=obj.pk)
+            if current.status != Order.Status.CREATED:
+                self.message_user(
+                    request,
+                    f"Order {obj.number} was {current.get_status_display().lower()} meanwhile: the billing details "
+                    "are those on its invoice now, and your changes were not saved.",
+                    messages.ERROR,
+                )
+                return None
+            for name in changed:
+                setattr(current, name, getattr(obj, name))
+            current.save(update_fields=[*changed, "updated_at"])
+        return None
 
 
 @admin.register(Payment)

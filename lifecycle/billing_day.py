@@ -205,12 +205,17 @@ def due_tomorrow_remind(servers, ctx, report):
 # --- Suspension and termination ------------------------------------------------------------
 
 
+def in_grace(ctx):
+    """Staff lifted an overdue suspension with a grace date not yet reached (Server.grace_until)."""
+    return Q(grace_until__gt=ctx.now)
+
+
 def overdue_to_suspend(ctx):
     return billed_servers().filter(
         Q(status=Server.Status.ACTIVE, suspension_reason=Server.SuspensionReason.NONE, cancel_at_period_end=False),
         paid_until__lte=ctx.suspend_before,
         paid_until__gt=ctx.terminate_before,
-    )
+    ).exclude(in_grace(ctx))
 
 
 def overdue_suspend(servers, ctx, report):
@@ -226,7 +231,7 @@ def to_terminate():
 
 
 def overdue_to_terminate(ctx):
-    return to_terminate().filter(paid_until__lte=ctx.terminate_before)
+    return to_terminate().filter(paid_until__lte=ctx.terminate_before).exclude(in_grace(ctx))
 
 
 def cancelled_to_terminate(ctx):

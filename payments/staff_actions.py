@@ -81,6 +81,7 @@ REFUND_ORDER = StaffActionDefinition(
     perform=order_refund_perform,
     fresh_second_factor=True,
     form=RefundForm,
+    refusal_field="amount",
     describe=order_refund_describe,
     list_title="Refund orders through Razorpay",
     service_errors=(GatewayError,),

@@ -65,6 +65,8 @@ class StaffActionDefinition:
     # The object the audit row names, when it is not the one acted on (a payment's refund names its order).
     audit_target: Callable = itself
     extra_permissions: tuple = ()  # further permissions the action needs (a retry needs both of its kinds)
+    # The form field a refusal with the typed inputs belongs beside (a refund's amount above what is left).
+    refusal_field: str = ""
     describe: Callable | None = None  # obj -> what the action would do to it, for the confirmation's table
     list_title: str = ""  # the list confirmation's title, when "<label> the selected <objects>" says too little
     # Errors of the service that mean "not done, nothing recorded" (Razorpay failing), reported like a refusal.
@@ -162,6 +164,9 @@ def confirmation_problem(definition, request, *, reason, form=None, objects=()):
         return " ".join(str(error) for errors in form.errors.values() for error in errors)
     blocked = none_available(definition, objects, form.params() if form is not None else {})
     if blocked:
+        if form is not None and definition.refusal_field in form.fields:
+            for _, why in blocked:
+                form.add_error(definition.refusal_field, why)
         return " ".join(why for _, why in blocked)
     return code_problem(definition, request)
 

@@ -84,6 +84,10 @@ class Server(models.Model):
     # Written when the suspension is decided; `status` becomes suspended only once
     # the backend has stopped the machine (servers.operations).
     suspension_reason = models.CharField(max_length=8, choices=SuspensionReason.choices, blank=True, default="")
+    # Staff lifted an overdue suspension until then (aware): run_billing neither suspends
+    # nor terminates the server for its unpaid renewal before this moment. Paying the
+    # renewal moves paid_until on; this then no longer matters.
+    grace_until = models.DateTimeField(null=True, blank=True)
     # What the backend last did to the machine (a stop, start, reboot or destroy that succeeded).
     power_state = models.CharField(max_length=8, choices=PowerState.choices, default=PowerState.RUNNING)
 

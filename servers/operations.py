@@ -173,11 +173,13 @@ def server_suspend(server_id, *, reason, source, actor=None, note="") -> ServerO
         return operation
 
 
-def server_unsuspend(server_id, *, source, actor=None, note="") -> ServerOperation | None:
+def server_unsuspend(server_id, *, source, actor=None, note="", grace_until=None) -> ServerOperation | None:
     """Lift a suspension (callers check who may lift which reason: paying lifts
     only `overdue`). Clears `suspension_reason`; a stop that has not started yet is
     cancelled (the machine never stopped), otherwise a start is queued after it.
-    Idempotent: a server not suspended gets nothing. Returns the start operation or None."""
+    `grace_until` (staff lifting an overdue suspension): run_billing leaves the
+    server alone until then. Idempotent: a server not suspended gets nothing.
+    Returns the start operation or None."""
     with transaction.atomic():
         server = server_locked(server_id)
         if not server.suspension_reason and server.status != Server.Status.SUSPENDED:
@@ -185,7 +187,12 @@ def server_unsuspend(server_id, *, source, actor=None, note="") -> ServerOperati
         if server.status == Server.Status.TERMINATED or termination_decided(server.pk):
             raise OperationRefused(f"Server #{server.pk} is terminated or being terminated")
         server.suspension_reason = Server.SuspensionReason.NONE
-        server.save(update_fields=["suspension_reason", "updated_at"])
+        fields = ["suspension_reason", "updated_at"]
+        if grace_until is not None:
+            server.grace_until = grace_until
+            fields.append("grace_until")
+            note = f"{note} (grace until {timezone.localtime(grace_until):%d %b %Y %H:%M})".strip()
+        server.save(update_fields=fields)
         server_event(server.pk, "unsuspend_decided", source=source, actor=actor, note=note)
         cancelled = (
             operations_open(server.pk)

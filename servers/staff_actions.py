@@ -5,8 +5,11 @@ code and writes the audit row in the decision's transaction. Nothing is decided
 here: `unavailable` only hides a button that could not work, and the decisions
 re-check under their row locks."""
 
+from django.utils import timezone
+
 from security.staff_actions import Done, StaffActionDefinition, StaffActionRefused
 
+from .forms import UnsuspendForm, overdue
 from .models import Server, ServerOperation
 from .operations import OperationRefused, operation_retry, server_suspend, server_terminate, server_unsuspend
 
@@ -16,9 +19,9 @@ def server_operation(decide, done, *, already=None, quick=None):
     either because it was already taken (`already`: refused, nothing new happened)
     or because nothing was left to do on the machine (`quick`: done all the same)."""
 
-    def perform(server, *, reason, actor):
+    def perform(server, *, reason, actor, **params):
         try:
-            operation = decide(server.pk, source="admin", actor=actor, note=reason)
+            operation = decide(server.pk, source="admin", actor=actor, note=reason, **params)
         except OperationRefused as exc:
             raise StaffActionRefused(str(exc)) from exc
         if operation is None and already:
@@ -40,10 +43,25 @@ def not_suspendable(server):
     return None
 
 
-def not_suspended(server):
+def not_suspended(server, **params):
     if not server.suspension_reason and server.status != Server.Status.SUSPENDED:
         return "The server is not suspended."
     return None
+
+
+def unsuspend_describe(server):
+    """What lifting this suspension will lead to, said on the confirmation page."""
+    if overdue(server):
+        return (
+            f"Renewal unpaid since {timezone.localtime(server.paid_until):%d %b %Y}: without a grace date the next "
+            "billing run (within the hour) suspends it again; with one, it runs until the end of that day, "
+            "then is suspended again unless the renewal is paid."
+        )
+    if server.paid_until is not None:
+        return (
+            f"Paid until {timezone.localtime(server.paid_until):%d %b %Y}: it stays running; billing goes on as usual."
+        )
+    return "It stays running."
 
 
 def not_terminable(server):
@@ -82,8 +100,11 @@ UNSUSPEND = StaffActionDefinition(
     label="Unsuspend",
     model=Server,
     permission="servers.suspend_server",
-    explains="Lifts the suspension, whatever its reason, and starts the machine again.",
+    explains="Lifts the suspension, whatever its reason, and starts the machine again. A server whose renewal is "
+    "unpaid past its suspension day needs a grace date, which the billing run respects.",
     unavailable=not_suspended,
+    form=UnsuspendForm,
+    describe=unsuspend_describe,
     perform=server_operation(
         server_unsuspend,
         "Server #{server.pk}: suspension lifted; the machine is being started.",
