@@ -11,9 +11,8 @@ from django_otp.oath import TOTP
 
 from accounts.factories import UserFactory
 from billing.models import CreditNote, Refund
-from billing.tests.conftest import portal_order  # noqa: F401 - a paid order, as the billing tests make it
-from billing.tests.test_refunds import verified
 from conftest import browser_test
+from payments.tests.test_refunds import verified
 from security.factories import verified_staff_login
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -45,7 +44,7 @@ def test_the_refund_form_keeps_what_was_typed_and_the_credit_note_opens_for_staf
     staff_page,
     live_server,
     api,
-    portal_order,  # noqa: F811 - the imported fixture, by name
+    portal_order,
     fake_razorpay,
 ):
     expect = sync_api.expect
