@@ -477,3 +477,25 @@ class InvoiceSequence(models.Model):
 
     def __str__(self):
         return f"{self.financial_year}: {self.last_number}"
+
+
+class RazorpayCustomer(models.Model):
+    """A customer's Razorpay customer (recurring payments need one), made once and
+    kept, with the mobile number Razorpay requires for them: asked once at the first
+    autopay checkout and remembered for the next."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="razorpay_customer")
+    # Ten digits, Indian mobile number without the +91.
+    contact = models.CharField(max_length=10)
+    # Empty until Razorpay has answered (the number may be saved before Razorpay is reached).
+    razorpay_customer_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(contact__regex=r"^[0-9]{10}$"), name="razorpay_customer_contact_digits"),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} {self.razorpay_customer_id or '(not yet at Razorpay)'}"

@@ -38,6 +38,21 @@ class OrderCreateSerializer(serializers.Serializer):
         max_length=10,
         help_text="Ids of the caller's own SSH keys (GET /api/v1/ssh-keys/) to install on the new server.",
     )
+    autopay = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Pay renewals automatically by e-mandate: paying this order registers it (needs `contact`).",
+    )
+    contact = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=20,
+        help_text="Mobile number for autopay, 10 digits, optionally after +91; remembered for later orders.",
+    )
+
+    def validate_contact(self, value):
+        return contact_validate(value)
+
     # The buyer as the tax invoice names them; each left out is taken from the caller's
     # saved billing details (the checkout page's), and what is given is saved there.
     billing_name = serializers.CharField(max_length=BILLING_NAME_MAX, required=False, allow_blank=True)
@@ -76,6 +91,18 @@ class OrderCreateSerializer(serializers.Serializer):
         return attrs
 
 
+def contact_validate(value):
+    """A mobile number given for autopay: 10 digits, optionally after +91; blank is "the remembered one"."""
+    from .recurring import ContactInvalid, contact_parse
+
+    if not value:
+        return ""
+    try:
+        return contact_parse(value)
+    except ContactInvalid as exc:
+        raise serializers.ValidationError(str(exc)) from exc
+
+
 class RazorpayCheckoutSerializer(serializers.Serializer):
     key_id = serializers.CharField()
     # null while the order has no Razorpay order yet: a renewal issued by run_billing, or an
@@ -83,6 +110,8 @@ class RazorpayCheckoutSerializer(serializers.Serializer):
     order_id = serializers.CharField(allow_null=True)
     amount = serializers.IntegerField()
     currency = serializers.CharField()
+    customer_id = serializers.CharField(required=False, help_text="Autopay orders only: for Checkout.")
+    recurring = serializers.CharField(required=False, help_text='Autopay orders only: "1", for Checkout.')
 
 
 class InvoiceLinkSerializer(serializers.Serializer):
@@ -107,6 +136,7 @@ class OrderSerializer(serializers.ModelSerializer):
     refunded_paise = serializers.SerializerMethodField()
     invoice = serializers.SerializerMethodField()
     credit_notes = serializers.SerializerMethodField()
+    autopay = serializers.SerializerMethodField(help_text="Paying this order registers autopay.")
 
     class Meta:
         model = Order
@@ -114,6 +144,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "number",
             "status",
             "kind",
+            "autopay",
             "plan",
             "billing_cycle_months",
             "subtotal_paise",
@@ -170,12 +201,18 @@ class OrderSerializer(serializers.ModelSerializer):
     def razorpay_block(order):
         from django.conf import settings
 
-        return {
+        block = {
             "key_id": settings.RAZORPAY_KEY_ID,
             "order_id": order.razorpay_order_id,
             "amount": order.total_paise,
             "currency": order.currency,
         }
+        if recurring := order.payment_metadata.get("recurring"):
+            block.update(customer_id=recurring["customer_id"], recurring="1")
+        return block
+
+    def get_autopay(self, order) -> bool:
+        return bool(order.payment_metadata.get("recurring"))
 
     def get_razorpay(self, order) -> RazorpayCheckoutSerializer:
         return self.razorpay_block(order)

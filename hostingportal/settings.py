@@ -232,6 +232,15 @@ if PAYMENTS_SIMULATED:
     RAZORPAY_KEY_SECRET = "simulated-key-secret"
     RAZORPAY_WEBHOOK_SECRET = RAZORPAY_WEBHOOK_SECRET or "simulated-webhook-secret"
 
+# Autopay (CONTRACT: Autopay): the mandate's max_amount and the largest debit asked
+# without the customer present (RBI: Rs 15,000 on cards and UPI), in integer paise;
+# and how many days before paid_until run_billing asks Razorpay for the debit
+# (Razorpay debits 24-36 hours after its pre-debit notice).
+AUTOPAY_MAX_PAISE = env.int("AUTOPAY_MAX_PAISE", default=1_500_000)
+AUTOPAY_CHARGE_DAYS = env.int("AUTOPAY_CHARGE_DAYS", default=3)
+if AUTOPAY_MAX_PAISE < 100 or AUTOPAY_CHARGE_DAYS < 2:
+    raise ImproperlyConfigured("Need AUTOPAY_MAX_PAISE >= 100 and AUTOPAY_CHARGE_DAYS >= 2 (the notice takes a day).")
+
 GST_RATE_PERCENT = env.int("GST_RATE_PERCENT", default=18)
 # Affiliates: a referred customer's paid order earns the referrer this percent of
 # its subtotal (GST excluded), whole or with up to two decimals; approved after the

@@ -5,4 +5,5 @@ from . import api
 urlpatterns = [
     path("servers/<int:pk>/renew/", api.ServerRenewView.as_view(), name="api-server-renew"),
     path("servers/<int:pk>/cancellation/", api.ServerCancellationView.as_view(), name="api-server-cancellation"),
+    path("servers/<int:pk>/autopay/", api.ServerAutopayView.as_view(), name="api-server-autopay"),
 ]

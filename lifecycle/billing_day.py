@@ -28,6 +28,8 @@ from servers.models import Server, ServerEvent
 from servers.operations import suspensions_decide, terminations_decide
 from servers.selectors import termination_failed, termination_open
 
+from .autopay.debits import autopay_debits_step
+from .autopay.mandates import autopay_mandates_step
 from .models import Reminder
 from .reminders import reminders_record, reminders_unsent
 
@@ -45,6 +47,7 @@ class BillingReport:
     reminders_sent: int = 0
     suspended: list = field(default_factory=list)
     terminated: list = field(default_factory=list)
+    autopay_requested: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     # Further steps' own results (e.g. affiliates' approved commissions), merged into the JSON.
     extra: dict = field(default_factory=dict)
@@ -58,6 +61,7 @@ class BillingReport:
             "reminders_sent": self.reminders_sent,
             "suspended": self.suspended,
             "terminated": self.terminated,
+            "autopay_requested": self.autopay_requested,
             "errors": self.errors,
             **self.extra,
         }
@@ -67,6 +71,7 @@ class BillingReport:
         self.reminders_sent += other.reminders_sent
         self.suspended += other.suspended
         self.terminated += other.terminated
+        self.autopay_requested += other.autopay_requested
         self.errors += other.errors
         self.slices += other.slices
         for key, value in other.extra.items():
@@ -251,6 +256,8 @@ def terminate(note):
 STEPS: list = [
     ServerStep("renewals", renewals_due, renewals_issue),
     ServerStep("due_tomorrow", due_tomorrow, due_tomorrow_remind),
+    autopay_mandates_step,
+    autopay_debits_step,
     ServerStep("suspend_overdue", overdue_to_suspend, overdue_suspend),
     ServerStep("terminate_overdue", overdue_to_terminate, terminate("Renewal unpaid past the termination day")),
     ServerStep("terminate_cancelled", cancelled_to_terminate, terminate("Cancelled at period end")),
@@ -274,12 +281,13 @@ def billing_run(*, now=None, dry_run=False, batch_size=BATCH_SIZE, steps=None) -
         for step in steps:  # each slice commits on its own: bounded transactions, mail after each
             step(ctx)
     logger.info(
-        "billing_run dry_run=%s renewals=%d reminders=%d suspended=%d terminated=%d errors=%d slices=%d",
+        "billing_run dry_run=%s renewals=%d reminders=%d suspended=%d terminated=%d autopay=%d errors=%d slices=%d",
         dry_run,
         len(ctx.report.renewals_created),
         ctx.report.reminders_sent,
         len(ctx.report.suspended),
         len(ctx.report.terminated),
+        len(ctx.report.autopay_requested),
         len(ctx.report.errors),
         ctx.report.slices,
     )

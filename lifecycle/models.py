@@ -48,3 +48,13 @@ class Reminder(models.Model):
 
     def __str__(self):
         return f"{self.server_id} {self.kind} {self.paid_until:%Y-%m-%d}"
+
+
+# Autopay's models live with their domain (lifecycle/autopay/); imported here so
+# Django registers them under the lifecycle app.
+from .autopay.models import (  # noqa: E402, F401
+    AutopayDebit,
+    AutopayMandate,
+    AutopayMandateChange,
+    AutopayTokenReport,
+)

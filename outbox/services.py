@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from core.claims import MAIL_RETRIES, claim, lease_deadline, lease_expired
 from core.queueing import enqueue
-from core.sql import insert_unless_exists
+from core.sql import insert_many_unless_exist, insert_unless_exists
 
 from .models import OutboundMail
 
@@ -70,6 +70,20 @@ def mail_queue(
     if not by_sweeper:
         transaction.on_commit(lambda: mail_send_later(mail.pk, send_inline=send_inline_if_broker_down))
     return mail
+
+
+def mails_queue_for_sweep(mails) -> int:
+    """Queue many mails, each once per cause, in one INSERT ... ON CONFLICT DO NOTHING
+    in the caller's transaction; no task is published: they are due at once and the
+    next sweep (every minute) sends them. For batch work (run_billing's slices).
+    `mails`: (cause_key, to, subject, body) tuples. Returns how many were written."""
+    now = timezone.now()
+    rows = [
+        OutboundMail(cause_key=cause, to=[a for a in to if a], subject=subject[:300], body=body, next_attempt_at=now)
+        for cause, to, subject, body in mails
+        if any(to)
+    ]
+    return len(insert_many_unless_exist(rows, ("cause_key",)))
 
 
 def mail_send_later(mail_id, *, send_inline=False):

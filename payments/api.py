@@ -25,6 +25,7 @@ from sshkeys.services import UnknownSSHKeys, ssh_keys_owned
 
 from . import services
 from .gateways import GatewayError
+from .recurring import ContactInvalid, recurring_customer_ensure
 
 
 @extend_schema_view(get=extend_schema(responses={200: PlanSerializer, **error_responses(404, 429)}))
@@ -61,21 +62,23 @@ class OrderListCreateView(generics.ListAPIView):
                 503,
                 e400="Unknown or inactive plan, a bad billing cycle, an SSH key that is not the caller's, "
                 "a GSTIN that is malformed or of another state than billing_state, or no place of supply "
-                "(no billing_state or GSTIN given and none saved).",
+                "(no billing_state or GSTIN given and none saved), or autopay without a usable mobile number.",
             ),
         },
     )
     def post(self, request):
         serializer = OrderCreateSerializer(data=request.data, context={"user": request.user})
         serializer.is_valid(raise_exception=True)
-        buyer = serializer.validated_data["buyer"]
-        if serializer.validated_data["buyer_given"]:
+        data = serializer.validated_data
+        buyer = data["buyer"]
+        if data["buyer_given"]:
             billing_details_remember(request.user, **buyer)
         try:
-            ssh_keys = ssh_keys_owned(request.user, serializer.validated_data["ssh_keys"])
+            ssh_keys = ssh_keys_owned(request.user, data["ssh_keys"])
         except UnknownSSHKeys as exc:
             raise ValidationError({"ssh_keys": [str(exc)]}) from exc
         try:
+            customer = recurring_customer_ensure(request.user, data.get("contact")) if data["autopay"] else None
             order = services.order_create(
                 user=request.user,
                 plan=serializer.validated_data["plan"],
@@ -83,7 +86,10 @@ class OrderListCreateView(generics.ListAPIView):
                 source="api",
                 buyer=buyer,
                 ssh_keys=ssh_keys,
+                recurring_customer=customer,
             )
+        except ContactInvalid as exc:
+            raise ValidationError({"contact": [str(exc)]}) from exc
         except services.OrderError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         except GatewayError as exc:

@@ -18,11 +18,13 @@ from django.utils import timezone
 
 from billing.invoices import invoice_document
 from billing.models import HostingPlan, Order, Payment
+from billing.recurring import razorpay_contact, recurring_metadata
 from billing.services import OrderError, invoice_number_assign, order_build, order_event, order_transition
 from core.sql import insert_row, insert_unless_exists, select_row, update_row
 from core.templatetags.money import rupees
 
 from .gateways import GatewayError, GatewayPayment, GatewayRejected, get_gateway, payment_signature_valid
+from .recurring import recurring_terms
 
 logger = logging.getLogger("billing.payments")
 
@@ -48,10 +50,13 @@ def log_step(step, started, **fields):
     logger.info("payment_step step=%s %s duration_ms=%.1f", step, parts, (time.monotonic() - started) * 1000)
 
 
-def order_create(*, user, plan, billing_cycle_months, buyer=None, source="checkout", ssh_keys=()) -> Order:
+def order_create(
+    *, user, plan, billing_cycle_months, buyer=None, source="checkout", ssh_keys=(), recurring_customer=None
+) -> Order:
     """Create an order priced by `pricing.quote`, then its Razorpay order.
     `ssh_keys` (the customer's own SSHKey rows, checked by the caller) are
     copied onto the order in its transaction, to be installed on its server.
+    With `recurring_customer` (payments.recurring), paying it registers autopay.
 
     The portal order is committed first, so a gateway failure leaves a
     `created` order the customer can retry from (order_gateway_ensure);
@@ -65,6 +70,8 @@ def order_create(*, user, plan, billing_cycle_months, buyer=None, source="checko
         user=user, plan=plan, billing_cycle_months=billing_cycle_months, buyer=buyer, referrer_id=referrer_id_for(user)
     )
     with transaction.atomic():
+        if recurring_customer is not None:
+            order.payment_metadata = {"recurring": recurring_metadata(recurring_customer)}
         order.save()
         order_event(order, "created", source=source, actor=user, to_status=order.status)
         if ssh_keys:
@@ -94,6 +101,7 @@ def order_gateway_ensure(order, *, placing=False) -> Order:
         amount_paise=order.total_paise,
         currency=order.currency,
         notes={"order_number": order.number},
+        recurring=recurring_terms(order),
     )
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
@@ -133,8 +141,9 @@ def order_payable_from_now(order):
 
 
 def checkout_options(order) -> dict:
-    """Options for Razorpay Checkout (`new Razorpay(options)`); amounts from the order only."""
-    return {
+    """Options for Razorpay Checkout (`new Razorpay(options)`); amounts from the order only.
+    An autopay order adds the customer and `recurring`, which registers the mandate."""
+    options = {
         "key": settings.RAZORPAY_KEY_ID,
         "order_id": order.razorpay_order_id,
         "amount": order.total_paise,
@@ -144,6 +153,10 @@ def checkout_options(order) -> dict:
         "prefill": {"email": order.user.email, "name": order.buyer_name},
         "notes": {"order_number": order.number},
     }
+    if recurring := order.payment_metadata.get("recurring"):
+        options.update(customer_id=recurring["customer_id"], recurring="1")
+        options["prefill"]["contact"] = razorpay_contact(recurring["contact"])
+    return options
 
 
 # --- Payments -------------------------------------------------------------------
@@ -350,6 +363,12 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
             update_row(order, ("status", "paid_at", "payment_metadata", "invoice_number", "invoice_date", "updated_at"))
             insert_row(invoice_document(order))  # the stored tax invoice: one INSERT, rendered as written
             outcome = PaymentOutcome(order, server, payment, "paid")
+        if order.payment_metadata.get("recurring") or order.payment_metadata.get("autopay_debit"):
+            # An autopay order (registers a mandate, or was debited from one); no cost for others.
+            # moves to a registered hook with issue 22
+            from lifecycle.autopay.outcomes import autopay_payment_applied
+
+            autopay_payment_applied(order, gateway_payment, outcome.result, outcome.server, source=source)
     log_step(
         "payment_apply", started, order=order.number, payment=gateway_payment.id, source=source, result=outcome.result
     )

@@ -26,7 +26,9 @@ logger = logging.getLogger("payments.webhooks")
 
 PAYMENT_EVENTS = {"payment.captured", "payment.failed", "order.paid"}
 REFUND_EVENTS = {"refund.created", "refund.processed", "refund.failed"}
-HANDLED_EVENTS = PAYMENT_EVENTS | REFUND_EVENTS
+# An autopay mandate's token: Razorpay's news of it (CONTRACT: Autopay).
+TOKEN_EVENTS = {"token.confirmed", "token.rejected", "token.cancelled", "token.paused"}
+HANDLED_EVENTS = PAYMENT_EVENTS | REFUND_EVENTS | TOKEN_EVENTS
 
 
 class WebhookRejected(ValueError):
@@ -51,6 +53,8 @@ def webhook_parse(body: str) -> dict:
         entity_check(kind, event["payload"], "payment", PAYMENT_ENTITY_FIELDS)
     elif kind in REFUND_EVENTS:
         entity_check(kind, event["payload"], "refund", REFUND_ENTITY_FIELDS)
+    elif kind in TOKEN_EVENTS:
+        entity_check(kind, event["payload"], "token", TOKEN_ENTITY_FIELDS)
     return event
 
 
@@ -60,6 +64,7 @@ MAX_EVENT_NAME = WebhookEvent._meta.get_field("event_type").max_length
 MAX_ID = 64  # the longest Razorpay id we store (Payment.razorpay_payment_id, Order.razorpay_order_id)
 PAYMENT_ENTITY_FIELDS = {"id": str, "status": str, "amount": int, "currency": str}
 REFUND_ENTITY_FIELDS = {"id": str, "payment_id": str, "amount": int}
+TOKEN_ENTITY_FIELDS = {"id": str}
 
 
 def entity_check(kind, payload, name, fields):
@@ -87,6 +92,10 @@ def payment_entity(event: dict) -> dict | None:
 
 def refund_entity(event: dict) -> dict | None:
     return ((event.get("payload") or {}).get("refund") or {}).get("entity")
+
+
+def token_entity(event: dict) -> dict | None:
+    return ((event.get("payload") or {}).get("token") or {}).get("entity")
 
 
 def webhook_event_store(*, event_id: str, signature: str, body: str, event: dict) -> tuple[WebhookEvent, bool]:
@@ -119,7 +128,9 @@ def webhook_event_process(stored: WebhookEvent, event: dict | None = None) -> st
         return stored.status
     try:
         with transaction.atomic():
-            result = webhook_event_apply(event if event is not None else json.loads(stored.raw_body))
+            result = webhook_event_apply(
+                event if event is not None else json.loads(stored.raw_body), event_id=stored.event_id
+            )
             WebhookEvent.objects.filter(pk=stored.pk).update(
                 status=OUTCOME_STATUS.get(result, WebhookEvent.Status.PROCESSED),
                 error="",
@@ -139,7 +150,7 @@ def webhook_event_process(stored: WebhookEvent, event: dict | None = None) -> st
 OUTCOME_STATUS = {"ignored": WebhookEvent.Status.IGNORED, "waiting": WebhookEvent.Status.WAITING}
 
 
-def webhook_event_apply(event: dict) -> str:
+def webhook_event_apply(event: dict, *, event_id="") -> str:
     kind = event["event"]
     if kind in PAYMENT_EVENTS:
         entity = payment_entity(event)
@@ -169,6 +180,14 @@ def webhook_event_apply(event: dict) -> str:
         # An event about a payment we have not recorded yet waits for it (a refund
         # before its capture): the funnel applies it when the payment arrives.
         return f"refund_{refund.status}" if refund else "waiting"
+    if kind in TOKEN_EVENTS:
+        # The mandate is the subscription layer's: a token it does not hold yet is kept there.
+        # moves to a registered hook with issue 22
+        from lifecycle.autopay.mandates import token_event_apply
+
+        return token_event_apply(
+            str(token_entity(event)["id"]), kind.removeprefix("token."), event_id=event_id
+        )
     return "ignored"
 
 

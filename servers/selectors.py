@@ -2,7 +2,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, JSONField, OuterRef, Q, Subquery
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from core import claims
@@ -20,9 +21,23 @@ def servers_for_user(user):
     return (
         Server.objects.filter(user=user)
         .select_related("order__plan")
-        .annotate(renewal_number=Subquery(unpaid))
+        .annotate(renewal_number=Subquery(unpaid), autopay_latest=autopay_latest())
         .order_by("-created_at")
     )
+
+
+def autopay_latest():
+    """The server's latest autopay mandate as {"status", "max_amount_paise", "method"}
+    (or null), for the servers JSON and pages, in the list's own query. The mandates
+    are the subscription layer's (lifecycle), reached through their relation's name:
+    servers does not import the layer above it."""
+    mandates = Server._meta.get_field("autopay_mandates").related_model.objects
+    latest = (
+        mandates.filter(server_id=OuterRef("pk"))
+        .order_by("-created_at", "-id")
+        .values(json=JSONObject(status="status", max_amount_paise="max_amount_paise", method="method"))[:1]
+    )
+    return Subquery(latest, output_field=JSONField())
 
 
 def lease_expired(now):

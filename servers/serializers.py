@@ -3,10 +3,19 @@ from rest_framework import serializers
 from .models import Server
 
 
+class AutopaySerializer(serializers.Serializer):
+    status = serializers.CharField()
+    max_amount_paise = serializers.IntegerField()
+    method = serializers.CharField()
+
+
 class ServerSerializer(serializers.ModelSerializer):
     plan = serializers.CharField(source="order.plan_slug", read_only=True)
     order = serializers.CharField(source="order.number", read_only=True)
     renewal = serializers.SerializerMethodField(help_text="Number of the server's unpaid renewal order, or null.")
+    autopay = serializers.SerializerMethodField(
+        help_text="The server's autopay mandate (its latest), or null: status, max_amount_paise, method."
+    )
 
     class Meta:
         model = Server
@@ -25,6 +34,7 @@ class ServerSerializer(serializers.ModelSerializer):
             "cancel_at_period_end",
             "suspension_reason",
             "power_state",
+            "autopay",
         ]
 
     def get_renewal(self, server) -> str | None:
@@ -36,3 +46,12 @@ class ServerSerializer(serializers.ModelSerializer):
             "number", flat=True
         )
         return unpaid.first()
+
+    def get_autopay(self, server) -> AutopaySerializer(allow_null=True):
+        if hasattr(server, "autopay_latest"):  # annotated by servers_for_user
+            return server.autopay_latest
+        # The subscription layer's mandates, through their relation's name; newest first.
+        mandate = server.autopay_mandates.first()
+        if mandate is None:
+            return None
+        return {"status": mandate.status, "max_amount_paise": mandate.max_amount_paise, "method": mandate.method}

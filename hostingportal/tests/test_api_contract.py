@@ -19,6 +19,8 @@ SERVER_FIELDS = {
     "id", "name", "hostname", "ip_address", "status", "plan", "order", "created_at",
     # The subscription (issue 12).
     "paid_until", "billing_cycle_months", "renewal", "cancel_at_period_end", "suspension_reason", "power_state",
+    # Autopay (issue 24).
+    "autopay",
 }  # fmt: skip
 ORDER_CREATED_FIELDS = {
     "number",

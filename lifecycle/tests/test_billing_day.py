@@ -68,7 +68,8 @@ def test_running_twice_changes_nothing_more(alice, plan, now, django_capture_on_
     second = run(django_capture_on_commit_callbacks, now=now)
     assert len(first.renewals_created) == 2 and len(first.suspended) == 1 and len(first.terminated) == 1
     assert second.as_json() == {
-        "dry_run": False, "renewals_created": [], "reminders_sent": 0, "suspended": [], "terminated": [], "errors": [],
+        "dry_run": False, "renewals_created": [], "reminders_sent": 0, "suspended": [], "terminated": [],
+        "autopay_requested": [], "errors": [],
     }  # fmt: skip
     assert len(mail.outbox) == sent
 
@@ -250,7 +251,15 @@ def test_the_command_prints_the_contract_json(alice, plan, now, capsys):
     server = active_server(alice, plan, paid_until=now - 4 * DAY)
     call_command("run_billing", "--json")
     body = json.loads(capsys.readouterr().out)
-    assert set(body) == {"dry_run", "renewals_created", "reminders_sent", "suspended", "terminated", "errors"}
+    assert set(body) == {
+        "dry_run",
+        "renewals_created",
+        "reminders_sent",
+        "suspended",
+        "terminated",
+        "autopay_requested",
+        "errors",
+    }
     assert body["suspended"] == [server.pk] and body["dry_run"] is False
     call_command("run_billing", "--dry-run")
     assert "Dry run" in capsys.readouterr().out

@@ -9,7 +9,9 @@ from .base import (
     GatewayPayment,
     GatewayRefund,
     GatewayRejected,
+    GatewayToken,
     GatewayUnavailable,
+    RecurringTerms,
 )
 from .razorpay_gateway import RazorpayGateway, razorpay_client
 from .simulated import SimulatedGateway
@@ -21,7 +23,9 @@ __all__ = [
     "GatewayPayment",
     "GatewayRefund",
     "GatewayRejected",
+    "GatewayToken",
     "GatewayUnavailable",
+    "RecurringTerms",
     "get_gateway",
     "payment_signature_valid",
     "webhook_signature_valid",

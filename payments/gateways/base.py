@@ -41,6 +41,9 @@ class GatewayPayment:
     method: str = ""
     error_code: str = ""
     error_description: str = ""
+    # A payment that registered a mandate (or is debited from one) names its token.
+    token_id: str = ""
+    customer_id: str = ""
     raw: dict = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -55,6 +58,8 @@ class GatewayPayment:
             method=str(entity.get("method") or ""),
             error_code=str(entity.get("error_code") or ""),
             error_description=str(entity.get("error_description") or ""),
+            token_id=str(entity.get("token_id") or ""),
+            customer_id=str(entity.get("customer_id") or ""),
             raw=entity,
         )
 
@@ -65,3 +70,38 @@ class GatewayRefund:
     payment_id: str
     amount_paise: int
     status: str
+
+
+@dataclass(frozen=True)
+class RecurringTerms:
+    """What a Razorpay order needs to register a mandate (token) or be debited from
+    one: the customer and, to register, the token's limits (integer paise, epoch)."""
+
+    customer_id: str
+    max_amount_paise: int | None = None  # None: a debit's order, no token to register
+    expire_at: int | None = None
+    frequency: str = "as_presented"
+
+
+@dataclass(frozen=True)
+class GatewayToken:
+    """A customer's token (the mandate at Razorpay). `status` is its
+    recurring_details.status: initiated, confirmed, rejected, cancelled, paused."""
+
+    id: str
+    status: str
+    method: str = ""
+    max_amount_paise: int | None = None
+    failure_reason: str = ""
+
+    @classmethod
+    def from_entity(cls, entity: dict) -> "GatewayToken":
+        details = entity.get("recurring_details") or {}
+        max_amount = entity.get("max_amount")
+        return cls(
+            id=str(entity["id"]),
+            status=str(details.get("status") or ""),
+            method=str(entity.get("method") or ""),
+            max_amount_paise=int(max_amount) if max_amount is not None else None,
+            failure_reason=str(details.get("failure_reason") or ""),
+        )

@@ -24,7 +24,16 @@ from urllib3.util.retry import Retry
 
 from core.templatetags.money import rupees
 
-from .base import GatewayMismatch, GatewayOrder, GatewayPayment, GatewayRefund, GatewayRejected, GatewayUnavailable
+from .base import (
+    GatewayMismatch,
+    GatewayOrder,
+    GatewayPayment,
+    GatewayRefund,
+    GatewayRejected,
+    GatewayToken,
+    GatewayUnavailable,
+    RecurringTerms,
+)
 
 logger = logging.getLogger("billing.gateway")
 
@@ -111,8 +120,16 @@ def call_razorpay(operation, fn, *args, **kwargs):
 class RazorpayGateway:
     name = "razorpay"
 
-    def order_create(self, *, receipt, amount_paise, currency, notes) -> GatewayOrder:
+    def order_create(self, *, receipt, amount_paise, currency, notes, recurring: RecurringTerms = None) -> GatewayOrder:
         data = {"amount": amount_paise, "currency": currency, "receipt": receipt, "notes": notes}
+        if recurring is not None:
+            data["customer_id"] = recurring.customer_id
+            if recurring.max_amount_paise is not None:
+                data["token"] = {
+                    "max_amount": recurring.max_amount_paise,
+                    "expire_at": recurring.expire_at,
+                    "frequency": recurring.frequency,
+                }
         answer = call_razorpay("order_create", razorpay_client().order.create, data)
         order = GatewayOrder(
             id=str(answer["id"]),
@@ -151,3 +168,41 @@ class RazorpayGateway:
             amount_paise=int(answer["amount"]),
             status=str(answer.get("status") or "pending"),  # counted only once Razorpay says processed
         )
+
+    # --- Recurring payments (autopay) -------------------------------------------------
+
+    def customer_create(self, *, name, email, contact) -> str:
+        """The Razorpay customer for these details; with fail_existing "0" Razorpay
+        answers the existing one instead of an error, so asking again is harmless."""
+        data = {"name": name[:50], "email": email, "contact": contact, "fail_existing": "0"}
+        answer = call_razorpay("customer_create", razorpay_client().customer.create, data)
+        return str(answer["id"])
+
+    def payment_create_recurring(
+        self, *, email, contact, amount_paise, currency, order_id, customer_id, token_id, description, notes
+    ) -> str:
+        """Ask Razorpay for one debit on a confirmed token. Moves money: the caller
+        records the attempt before calling, and a lost answer is looked up
+        (order_payments), never asked again. Returns the payment id; the outcome
+        comes later as payment.captured or payment.failed."""
+        data = {
+            "email": email,
+            "contact": contact,
+            "amount": amount_paise,
+            "currency": currency,
+            "order_id": order_id,
+            "customer_id": customer_id,
+            "token": token_id,
+            "recurring": "1",
+            "description": description,
+            "notes": notes,
+        }
+        answer = call_razorpay("payment_create_recurring", razorpay_client().payment.createRecurring, data)
+        return str(answer["razorpay_payment_id"])
+
+    def token_fetch(self, customer_id, token_id) -> GatewayToken:
+        answer = call_razorpay("token_fetch", razorpay_client().token.fetch, customer_id, token_id)
+        return GatewayToken.from_entity(answer)
+
+    def token_cancel(self, customer_id, token_id) -> None:
+        call_razorpay("token_cancel", razorpay_client().token.cancel, customer_id, token_id)

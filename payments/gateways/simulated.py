@@ -14,10 +14,14 @@ import secrets
 
 from django.conf import settings
 
-from .base import GatewayOrder, GatewayPayment, GatewayRefund, GatewayRejected
+from .base import GatewayOrder, GatewayPayment, GatewayRefund, GatewayRejected, GatewayToken
 
 ORDER_PREFIX = "order_SIM"
 PAYMENT_PREFIX = "pay_SIM"
+TOKEN_PREFIX = "token_SIM"
+# A simulated autopay debit's payment id: the order's, marked, so fetches and the
+# reconciler (order_payments) can report it captured without storage.
+DEBIT_MARK = "AUTO"
 
 
 def simulated_order_id(order_number):
@@ -45,7 +49,7 @@ def simulated_checkout_response(order):
 class SimulatedGateway:
     name = "simulated"
 
-    def order_create(self, *, receipt, amount_paise, currency, notes) -> GatewayOrder:
+    def order_create(self, *, receipt, amount_paise, currency, notes, recurring=None) -> GatewayOrder:
         return GatewayOrder(
             id=simulated_order_id(receipt), amount_paise=amount_paise, currency=currency, receipt=receipt
         )
@@ -69,13 +73,42 @@ class SimulatedGateway:
             "currency": order.currency,
             "method": "simulated",
         }
+        recurring = order.payment_metadata.get("recurring")
+        if recurring:  # paying an autopay order registers a (simulated) token
+            entity.update(token_id=simulated_token_id(order), customer_id=recurring["customer_id"])
         return GatewayPayment.from_entity(entity)
 
     def payment_capture(self, payment_id, amount_paise, currency, *, timeout=None) -> GatewayPayment:
         return self.payment_fetch(payment_id)
 
     def order_payments(self, razorpay_order_id) -> list[GatewayPayment]:
-        return []
+        from billing.models import Order
+
+        order = Order.objects.filter(razorpay_order_id=razorpay_order_id).first()
+        if order is None or not order.payment_metadata.get("autopay_debit"):
+            return []
+        # A simulated debit is captured as soon as it is asked: the reconciler applies it.
+        return [self.payment_fetch(simulated_debit_payment_id(razorpay_order_id))]
+
+    def customer_create(self, *, name, email, contact) -> str:
+        return "cust_SIM" + hashlib.sha256(f"{email}|{contact}".encode()).hexdigest()[:14].upper()
+
+    def payment_create_recurring(self, *, order_id, **details) -> str:
+        return simulated_debit_payment_id(order_id)
+
+    def token_fetch(self, customer_id, token_id) -> GatewayToken:
+        return GatewayToken(id=token_id, status="confirmed", method="simulated")
+
+    def token_cancel(self, customer_id, token_id) -> None:
+        return None
+
+
+def simulated_token_id(order):
+    return TOKEN_PREFIX + order.number.removeprefix("ORD-")
+
+
+def simulated_debit_payment_id(razorpay_order_id):
+    return PAYMENT_PREFIX + razorpay_order_id.removeprefix(ORDER_PREFIX) + DEBIT_MARK
 
     def payment_refund(self, payment_id, amount_paise, *, notes=None) -> GatewayRefund:
         return GatewayRefund(

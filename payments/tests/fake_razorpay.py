@@ -4,6 +4,16 @@ Implements the few endpoints the portal uses, with Razorpay's JSON shapes and
 error format, basic auth, and knobs for the failures we must survive:
 `delay_seconds` (slow Razorpay), `fail_next` (5xx answers) and
 `echo_amount_delta` (an order echoed with a different amount).
+
+Recurring payments (autopay) as Razorpay's API has them: customers (`fail_existing`
+"0" answers the existing one), orders carrying `customer_id` and `token{max_amount,
+expire_at, frequency}`, a token registered by paying such an order (its
+`recurring_details.status` moved by `token_update`, whose webhook `token.*` carries
+the token entity), `payment/create/recurring` (answers ids and a signature, not the
+payment; the payment waits as `created` until `recurring_settle`), token fetch and
+cancel. `recurring_outcome` settles new debits at once ("captured", "failed");
+`hold_recurring_answer` (a threading.Event) keeps a debit's answer back, after the
+payment exists, until it is set: a runner killed while waiting lost the answer.
 """
 
 import base64
@@ -34,6 +44,11 @@ class FakeRazorpay:
     def __init__(self, key_id="rzp_test_fake", key_secret="fake-key-secret", webhook_secret="fake-webhook-secret"):
         self.key_id, self.key_secret, self.webhook_secret = key_id, key_secret, webhook_secret
         self.orders, self.payments, self.refunds = {}, {}, {}
+        self.customers, self.tokens = {}, {}
+        self.recurring_outcome = None  # None: a debit stays "created" until recurring_settle
+        self.hold_recurring_answer = None
+        self.fail_next_recurring = 0  # debits answered 500 before anything is made
+        self.recurring_asked = threading.Event()  # set when a debit has been asked (for crash tests)
         self.requests = []  # (method, path) of every call, for assertions
         self.delay_seconds = 0.0
         self.fail_next = 0
@@ -95,11 +110,57 @@ class FakeRazorpay:
         }
         if status == "failed":
             payment.update(error_code="BAD_REQUEST_ERROR", error_description="Payment declined by the bank")
+        if order.get("token") and status != "failed":
+            # Paying an order that carries token terms registers the mandate.
+            token = self.token_register(order, method)
+            payment.update(token_id=token["id"], customer_id=order["customer_id"], recurring=True)
         with self.lock:
             self.payments[payment["id"]] = payment
             if status == "captured":
                 order.update(status="paid", amount_paid=payment["amount"])
         return dict(payment)
+
+    def token_register(self, order, method):
+        terms = order["token"]
+        token = {
+            "id": razorpay_id("token"),
+            "entity": "token",
+            "customer_id": order["customer_id"],
+            "method": method,
+            "recurring": True,
+            "recurring_details": {"status": "initiated", "failure_reason": None},
+            "max_amount": terms["max_amount"],
+            "expired_at": terms["expire_at"],
+            "frequency": terms["frequency"],
+            "created_at": int(time.time()),
+        }
+        with self.lock:
+            self.tokens[token["id"]] = token
+        return token
+
+    def token_update(self, token_id, status, failure_reason=None):
+        """Razorpay moving a token (bank confirmation, rejection, cancellation); returns the entity."""
+        with self.lock:
+            token = self.tokens[token_id]
+            token["recurring_details"] = {"status": status, "failure_reason": failure_reason}
+            return dict(token)
+
+    def recurring_settle(self, payment_id, status="captured", *, error_code=None, error_description=None):
+        """The bank's answer to a debit, 24-36 hours on; returns the payment entity its webhook carries."""
+        with self.lock:
+            payment = self.payments[payment_id]
+            payment.update(status=status, captured=status == "captured")
+            if status == "failed":
+                payment.update(
+                    error_code=error_code or "BAD_REQUEST_ERROR",
+                    error_description=error_description or "Payment declined by the bank",
+                )
+            else:
+                self.orders[payment["order_id"]].update(status="paid", amount_paid=payment["amount"])
+            return dict(payment)
+
+    def recurring_requests(self):
+        return [request for request in self.requests if request[1] == "/v1/payments/create/recurring"]
 
     def refund_settle(self, refund_id, status="processed"):
         """Razorpay finishing a pending refund; returns the entity its webhook carries."""
@@ -115,9 +176,11 @@ class FakeRazorpay:
             "razorpay_signature": sign(f"{payment['order_id']}|{payment['id']}", self.key_secret),
         }
 
-    def webhook(self, event_type, payment=None, *, refund=None, event_id=None):
+    def webhook(self, event_type, payment=None, *, refund=None, token=None, event_id=None):
         """A signed delivery: (body bytes, headers) exactly as Razorpay would send it."""
         payload = {}
+        if token is not None:
+            payload["token"] = {"entity": token}
         if payment is not None:
             payload["payment"] = {"entity": payment}
             if event_type == "order.paid":
@@ -165,6 +228,9 @@ class RazorpayHandler(BaseHTTPRequestHandler):
     def do_POST(self):
         self.route("POST")
 
+    def do_PUT(self):
+        self.route("PUT")
+
     def reply(self, status, body):
         data = json.dumps(body).encode()
         self.send_response(status)
@@ -198,6 +264,15 @@ class RazorpayHandler(BaseHTTPRequestHandler):
     def order_create(self, body):
         if not isinstance(body.get("amount"), int) or body["amount"] < 100:
             return self.error(400, "BAD_REQUEST_ERROR", "Order amount less than minimum amount allowed")
+        if ("token" in body or "customer_id" in body) and body.get("customer_id") not in self.fake.customers:
+            return self.error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
+        terms = body.get("token")
+        if terms is not None and not (
+            isinstance(terms.get("max_amount"), int)
+            and isinstance(terms.get("expire_at"), int)
+            and terms.get("frequency") in ("as_presented", "monthly", "yearly", "weekly", "daily")
+        ):
+            return self.error(400, "BAD_REQUEST_ERROR", "The token max_amount, expire_at or frequency is invalid")
         order = {
             "id": razorpay_id("order"),
             "entity": "order",
@@ -209,8 +284,104 @@ class RazorpayHandler(BaseHTTPRequestHandler):
             "notes": body.get("notes") or {},
             "created_at": int(time.time()),
         }
+        if body.get("customer_id"):
+            order["customer_id"] = body["customer_id"]
+        if terms is not None:
+            order["token"] = terms
         self.fake.orders[order["id"]] = order
         self.reply(200, order)
+
+    def customer_create(self, body):
+        if not body.get("contact") or not body.get("email"):
+            return self.error(400, "BAD_REQUEST_ERROR", "The contact field is required.")
+        fake = self.fake
+        with fake.lock:
+            for customer in fake.customers.values():
+                if (customer["email"], customer["contact"]) == (body["email"], body["contact"]):
+                    if str(body.get("fail_existing", "1")) == "0":
+                        return self.reply(200, customer)
+                    return self.error(400, "BAD_REQUEST_ERROR", "Customer already exists for the merchant")
+            customer = {
+                "id": razorpay_id("cust"),
+                "entity": "customer",
+                "name": body.get("name", ""),
+                "email": body["email"],
+                "contact": body["contact"],
+                "created_at": int(time.time()),
+            }
+            fake.customers[customer["id"]] = customer
+        self.reply(200, customer)
+
+    def customer_token(self, customer_id, token_id):
+        token = self.fake.tokens.get(token_id)
+        if token is None or token["customer_id"] != customer_id:
+            return None
+        return token
+
+    def token_fetch(self, body, customer_id, token_id):
+        token = self.customer_token(customer_id, token_id)
+        if token is None:
+            return self.error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
+        self.reply(200, token)
+
+    def token_cancel(self, body, customer_id, token_id):
+        token = self.customer_token(customer_id, token_id)
+        if token is None:
+            return self.error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
+        token["recurring_details"] = {"status": "cancelled", "failure_reason": None}
+        self.reply(200, token)
+
+    def payment_create_recurring(self, body):
+        fake = self.fake
+        if fake.fail_next_recurring > 0:
+            fake.fail_next_recurring -= 1
+            return self.error(500, "SERVER_ERROR", "The server encountered an error.")
+        required = ("email", "contact", "amount", "currency", "order_id", "customer_id", "token", "recurring")
+        if missing := [name for name in required if name not in body]:
+            return self.error(400, "BAD_REQUEST_ERROR", f"The {missing[0]} field is required.")
+        token = self.customer_token(body["customer_id"], body["token"])
+        order = fake.orders.get(body["order_id"])
+        if token is None or order is None:
+            return self.error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
+        if token["recurring_details"]["status"] != "confirmed":
+            return self.error(400, "BAD_REQUEST_ERROR", "The token is not confirmed for recurring payments")
+        if body["amount"] != order["amount"] or body["amount"] > token["max_amount"]:
+            return self.error(400, "BAD_REQUEST_ERROR", "The amount exceeds the maximum amount of the mandate")
+        if order["status"] == "paid":
+            return self.error(400, "BAD_REQUEST_ERROR", "Order has already been paid")
+        payment = {
+            "id": razorpay_id("pay"),
+            "entity": "payment",
+            "order_id": order["id"],
+            "amount": body["amount"],
+            "currency": body["currency"],
+            "status": "created",
+            "method": token["method"],
+            "captured": False,
+            "token_id": token["id"],
+            "customer_id": body["customer_id"],
+            "recurring": True,
+            "description": body.get("description"),
+            "notes": body.get("notes") or {},
+            "error_code": None,
+            "error_description": None,
+            "created_at": int(time.time()),
+        }
+        with fake.lock:
+            fake.payments[payment["id"]] = payment
+        if fake.recurring_outcome:
+            fake.recurring_settle(payment["id"], fake.recurring_outcome)
+        fake.recurring_asked.set()
+        if fake.hold_recurring_answer is not None:
+            fake.hold_recurring_answer.wait(30)
+        self.reply(
+            200,
+            {
+                "razorpay_payment_id": payment["id"],
+                "razorpay_order_id": order["id"],
+                "razorpay_signature": sign(f"{order['id']}|{payment['id']}", fake.key_secret),
+            },
+        )
 
     def order_fetch(self, body, order_id):
         if order_id not in self.fake.orders:
@@ -263,6 +434,10 @@ class RazorpayHandler(BaseHTTPRequestHandler):
 
 ROUTES = [
     (r"/v1/orders", "POST", "order_create"),
+    (r"/v1/customers", "POST", "customer_create"),
+    (r"/v1/customers/([\w]+)/tokens/([\w]+)", "GET", "token_fetch"),
+    (r"/v1/customers/([\w]+)/tokens/([\w]+)/cancel", "PUT", "token_cancel"),
+    (r"/v1/payments/create/recurring", "POST", "payment_create_recurring"),
     (r"/v1/orders/([\w]+)", "GET", "order_fetch"),
     (r"/v1/orders/([\w]+)/payments", "GET", "order_payments"),
     (r"/v1/payments/([\w]+)", "GET", "payment_fetch"),

@@ -21,7 +21,8 @@ class Command(JsonOutputMixin, BaseCommand):
         parser.add_argument(
             "--json",
             action="store_true",
-            help='print one object: {"dry_run", "renewals_created", "reminders_sent", "suspended", "terminated", "errors"}',
+            help='print one object: {"dry_run", "renewals_created", "reminders_sent", "suspended", "terminated", '
+            '"autopay_requested", "errors"}',
         )
 
     def handle(self, *args, **options):
@@ -32,7 +33,8 @@ class Command(JsonOutputMixin, BaseCommand):
             prefix = "Dry run (nothing changed): would have " if report.dry_run else ""
             self.stdout.write(
                 f"{prefix}issued {len(report.renewals_created)} renewal(s), sent {report.reminders_sent} reminder(s), "
-                f"suspended {len(report.suspended)} and terminated {len(report.terminated)} server(s)."
+                f"suspended {len(report.suspended)} and terminated {len(report.terminated)} server(s), "
+                f"asked {len(report.autopay_requested)} autopay debit(s)."
             )
             for error in report.errors:
                 self.stdout.write(f"ERROR server #{error['server']}: {error['error']}")
