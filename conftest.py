@@ -136,6 +136,19 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+def pytest_terminal_summary(terminalreporter):
+    """One line at the end when tests were skipped for a missing browser or database,
+    so a run that looks green says what it did not try."""
+    reasons = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        for known in ("no Chromium binary", "needs PostgreSQL"):
+            if known in reason:
+                reasons[reason.removeprefix("Skipped: ")] = reasons.get(reason.removeprefix("Skipped: "), 0) + 1
+    for reason, count in reasons.items():
+        terminalreporter.write_line(f"{count} test(s) skipped: {reason}", yellow=True)
+
+
 def is_postgres():
     return connection.vendor == "postgresql"
 

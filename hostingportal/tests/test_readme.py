@@ -36,3 +36,16 @@ def test_every_management_command_the_readme_names_exists():
     named = re.findall(r"(?:scripts/manage|manage\.py) ([a-z_]+)", README.read_text())
     assert named, "the README shows no management command"
     assert set(named) <= set(get_commands())
+
+
+def test_the_readme_links_only_documents_a_clone_has():
+    """A clone of the project has no ../shared/: the interfaces are described in docs/."""
+    text = README.read_text()
+    assert "../shared" not in text
+    for target in re.findall(r"`(docs/[\w./-]+\.md)`", text):
+        assert (README.parent / target).exists(), target
+    assert "docs/interfaces.md" in text
+
+
+def test_the_readme_says_what_the_browser_tests_need():
+    assert "apt-get install chromium" in README.read_text()
