@@ -159,7 +159,7 @@ def main():
         SIMULATED_PROVISIONING_DELAY_SECONDS="0.5",
     )
     from billing.models import Order
-    from lifecycle.services import renewal_issue
+    from lifecycle.renewals import renewal_issue
     from payments.services import order_create, order_gateway_ensure
     from servers.models import RenewalExtension, Server
 

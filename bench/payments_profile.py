@@ -40,7 +40,7 @@ def main():
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from lifecycle.services import renewal_issue
+    from lifecycle.renewals import renewal_issue
     from payments.services import order_create, order_gateway_ensure
     from servers.models import Server
 

@@ -28,6 +28,18 @@ def order_event(order, kind, *, source, actor=None, message="", from_status="", 
     return event
 
 
+def order_events(orders, kind, *, source, actor=None, to_status="", data=()):
+    """order_event for many orders in one INSERT (a billing day's slice); `data`
+    gives each order's data, in the same order as `orders`."""
+    data = list(data) or [{}] * len(orders)
+    OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(order=order, kind=kind, source=source, actor=actor, to_status=to_status, data=facts)
+            for order, facts in zip(orders, data, strict=True)
+        ]
+    )
+
+
 def order_transition(order, new_status, *, source, actor=None, message=""):
     """Move an order along Order.TRANSITIONS and leave a history row. Caller holds the row lock."""
     if not order.can_transition_to(new_status):
@@ -73,23 +85,6 @@ def order_build(
         total_paise=quote.total_paise,
         currency=quote.currency,
         **order_buyer_fields(user, buyer),
-    )
-
-
-def renewal_order_build(server, billing_cycle_months) -> Order:
-    """An unsaved renewal order for `server`: its plan at the plan's current price
-    (an inactive plan still renews), the buyer's details as they stand now. No
-    Razorpay order yet: that is made when the customer pays (order_gateway_ensure
-    at checkout), not for every renewal issued."""
-    first = server.order
-    return order_build(
-        user=server.user,
-        plan=first.plan,
-        billing_cycle_months=billing_cycle_months,
-        kind=Order.Kind.RENEWAL,
-        renews_server=server,
-        # The buyer's referrer, as on their first order (the first referral stands): no lookup.
-        referrer_id=first.referrer_id,
     )
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from lifecycle.services import renewal_issue
+from lifecycle.renewals import renewal_issue
 from payments.gateways.simulated import simulated_checkout_response
 from payments.services import order_create, payment_verify
 from servers.services import server_provision

@@ -19,7 +19,7 @@ from servers import selectors
 from servers.serializers import ServerSerializer
 
 from .autopay.mandates import AutopayRefused, mandate_turn_off
-from .services import RenewalRefused, cancellation_set, renewal_issue
+from .renewals import RenewalRefused, cancellation_set, renewal_issue
 
 
 class RenewRequestSerializer(serializers.Serializer):

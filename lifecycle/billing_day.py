@@ -21,17 +21,16 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from affiliates.services import commissions_approve_step
-from billing.models import Order, OrderEvent
-from billing.services import renewal_order_build
-from servers.models import Server, ServerEvent
+from billing.models import Order
+from servers.models import Server
 from servers.operations import suspensions_decide, terminations_decide
-from servers.selectors import termination_failed, termination_open
+from servers.selectors import termination_failed, termination_open, unpaid_renewals
 
 from .autopay.debits import autopay_debits_step
 from .autopay.mandates import autopay_mandates_step
 from .models import Reminder
 from .reminders import reminders_record, reminders_unsent
+from .renewals import renewal_order_build, renewals_issued_history
 
 logger = logging.getLogger("lifecycle.billing")
 
@@ -146,10 +145,6 @@ class ServerStep:
         ctx.report.merge(result)
 
 
-def unpaid_renewal():
-    return Order.objects.filter(renews_server_id=OuterRef("pk"), status=Order.Status.CREATED)
-
-
 def billed_servers():
     return Server.objects.filter(status__in=BILLED, paid_until__isnull=False).filter(~Exists(termination_open()))
 
@@ -162,25 +157,14 @@ def renewals_due(ctx):
     return (
         billed_servers()
         .filter(cancel_at_period_end=False, paid_until__lte=ctx.renewal_from, paid_until__gt=ctx.terminate_before)
-        .filter(~Exists(unpaid_renewal()))
+        .filter(~Exists(unpaid_renewals(OuterRef("pk"))))
         .select_related("order__plan", "user")
     )
 
 
 def renewals_issue(servers, ctx, report):
     orders = Order.objects.bulk_create([renewal_order_build(server, server.billing_cycle_months) for server in servers])
-    OrderEvent.objects.bulk_create(
-        [
-            OrderEvent(order=order, kind="created", source=SOURCE, to_status=order.status, data={"server": server.pk})
-            for order, server in zip(orders, servers, strict=True)
-        ]
-    )
-    ServerEvent.objects.bulk_create(
-        [
-            ServerEvent(server_id=server.pk, kind="renewal_issued", source=SOURCE, note=f"Order {order.number}")
-            for order, server in zip(orders, servers, strict=True)
-        ]
-    )
+    renewals_issued_history(orders, servers, source=SOURCE)
     by_server = {order.renews_server_id: order.pk for order in orders}
     report.reminders_sent += len(reminders_record(servers, Reminder.Kind.RENEWAL_ISSUED, orders_by_server=by_server))
     report.renewals_created += [order.number for order in orders]
@@ -196,14 +180,12 @@ def due_tomorrow(ctx):
     return (
         billed_servers()
         .filter(cancel_at_period_end=False, paid_until__gt=ctx.now, paid_until__lte=ctx.now + timedelta(days=1))
-        .filter(Exists(unpaid_renewal()), ~Exists(sent))
+        .filter(Exists(unpaid_renewals(OuterRef("pk"))), ~Exists(sent))
     )
 
 
 def due_tomorrow_remind(servers, ctx, report):
-    unpaid = Order.objects.filter(renews_server__in=servers, status=Order.Status.CREATED).values_list(
-        "renews_server_id", "pk"
-    )
+    unpaid = unpaid_renewals([server.pk for server in servers]).values_list("renews_server_id", "pk")
     report.reminders_sent += len(reminders_record(servers, Reminder.Kind.DUE_TOMORROW, orders_by_server=dict(unpaid)))
 
 
@@ -262,7 +244,7 @@ STEPS: list = [
     ServerStep("terminate_overdue", overdue_to_terminate, terminate("Renewal unpaid past the termination day")),
     ServerStep("terminate_cancelled", cancelled_to_terminate, terminate("Cancelled at period end")),
     reminders_unsent,
-    commissions_approve_step,
+    # affiliates appends "approve commissions past their hold" from its ready().
 ]
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from billing import pricing
 from billing.models import BILLING_CYCLES, Order
 from servers.models import Server
+from servers.selectors import unpaid_renewals
 
 # Timeline entries a customer sees (kind -> label); others (operation failures, with
 # provider errors meant for staff) stay in the admin.
@@ -44,10 +45,6 @@ class Subscription:
     cycle_quotes: list  # (months, Quote) for the renew form
 
 
-def renewal_unpaid_for(server):
-    return Order.objects.filter(renews_server=server, status=Order.Status.CREATED).first()
-
-
 def days_left(paid_until, now) -> int | None:
     """Calendar days from today to the due date, in the portal's time zone; negative when overdue."""
     return None if paid_until is None else (timezone.localdate(paid_until) - timezone.localdate(now)).days
@@ -61,7 +58,7 @@ def server_subscription(server, now=None) -> Subscription:
         server=server,
         paid_until=due,
         days_left=days_left(due, now),
-        renewal=renewal_unpaid_for(server),
+        renewal=unpaid_renewals(server.pk).first(),
         suspend_on=due and due + timedelta(days=settings.SUSPEND_AFTER_DAYS),
         terminate_on=due and due + timedelta(days=settings.TERMINATE_AFTER_DAYS),
         overdue=bool(due and due <= now and server.status in (Server.Status.ACTIVE, Server.Status.SUSPENDED)),

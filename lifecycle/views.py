@@ -12,7 +12,7 @@ from payments.gateways import GatewayError
 from payments.services import order_gateway_ensure
 from servers import selectors
 
-from .services import RenewalRefused, cancellation_set, renewal_issue
+from .renewals import RenewalRefused, cancellation_set, renewal_issue
 
 
 def own_server(request, pk):

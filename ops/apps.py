@@ -6,8 +6,4 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self):
-        from security import staff_actions
-
-        from .staff_actions import DEFINITIONS
-
-        staff_actions.register(*DEFINITIONS)
+        from . import registrations  # noqa: F401 - registers this app's handlers with the apps below it

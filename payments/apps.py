@@ -9,8 +9,4 @@ class PaymentsConfig(AppConfig):
     name = "payments"
 
     def ready(self):
-        from security import staff_actions
-
-        from .staff_actions import DEFINITIONS
-
-        staff_actions.register(*DEFINITIONS)
+        from . import registrations  # noqa: F401 - registers this app's handlers with the apps below it

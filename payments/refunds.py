@@ -20,11 +20,14 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from alerts.services import incident_open
 from billing.credit_notes import credit_note_issue
 from billing.models import Order, Payment, Refund
 from billing.services import order_event, order_transition
 from core.templatetags.money import rupees
+from servers.operations import OperationRefused, server_terminate
 
+from . import hooks
 from .gateways import get_gateway
 
 logger = logging.getLogger("payments.refunds")
@@ -117,27 +120,19 @@ def refund_processed(order, payment, refund, *, source, actor=None):
             order, Order.Status.REFUNDED, source=source, actor=actor, message=f"Refund {refund.razorpay_refund_id}"
         )
         order.save(update_fields=["status", "updated_at"])
-        # Exactly once per order, with its transition to refunded.
-        order_service_withdraw(order, source=source, actor=actor)
+        # Exactly once per order, with its transition to refunded (payments.hooks).
+        hooks.refund_withdraw_handlers[order.kind](order, source=source, actor=actor)
     if pays_for_the_order:
-        from affiliates.services import commission_adjust_for_refund  # affiliates depends on billing, not back
-
-        # Before approval the referrer's commission follows the money: reversed or reduced.
-        commission_adjust_for_refund(
-            order, refunded_paise=returned, refund_id=refund.razorpay_refund_id, source=source, actor=actor
-        )
+        # affiliates: before approval the referrer's commission follows the money, reversed or reduced.
+        for handler in hooks.refund_processed_handlers:
+            handler(order, refunded_paise=returned, refund_id=refund.razorpay_refund_id, source=source, actor=actor)
 
 
-def order_service_withdraw(order, *, source, actor=None):
-    """What a full refund takes back: a `new` order's server is terminated (the
-    lifecycle's backend operation), a renewal's months come off its server's
-    paid_until. Caller holds the order lock (then the payment's); the server's
-    is taken here, last, as the documented lock order says."""
-    from servers.operations import OperationRefused, server_terminate  # servers depends on billing
-
-    if order.kind == Order.Kind.RENEWAL:
-        renewal_take_back(order, source=source, actor=actor)
-        return
+def new_order_withdraw(order, *, source, actor=None):
+    """What a full refund of a `new` order takes back: its server is terminated
+    (the backend operation); a renewal's months are lifecycle's (payments.hooks).
+    Caller holds the order lock (then the payment's); the server's is taken
+    here, last, as the documented lock order says."""
     server = getattr(order, "server", None)
     if server is None:
         return
@@ -149,35 +144,7 @@ def order_service_withdraw(order, *, source, actor=None):
         logger.warning("refund_termination_refused order=%s server=%s error=%s", order.number, server.pk, exc)
 
 
-def renewal_take_back(order, *, source, actor=None):
-    """Take a fully refunded renewal's months back off its server's paid_until
-    (once: the caller runs with the order's one transition to refunded). Nothing
-    for a renewal that never extended (its server was already terminated)."""
-    from servers.models import RenewalExtension, Server
-    from servers.operations import server_event
-
-    extension = RenewalExtension.objects.filter(order=order).first()
-    if extension is None:
-        return
-    server = Server.objects.select_for_update().get(pk=extension.server_id)
-    if server.status == Server.Status.TERMINATED or server.paid_until is None:
-        return
-    # Exactly what the extension added: calendar months do not invert where the day
-    # was clamped (31 Jan + 1 month = 28 Feb, but 28 Feb - 1 month = 28 Jan).
-    server.paid_until -= extension.new_paid_until - extension.old_paid_until
-    server.save(update_fields=["paid_until", "updated_at"])
-    server_event(
-        server.pk,
-        "renewal_refunded",
-        source=source,
-        actor=actor,
-        note=f"Order {order.number} refunded: paid until {timezone.localtime(server.paid_until):%d %b %Y}",
-    )
-
-
 def refund_failed_alert(order, refund):
-    from alerts.services import incident_open  # alerts is a leaf app
-
     detail = (
         f"Razorpay failed refund {refund.razorpay_refund_id} of {rupees(refund.amount_paise)} on payment "
         f"{refund.payment.razorpay_payment_id} (order {order.number}, {order.user.email}). "

@@ -16,13 +16,17 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from alerts.services import incident_open
 from billing.invoices import invoice_document
 from billing.models import HostingPlan, Order, Payment
 from billing.recurring import razorpay_contact, recurring_metadata
 from billing.services import OrderError, invoice_number_assign, order_build, order_event, order_transition
 from core.sql import insert_row, insert_unless_exists, select_row, update_row
 from core.templatetags.money import rupees
+from servers.services import server_create_for_paid_order
+from sshkeys.services import order_ssh_keys_attach
 
+from . import hooks
 from .gateways import GatewayError, GatewayPayment, GatewayRejected, get_gateway, payment_signature_valid
 from .recurring import recurring_terms
 
@@ -64,10 +68,12 @@ def order_create(
     """
     if not isinstance(plan, HostingPlan) or not plan.is_active:
         raise OrderError("This plan is not available.")
-    from affiliates.services import referrer_id_for  # affiliates depends on billing, not back
-
     order = order_build(
-        user=user, plan=plan, billing_cycle_months=billing_cycle_months, buyer=buyer, referrer_id=referrer_id_for(user)
+        user=user,
+        plan=plan,
+        billing_cycle_months=billing_cycle_months,
+        buyer=buyer,
+        referrer_id=hooks.referrer_id_for(user),
     )
     with transaction.atomic():
         if recurring_customer is not None:
@@ -75,8 +81,6 @@ def order_create(
         order.save()
         order_event(order, "created", source=source, actor=user, to_status=order.status)
         if ssh_keys:
-            from sshkeys.services import order_ssh_keys_attach  # sshkeys depends on billing's Order
-
             order_ssh_keys_attach(order, ssh_keys)
     return order_gateway_ensure(order, placing=True)
 
@@ -346,29 +350,19 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
             )
             outcome = PaymentOutcome(order, None, payment, "mismatch")
         else:
-            from affiliates.services import commission_record_for_paid_order  # affiliates depends on billing
-
             order_mark_paid(order, gateway_payment, source=source, actor=actor)
-            if order.kind == Order.Kind.RENEWAL:
-                server = order_renewal_apply(order, gateway_payment, source=source, actor=actor)
-            else:
-                from servers.services import server_create_for_paid_order  # servers depends on billing, not back
-
-                server = server_create_for_paid_order(order, source=source, actor=actor)
-            # No statement at all unless a referrer is on the order; then one insert.
-            commission_record_for_paid_order(order)
+            # What the order was bought for: a new server, a renewal's months (payments.hooks).
+            server = hooks.paid_handlers[order.kind](order, gateway_payment, source=source, actor=actor)
+            for handler in hooks.paid_order_handlers:  # affiliates: one insert, none without a referrer
+                handler(order)
             # Last before commit: every payment waits on the year's invoice counter
             # row, so it is held for as short a time as possible.
             invoice_number_assign(order, timezone.localdate(order.paid_at))
             update_row(order, ("status", "paid_at", "payment_metadata", "invoice_number", "invoice_date", "updated_at"))
             insert_row(invoice_document(order))  # the stored tax invoice: one INSERT, rendered as written
             outcome = PaymentOutcome(order, server, payment, "paid")
-        if order.payment_metadata.get("recurring") or order.payment_metadata.get("autopay_debit"):
-            # An autopay order (registers a mandate, or was debited from one); no cost for others.
-            # moves to a registered hook with issue 22
-            from lifecycle.autopay.outcomes import autopay_payment_applied
-
-            autopay_payment_applied(order, gateway_payment, outcome.result, outcome.server, source=source)
+        for handler in hooks.payment_applied_handlers:  # lifecycle's autopay: only its own orders cost anything
+            handler(order, gateway_payment, outcome.result, outcome.server, source=source)
     log_step(
         "payment_apply", started, order=order.number, payment=gateway_payment.id, source=source, result=outcome.result
     )
@@ -382,21 +376,10 @@ def order_server(order):
     return getattr(order, "server", None)
 
 
-def order_renewal_apply(order, gateway_payment, *, source, actor=None):
-    """A renewal just marked paid extends its server (servers.renewals), once.
-    Paid for a server already terminated, it is money for nothing: flagged for a
-    refund, and the server stays terminated (CONTRACT: Renewals)."""
-    from servers.renewals import renewal_extend  # servers depends on billing, not back
-
-    server, result = renewal_extend(order, source=source, actor=actor)
-    if result == "server_terminated":
-        order_flag(
-            order,
-            gateway_payment.id,
-            f"Renewal paid by {gateway_payment.id} after server #{server.pk} was terminated; refund it",
-            source=source,
-        )
-    return server
+def new_order_paid(order, gateway_payment, *, source, actor=None):
+    """The funnel's handler for a new order just marked paid: its server row,
+    pending (registered in payments.hooks by this app's ready())."""
+    return server_create_for_paid_order(order, source=source, actor=actor)
 
 
 def order_mark_paid(order, gateway_payment, *, source, actor=None):
@@ -419,8 +402,6 @@ def order_flag(order, payment_id, reason, *, source):
     """Put an order in front of staff and alert, once per problem payment: the same
     payment arriving again (verify, webhook, reconcile) flags nothing new, while a
     new one re-opens an order staff had already marked handled."""
-    from alerts.services import incident_open  # alerts is a leaf app; imported late to keep billing importable alone
-
     flagged = order.payment_metadata.get("flagged_payment_ids", [])
     if payment_id in flagged:
         return

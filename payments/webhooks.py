@@ -18,6 +18,7 @@ from billing.models import Payment, WebhookEvent
 from core.claims import WEBHOOK_RETRIES
 from core.sql import insert_unless_exists
 
+from . import hooks
 from .gateways import GatewayPayment
 from .refunds import refund_apply
 from .services import OrderNotFound, payment_apply
@@ -181,13 +182,10 @@ def webhook_event_apply(event: dict, *, event_id="") -> str:
         # before its capture): the funnel applies it when the payment arrives.
         return f"refund_{refund.status}" if refund else "waiting"
     if kind in TOKEN_EVENTS:
-        # The mandate is the subscription layer's: a token it does not hold yet is kept there.
-        # moves to a registered hook with issue 22
-        from lifecycle.autopay.mandates import token_event_apply
-
-        return token_event_apply(
-            str(token_entity(event)["id"]), kind.removeprefix("token."), event_id=event_id
-        )
+        # The mandate is the subscription layer's (payments.hooks): a token it does not hold yet is kept there.
+        if hooks.token_event_handler is None:
+            return "ignored"
+        return hooks.token_event_handler(str(token_entity(event)["id"]), kind.removeprefix("token."), event_id=event_id)
     return "ignored"
 
 

@@ -5,8 +5,4 @@ class ServersConfig(AppConfig):
     name = "servers"
 
     def ready(self):
-        from security import staff_actions
-
-        from .staff_actions import DEFINITIONS
-
-        staff_actions.register(*DEFINITIONS)
+        from . import registrations  # noqa: F401 - registers this app's handlers with the apps below it

@@ -73,25 +73,3 @@ def server_operation_mail_queue(operation, server):
     else:
         return None
     return mail_queue(f"server-operation:{operation.pk}", to=[server.user.email], subject=subject, body=body)
-
-
-def renewal_paid_mail_queue(order, server):
-    """ "Payment received" for a renewal, with the new due date; once per order.
-    Written in the payment's transaction and sent by the outbox's next sweep (within
-    a minute): a new order's receipt rides its provisioning task, and a renewal's
-    payment publishes no task of its own (docs/decisions.md, payment path)."""
-    from django.utils import timezone
-
-    from core.templatetags.money import rupees
-
-    return mail_queue(
-        f"payment-received:{order.pk}",
-        to=[server.user.email],
-        subject=f"Payment received for renewal {order.number}",
-        body=(
-            f"Thank you. We received {rupees(order.total_paise)} for {order.billing_cycle_months} more month(s) "
-            f"of {server}.\nIt is now paid until {timezone.localtime(server.paid_until):%d %b %Y}.\n\n"
-            f"Tax invoice: {settings.SITE_URL}/orders/{order.number}/invoice/\n"
-        ),
-        by_sweeper=True,
-    )

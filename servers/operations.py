@@ -24,6 +24,8 @@ from django.db import transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
+from alerts.services import incident_open, incident_resolve
+from billing.models import Order, OrderEvent
 from core.claims import OPERATION_RETRIES, LeaseHeartbeat, claim, lease_deadline
 from core.queueing import BULK_PRIORITY, enqueue
 from core.sql import insert_row, select_row
@@ -31,7 +33,7 @@ from core.sql import insert_row, select_row
 from .mails import server_operation_mail_queue
 from .models import Server, ServerEvent, ServerOperation
 from .provisioning import ProvisioningPermanentError, ProvisioningTransientError, get_backend
-from .selectors import termination_decided
+from .selectors import termination_decided, unpaid_renewals
 from .services import server_spec, server_transition
 
 logger = logging.getLogger("servers.operations")
@@ -65,10 +67,15 @@ def server_event(server_id, kind, *, source, actor=None, note="") -> ServerEvent
     return event
 
 
-def server_events(servers, kind, *, source, actor=None, note=""):
-    """One timeline row per server, in one INSERT."""
+def server_events(servers, kind, *, source, actor=None, note="", notes=()):
+    """One timeline row per server, in one INSERT; `notes`, when given, is each
+    server's own note, in the same order as `servers`."""
+    notes = list(notes) or [note] * len(servers)
     ServerEvent.objects.bulk_create(
-        [ServerEvent(server_id=server.pk, kind=kind, source=source, actor=actor, note=note) for server in servers]
+        [
+            ServerEvent(server_id=server.pk, kind=kind, source=source, actor=actor, note=text)
+            for server, text in zip(servers, notes, strict=True)
+        ]
     )
 
 
@@ -113,15 +120,11 @@ def terminations_decide(servers, *, source, actor=None, note="") -> list[ServerO
     operations that have not started and its unpaid renewal orders. A renewal being
     paid at this very moment is skipped (SKIP LOCKED): its payment then finds the
     termination and is flagged for a refund."""
-    from billing.models import Order  # billing is below servers; imported late as elsewhere
-
     ids = [server.pk for server in servers]
     ServerOperation.objects.filter(server_id__in=ids, status=Op.Status.QUEUED).update(
         status=Op.Status.CANCELLED, finished_at=timezone.now(), last_error="Server terminated"
     )
-    renewals = list(
-        Order.objects.select_for_update(skip_locked=True).filter(renews_server_id__in=ids, status=Order.Status.CREATED)
-    )
+    renewals = list(unpaid_renewals(ids).select_for_update(skip_locked=True))
     renewal_orders_cancel(renewals, source=source, actor=actor, reason="Server terminated")
     server_events(servers, "terminate_decided", source=source, actor=actor, note=note)
     return operations_queue(servers, Op.Action.DESTROY, Op.Purpose.TERMINATE, source=source, actor=actor, note=note)
@@ -129,8 +132,6 @@ def terminations_decide(servers, *, source, actor=None, note="") -> list[ServerO
 
 def renewal_orders_cancel(orders, *, source, actor=None, reason=""):
     """created -> cancelled for locked unpaid renewal orders, with their history rows, in two statements."""
-    from billing.models import Order, OrderEvent
-
     if not orders:
         return
     now = timezone.now()
@@ -428,8 +429,6 @@ def operation_succeed(operation) -> ServerOperation:
 
 def earlier_failures_resolve(operation):
     """A retry that succeeded closes the incidents of the failed attempts at the same purpose."""
-    from alerts.services import incident_resolve  # alerts is a leaf app
-
     failed = ServerOperation.objects.filter(
         server_id=operation.server_id, purpose=operation.purpose, status=Op.Status.FAILED, pk__lt=operation.pk
     ).values_list("pk", flat=True)
@@ -448,8 +447,6 @@ def operation_fail(operation, reason) -> ServerOperation:
     """Final failure: the operation is failed, the server stays as the machine is
     (nothing is marked suspended or terminated that was not stopped or destroyed),
     staff are alerted once, and the server's next operation may run."""
-    from alerts.services import incident_open  # alerts is a leaf app
-
     with transaction.atomic():
         if not operation_still_ours(operation):
             return operation

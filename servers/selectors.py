@@ -6,18 +6,26 @@ from django.db.models import Exists, JSONField, OuterRef, Q, Subquery
 from django.db.models.functions import JSONObject
 from django.utils import timezone
 
+from billing.models import Order
 from core import claims
 from core.sql import row_exists
+from sshkeys.selectors import order_ssh_keys
 
 from .models import Server, ServerOperation
+
+
+def unpaid_renewals(server_ids):
+    """The unpaid renewal orders of servers (at most one per server: a partial unique
+    index), as a queryset: `server_ids` is one id, `OuterRef("pk")` for a subquery,
+    or a list of ids. The one place this question is written (docs/decisions.md)."""
+    lookup = "renews_server_id__in" if isinstance(server_ids, list | tuple | set) else "renews_server_id"
+    return Order.objects.filter(**{lookup: server_ids}, status=Order.Status.CREATED)
 
 
 def servers_for_user(user):
     """The user's servers, each with `renewal_number`: its unpaid renewal order's
     number or None (a subquery, so a list is still one query)."""
-    from billing.models import Order  # billing is below servers
-
-    unpaid = Order.objects.filter(renews_server_id=OuterRef("pk"), status=Order.Status.CREATED).values("number")[:1]
+    unpaid = unpaid_renewals(OuterRef("pk")).values("number")[:1]
     return (
         Server.objects.filter(user=user)
         .select_related("order__plan")
@@ -142,8 +150,6 @@ class LoginDetails:
 
 
 def server_login(server) -> LoginDetails:
-    from sshkeys.selectors import order_ssh_keys  # sshkeys depends on billing, not on servers
-
     return LoginDetails(
         hostname=server.hostname,
         address=server.ip_address or "",

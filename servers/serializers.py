@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from .models import Server
+from .selectors import unpaid_renewals
 
 
 class AutopaySerializer(serializers.Serializer):
@@ -40,12 +41,7 @@ class ServerSerializer(serializers.ModelSerializer):
     def get_renewal(self, server) -> str | None:
         if hasattr(server, "renewal_number"):  # annotated by servers_for_user
             return server.renewal_number
-        from billing.models import Order
-
-        unpaid = Order.objects.filter(renews_server=server, status=Order.Status.CREATED).values_list(
-            "number", flat=True
-        )
-        return unpaid.first()
+        return unpaid_renewals(server.pk).values_list("number", flat=True).first()
 
     def get_autopay(self, server) -> AutopaySerializer(allow_null=True):
         if hasattr(server, "autopay_latest"):  # annotated by servers_for_user

@@ -19,6 +19,7 @@ from django.db.models import Exists, F, Q
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from alerts.services import incident_open
 from billing.mails import payment_received_mail_queue
 from core.claims import PROVISIONING_RETRIES
 from core.queueing import enqueue
@@ -478,8 +479,6 @@ def server_provisioning_fail(server_id, reason, *, source="worker", attempt=None
     once (incident "stuck-server:<id>", the key the ops detector uses too).
     A server already in another state, or (with `attempt`) already claimed by a
     later attempt, is returned unchanged."""
-    from alerts.services import incident_open  # alerts is a leaf app
-
     with transaction.atomic():
         server = Server.objects.select_for_update().filter(pk=server_id).first()
         if server is None or server.status not in (Server.Status.PENDING, Server.Status.PROVISIONING):

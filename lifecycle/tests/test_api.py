@@ -91,7 +91,7 @@ def test_an_issued_renewal_in_the_orders_list_matches_the_published_schema(alice
     import yaml
     from django.core.management import call_command
 
-    from lifecycle.services import renewal_issue
+    from lifecycle.renewals import renewal_issue
 
     renewal_issue(server.pk, source="run_billing")  # as run_billing issues it: no Razorpay order until paid
     listed = api.get("/api/v1/orders/").json()["results"]

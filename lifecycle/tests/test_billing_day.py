@@ -18,7 +18,7 @@ from django.utils import timezone
 from billing.models import Order
 from lifecycle.billing_day import billing_run
 from lifecycle.models import Reminder
-from lifecycle.services import cancellation_set, renewal_issue
+from lifecycle.renewals import cancellation_set, renewal_issue
 from servers.models import Server
 from servers.periods import period_end
 

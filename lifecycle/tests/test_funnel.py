@@ -9,8 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from billing.models import Order
-from billing.services import renewal_order_build
-from lifecycle.services import renewal_issue
+from lifecycle.renewals import renewal_issue, renewal_order_build
 from ops.selectors import orphaned_orders
 from payments.services import order_gateway_ensure
 from payments.tests.conftest import post_webhook

@@ -7,8 +7,8 @@ from django.test import Client
 from django.utils import timezone
 
 from billing.models import Order
+from lifecycle.renewals import renewal_issue
 from lifecycle.selectors import days_left
-from lifecycle.services import renewal_issue
 from servers.operations import server_suspend
 
 from .conftest import active_server

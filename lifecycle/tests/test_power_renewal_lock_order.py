@@ -16,7 +16,7 @@ from django.db import connection, transaction
 
 from billing.models import Order
 from conftest import in_threads
-from lifecycle.services import renewal_issue
+from lifecycle.renewals import renewal_issue
 from servers.models import ServerOperation
 from servers.operations import server_locked
 from servers.power import power_request

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from billing.models import Order
 from conftest import in_threads
 from lifecycle.billing_day import billing_run
-from lifecycle.services import renewal_issue
+from lifecycle.renewals import renewal_issue
 from payments.services import order_gateway_ensure
 from payments.tests.conftest import post_webhook
 from servers.models import RenewalExtension, Server, ServerOperation

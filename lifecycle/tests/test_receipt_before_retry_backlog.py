@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from lifecycle.services import renewal_issue
+from lifecycle.renewals import renewal_issue
 from outbox.models import OutboundMail
 from outbox.services import SWEEP_BATCH, outbox_sweep
 

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Order
-from lifecycle.services import renewal_issue
+from lifecycle.renewals import renewal_issue
 from payments.gateways import GatewayError
 from payments.reconcile import payments_reconcile
 from payments.services import order_create

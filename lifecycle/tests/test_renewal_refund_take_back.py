@@ -1,6 +1,6 @@
 import pytest
 
-from lifecycle.services import renewal_issue
+from lifecycle.renewals import renewal_issue
 from payments.refunds import order_refund
 
 from .conftest import active_server, verify_payment

@@ -14,7 +14,7 @@ from django.utils import timezone
 from billing.models import Order
 from lifecycle.billing_day import billing_run
 from lifecycle.models import Reminder
-from lifecycle.services import cancellation_set
+from lifecycle.renewals import cancellation_set
 
 from .conftest import active_server
 

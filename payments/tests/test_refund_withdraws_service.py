@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from lifecycle.services import renewal_issue
+from lifecycle.renewals import renewal_issue
 from lifecycle.tests.conftest import active_server, verify_payment
 from ops.audit import ledger_audit
 from payments.refunds import order_refund

@@ -9,8 +9,8 @@ from django.utils import timezone
 from libcloud.common.types import InvalidCredsError, ServiceUnavailableError
 
 from billing.models import Order
-from billing.services import renewal_order_build
 from core.claims import OPERATION_RETRIES
+from lifecycle.renewals import renewal_order_build
 from lifecycle.tests.conftest import active_server
 from servers import operations
 from servers.models import Server, ServerOperation

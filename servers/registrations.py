@@ -1,0 +1,7 @@
+"""Servers' staff actions, registered with security.staff_actions; imported once by ServersConfig.ready()."""
+
+from security import staff_actions
+
+from .staff_actions import DEFINITIONS
+
+staff_actions.register(*DEFINITIONS)
