@@ -375,12 +375,20 @@ def b2cs_rows(b2cs: dict) -> list:
     return rows
 
 
+HSN_DESCRIPTION_MAX = 30  # the offline tool refuses a longer description
+SHORT_DESCRIPTIONS = {"998315": "Hosting and IT infrastructure"}
+
+
+def hsn_description(sac: str) -> str:
+    return SHORT_DESCRIPTIONS.get(sac) or sac_description(sac)[:HSN_DESCRIPTION_MAX].rstrip()
+
+
 def hsn_rows(rows: dict) -> list:
     return [
         {
             "num": number,
             "hsn_sc": sac,
-            "desc": sac_description(sac),
+            "desc": hsn_description(sac),
             "uqc": "NA",
             "qty": 0,  # services have no quantity
             "rt": rate,

@@ -33,7 +33,7 @@ def test_every_script_the_readme_names_exists_and_runs():
 
 
 def test_every_management_command_the_readme_names_exists():
-    named = re.findall(r"(?:scripts/manage|manage\.py) ([a-z_]+)", README.read_text())
+    named = re.findall(r"(?:scripts/manage|manage\.py) ([a-z0-9_]+)", README.read_text())
     assert named, "the README shows no management command"
     assert set(named) <= set(get_commands())
 
