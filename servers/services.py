@@ -21,7 +21,7 @@ from django.utils.timesince import timesince
 
 from alerts.services import incident_open
 from billing.mails import payment_received_mail_queue
-from core.claims import PROVISIONING_RETRIES
+from core.claims import PROVISIONING_RETRIES, claim
 from core.queueing import enqueue
 from core.sql import insert_row, insert_unless_exists
 from core.templatetags.money import rupees
@@ -342,10 +342,12 @@ def provisioning_takeover(server, backend_name, lease_until, *, now):
     """
     previous = server.provisioning_attempts
     with transaction.atomic():
-        taken = (
-            Server.objects.filter(pk=server.pk, status=Server.Status.PROVISIONING, provisioning_attempts=previous)
-            .filter(lease_expired(now))
-            .update(provisioning_attempts=previous + 1, lease_until=lease_until, updated_at=now)
+        taken = claim(
+            Server.objects.filter(pk=server.pk, status=Server.Status.PROVISIONING, provisioning_attempts=previous),
+            lease_expired(now),
+            lease_until=lease_until,
+            attempts_field="provisioning_attempts",
+            updated_at=now,
         )
         if not taken:
             return None
