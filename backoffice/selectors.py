@@ -7,7 +7,7 @@ from django.db.models import Prefetch, Q
 
 from billing.models import CreditNote, Order, OrderEvent, Payment
 from security.models import StaffAction
-from servers.models import Server, ServerStatusChange
+from servers.models import Server, ServerEvent, ServerStatusChange
 from support.models import Ticket, TicketEvent, TicketMessage
 
 TIMELINE_LIMIT = 200
@@ -65,6 +65,9 @@ def customer_history(customer) -> CustomerHistory:
 def customer_timeline(customer, limit=TIMELINE_LIMIT):
     order_events = OrderEvent.objects.filter(order__user=customer).select_related("order", "actor")
     server_changes = ServerStatusChange.objects.filter(server__user=customer).select_related("server", "actor")
+    # Power requests, cancellation switched on and off, renewals, plan changes: what the
+    # server page's timeline shows (it was missing here), with staff-only facts too.
+    server_events = ServerEvent.objects.filter(server__user=customer).select_related("server", "actor")
     ticket_events = TicketEvent.objects.filter(ticket__user=customer).select_related("ticket", "actor")
     messages = TicketMessage.objects.filter(ticket__user=customer).select_related("ticket", "author")
     # Staff actions name their target by type and id (security.StaffAction).
@@ -84,6 +87,10 @@ def customer_timeline(customer, limit=TIMELINE_LIMIT):
         (
             HistoryEntry(c.at, "server", c.server, server_change_text(c), c.actor)
             for c in server_changes.order_by("-at")[:limit]
+        ),
+        (
+            HistoryEntry(e.at, "server", e.server, server_event_text(e), e.actor)
+            for e in server_events.order_by("-at")[:limit]
         ),
         (
             HistoryEntry(
@@ -123,3 +130,10 @@ def server_change_text(change):
     if change.note:
         text += f": {change.note}"
     return f"{text} [{change.source}]"
+
+
+def server_event_text(event):
+    text = event.kind.replace("_", " ").capitalize()
+    if event.note:
+        text += f": {event.note}"
+    return f"{text} [{event.source}]"

@@ -488,7 +488,7 @@ class RazorpayCustomer(models.Model):
     # Ten digits, Indian mobile number without the +91.
     contact = models.CharField(max_length=10)
     # Empty until Razorpay has answered (the number may be saved before Razorpay is reached).
-    razorpay_customer_id = models.CharField(max_length=64, blank=True)
+    razorpay_customer_id = models.CharField(max_length=64, blank=True, verbose_name="Razorpay customer ID")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -304,3 +304,17 @@ def test_staff_open_each_credit_note_as_html_and_pdf_from_the_order_and_credit_n
     for html in (order_page, note_page):
         assert f'href="/admin/credit-notes/{note.pk}/"' in html and f'href="/admin/credit-notes/{note.pk}/?pdf=1"' in html
     assert client.get("/admin/credit-notes/999999/").status_code == 404
+
+
+def test_everything_that_happened_includes_power_requests_and_cancellation_switches(staff_client, sale, alice):
+    """They appeared only on the server's page; staff reading a customer's history missed them."""
+    from servers.models import ServerEvent
+
+    server = sale["server"]
+    ServerEvent.objects.create(server=server, kind="reboot_requested", source="customer", actor=alice)
+    ServerEvent.objects.create(server=server, kind="cancel_at_period_end", source="customer", actor=alice)
+    ServerEvent.objects.create(server=server, kind="cancellation_withdrawn", source="customer", actor=alice)
+    html = staff_client.get(f"/admin/customers/{alice.pk}/").text
+    timeline = html[html.index("Everything that happened") :]
+    for text in ("Reboot requested", "Cancel at period end", "Cancellation withdrawn"):
+        assert text in timeline, text

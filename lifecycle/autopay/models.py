@@ -31,17 +31,17 @@ class AutopayMandate(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     # The paid order whose payment registered the token.
     registered_by = models.OneToOneField("billing.Order", on_delete=models.PROTECT, related_name="+")
-    razorpay_customer_id = models.CharField(max_length=64)
-    razorpay_token_id = models.CharField(max_length=64, unique=True)
+    razorpay_customer_id = models.CharField(max_length=64, verbose_name="Razorpay customer ID")
+    razorpay_token_id = models.CharField(max_length=64, unique=True, verbose_name="Razorpay token ID")
     # Copied when registered: a debit is asked with these, a change of number later has no effect on them.
     contact = models.CharField(max_length=10)
     method = models.CharField(max_length=32, blank=True)
     # Integer paise: the token's max_amount; no debit above it is asked.
-    max_amount_paise = models.PositiveBigIntegerField()
+    max_amount_paise = models.PositiveBigIntegerField(verbose_name="Max amount (paise)")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     # When Razorpay confirmed the token was cancelled at our request (turned off or replaced);
     # null with status cancelled by us: the call is still owed (retried by run_billing).
-    razorpay_cancelled_at = models.DateTimeField(null=True, blank=True)
+    razorpay_cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name="Cancelled at Razorpay at")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -105,10 +105,10 @@ class AutopayDebit(models.Model):
 
     order = models.OneToOneField("billing.Order", on_delete=models.PROTECT, related_name="autopay_debit")
     mandate = models.ForeignKey(AutopayMandate, on_delete=models.PROTECT, related_name="debits")
-    amount_paise = models.PositiveBigIntegerField()  # integer paise: exactly the order's total
+    amount_paise = models.PositiveBigIntegerField(verbose_name="Amount (paise)")  # integer paise: exactly the order's total
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ORDERING)
-    razorpay_order_id = models.CharField(max_length=64, blank=True)
-    razorpay_payment_id = models.CharField(max_length=64, blank=True)
+    razorpay_order_id = models.CharField(max_length=64, blank=True, verbose_name="Razorpay order ID")
+    razorpay_payment_id = models.CharField(max_length=64, blank=True, verbose_name="Razorpay payment ID")
     lease_until = models.DateTimeField(null=True, blank=True)
     asked_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
@@ -135,9 +135,9 @@ class AutopayTokenReport(models.Model):
     """A token status Razorpay reported (token.* webhook) before the payment that
     registers its mandate was recorded: kept, and applied when the mandate is."""
 
-    razorpay_token_id = models.CharField(max_length=64, db_index=True)
+    razorpay_token_id = models.CharField(max_length=64, db_index=True, verbose_name="Razorpay token ID")
     status = models.CharField(max_length=16)  # Razorpay's: confirmed, rejected, cancelled, paused
-    event_id = models.CharField(max_length=100, unique=True)
+    event_id = models.CharField(max_length=100, unique=True, verbose_name="Event ID")
     reported_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)
 
