@@ -1,16 +1,12 @@
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.contrib import admin
+from django.urls import reverse
 from django.utils.html import format_html
 
 from core.admin_inlines import ReadOnlyTabularInline
 from core.display import rupee_field
 from core.templatetags.money import rupees
 
-from . import selectors, services
-from .forms import PayoutForm
+from . import selectors
 from .models import Affiliate, Commission, CommissionEvent, Payout, Referral
 
 
@@ -60,54 +56,7 @@ class AffiliateAdmin(ReadOnlyAdmin):
     def payout_link(self, user):
         if not user.approved_paise:
             return "—"
-        return format_html(
-            '<a href="{}">Record payout</a>', reverse("admin:affiliates_affiliate_payout", args=[user.pk])
-        )
-
-    def get_urls(self):
-        payout = self.admin_site.admin_view(self.payout_view)
-        return [path("<int:user_id>/payout/", payout, name="affiliates_affiliate_payout"), *super().get_urls()]
-
-    def payout_view(self, request, user_id):
-        """Record a payout: amount, reference and date, settling approved commissions oldest first."""
-        if not request.user.has_perm("affiliates.pay_commission"):
-            raise PermissionDenied
-        affiliate = get_object_or_404(self.get_queryset(request), pk=user_id)
-        form = PayoutForm(
-            request.POST or None,
-            initial={"amount": affiliate.approved_paise},  # paise: the field shows rupees
-        )
-        if request.method == "POST" and form.is_valid():
-            try:
-                payout = services.payout_record(
-                    affiliate=affiliate,
-                    amount_paise=form.amount_paise,
-                    reference=form.cleaned_data["reference"],
-                    paid_on=form.cleaned_data["paid_on"],
-                    note=form.cleaned_data["note"],
-                    recorded_by=request.user,
-                    request=request,
-                )
-            except services.PayoutError as exc:
-                form.add_error(None, str(exc))
-            else:
-                count = payout.commissions.count()
-                messages.success(
-                    request, f"Payout of {rupees(payout.amount_paise)} recorded; {count} commission(s) marked paid."
-                )
-                return redirect("admin:affiliates_affiliate_changelist")
-        approved = Commission.objects.filter(affiliate=affiliate, status=Commission.Status.APPROVED).order_by(
-            "approved_at", "pk"
-        )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Record a payout to {affiliate.email}",
-            "affiliate": affiliate,
-            "form": form,
-            "approved": approved.select_related("order"),
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/affiliates/payout.html", context)
+        return format_html('<a href="{}">Record payout</a>', reverse("backoffice:payout", args=[user.pk]))
 
 
 class CommissionEventInline(ReadOnlyTabularInline):

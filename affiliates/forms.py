@@ -22,6 +22,19 @@ class PayoutForm(forms.Form):
             raise forms.ValidationError("A payout is recorded once it is sent, not in advance.")
         return paid_on
 
+    def __init__(self, data=None, *, objects=(), **kwargs):
+        super().__init__(data, **kwargs)
+
     @property
     def amount_paise(self) -> int:
         return self.cleaned_data["amount"]  # RupeesField cleans to integer paise
+
+    def params(self):
+        """The payout as the staff action (affiliates.staff_actions.PAYOUT) takes it."""
+        data = self.cleaned_data
+        return {
+            "amount_paise": self.amount_paise,
+            "reference": data["reference"],
+            "paid_on": data["paid_on"],
+            "note": data["note"],
+        }

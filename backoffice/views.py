@@ -9,6 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from affiliates.forms import PayoutForm
+from affiliates.models import Affiliate, Commission
+from affiliates.selectors import affiliates_with_balances
+from affiliates.staff_actions import PAYOUT
 from billing.credit_notes import credit_note_view
 from billing.invoice_pdf import credit_note_pdf, invoice_pdf
 from billing.invoices import NoInvoice, invoice_for
@@ -195,3 +199,32 @@ def staff_list_action(request, model_name, key):
         action_checkbox_name=admin.helpers.ACTION_CHECKBOX_NAME,
     )
     return render(request, "admin/backoffice/list_action_confirm.html", context, status=400 if error else 200)
+
+
+def affiliate_payout(request, user_id):
+    """Record a payout (the staff action affiliates.staff_actions.PAYOUT): amount,
+    reference and date, settling approved commissions oldest first. What was typed
+    comes back with the error beside it when the service refuses it."""
+    if not PAYOUT.allowed(request.user):
+        raise PermissionDenied
+    affiliate = get_object_or_404(affiliates_with_balances(Affiliate.objects.all()), pk=user_id)
+    form = PayoutForm(request.POST or None, initial={"amount": affiliate.approved_paise})  # paise: shown in rupees
+    if request.method == "POST" and form.is_valid():
+        reason = form.cleaned_data["note"] or f"Payout, reference {form.cleaned_data['reference']}"
+        try:
+            message = staff_actions.run(PAYOUT, affiliate, reason=reason, request=request, params=form.params())
+        except staff_actions.StaffActionRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, message)
+            return redirect("admin:affiliates_affiliate_changelist")
+    approved = Commission.objects.filter(affiliate=affiliate, status=Commission.Status.APPROVED)
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Record a payout to {affiliate.email}",
+        "affiliate": affiliate,
+        "form": form,
+        "approved": approved.select_related("order").order_by("approved_at", "pk"),
+        "opts": Affiliate._meta,
+    }
+    return render(request, "admin/affiliates/payout.html", context)

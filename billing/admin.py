@@ -7,7 +7,6 @@ from django.utils.html import format_html, format_html_join
 from core.admin_inlines import ReadOnlyTabularInline
 from core.display import customer_link, link, links, rupee_field, when
 from core.templatetags.money import rupees
-from payments.staff_actions import REFUND_ORDER
 from security.staff_actions import StaffListActionsMixin, list_action
 
 from .forms import RupeesField
@@ -149,7 +148,9 @@ class OrderAdmin(StaffListActionsMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [PaymentInline, OrderEventInline]
     # The refund page is the back office's (security.staff_actions), reached by URL name.
-    actions = [list_action(REFUND_ORDER, "refund_orders")]
+    actions = [
+        list_action(("order", "refund"), "refund_orders", description="Refund selected orders through Razorpay…")
+    ]
     readonly_fields = [
         "number",
         "customer",

@@ -65,6 +65,9 @@ class StaffActionDefinition:
     # The object the audit row names, when it is not the one acted on (a payment's refund names its order).
     audit_target: Callable = itself
     extra_permissions: tuple = ()  # further permissions the action needs (a retry needs both of its kinds)
+    # The service writes the audit row itself, in its transaction (a payout names the Payout
+    # it creates); it then gets `request` and `via` to record who, from where and how.
+    audited_by_service: bool = False
     # The form field a refusal with the typed inputs belongs beside (a refund's amount above what is left).
     refusal_field: str = ""
     describe: Callable | None = None  # obj -> what the action would do to it, for the confirmation's table
@@ -180,9 +183,14 @@ def run(definition, obj, *, reason, actor=None, request=None, via="admin", param
         actor = request.user
     if actor is not None and not definition.allowed(actor):
         raise PermissionDenied
+    params = dict(params or {})
+    if definition.audited_by_service:
+        params.update(request=request, via=via)
     with transaction.atomic():
-        outcome = definition.perform(obj, reason=reason, actor=actor, **(params or {}))
+        outcome = definition.perform(obj, reason=reason, actor=actor, **params)
         done = outcome if isinstance(outcome, Done) else Done(outcome)
+        if definition.audited_by_service:
+            return done.message
         staff_action_record(
             definition.permission,
             target=definition.audit_target(obj),
@@ -222,21 +230,29 @@ def run_each(definition, objects, *, reason, request, via="admin", params=None):
     return outcomes
 
 
-def list_action(definition, name):
+def list_action(definition, name, *, description=None):
     """The Django admin list action `name` for `definition`, for a lower app's
     ModelAdmin: it hands the request to the back office's confirmation page,
-    found by its URL name (backoffice is above every app that offers actions)."""
+    found by its URL name (backoffice is above every app that offers actions).
+    `definition` may be a (model_name, key) pair for an action defined in an app
+    above the admin's own (billing's order list offers payments' refund): it is
+    looked up in the registry when used, so the admin need not import it."""
+
+    def current():
+        return definition if isinstance(definition, StaffActionDefinition) else find(*definition)
 
     def forward(model_admin, request, queryset):
-        url = reverse("backoffice:list-action", args=[definition.model_name, definition.key])
+        found = current()
+        url = reverse("backoffice:list-action", args=[found.model_name, found.key])
         match = resolve(url)
         request.staff_action_list_name = name
         request.staff_action_queryset = queryset
         return match.func(request, *match.args, **match.kwargs)
 
     forward.__name__ = name
-    forward.staff_action = definition
-    description = f"{definition.label} selected {definition.model._meta.verbose_name_plural}…"
+    forward.staff_action = current
+    if description is None:
+        description = f"{definition.label} selected {definition.model._meta.verbose_name_plural}…"
     return admin.action(description=description)(forward)
 
 
@@ -249,5 +265,5 @@ class StaffListActionsMixin:
         return {
             name: entry
             for name, entry in super().get_actions(request).items()
-            if not hasattr(entry[0], "staff_action") or entry[0].staff_action.allowed(request.user)
+            if not hasattr(entry[0], "staff_action") or entry[0].staff_action().allowed(request.user)
         }

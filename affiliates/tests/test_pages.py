@@ -131,3 +131,25 @@ def test_staff_without_the_payout_permission_are_refused(alice, earned, client):
     url = f"/admin/affiliates/affiliate/{alice.pk}/payout/"
     assert client.post(url, {"amount": "224.00", "reference": "UTR-79", "paid_on": "2026-12-01"}).status_code == 403
     assert not Payout.objects.filter(reference="UTR-79").exists()
+
+
+@pytest.mark.django_db
+def test_a_payout_is_the_record_payout_staff_action_with_one_audit_row(alice, earned, client):
+    # Issue 22: the payout page runs the one staff-action framework; the audit says what was done.
+    from accounts.factories import UserFactory
+    from security.models import StaffAction
+    from security.staff_actions import find
+
+    treasurer = UserFactory(email="treasurer@example.com", is_staff=True)
+    treasurer.user_permissions.add(
+        Permission.objects.get(codename="pay_commission"), Permission.objects.get(codename="view_affiliate")
+    )
+    client.force_login(treasurer)
+    assert find("affiliate", "payout").permission == "affiliates.pay_commission"
+    answer = client.post(
+        f"/admin/affiliates/affiliate/{alice.pk}/payout/",
+        {"amount": "224.00", "reference": "UTR-80", "paid_on": "2026-12-01"},
+    )
+    assert answer.status_code == 302
+    [audit] = StaffAction.objects.filter(actor=treasurer)
+    assert (audit.actor, audit.action, audit.label) == (treasurer, "affiliates.pay_commission", "Record payout")
