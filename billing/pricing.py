@@ -147,6 +147,26 @@ def upgrade_quote(old_plan, new_plan, *, billing_cycle_months, paid_until, today
     )
 
 
+@dataclass(frozen=True)
+class UnusedRenewal:
+    months: int  # whole months of the renewal not begun at the moment asked
+    paise: int  # the part of its total they paid for
+
+
+def renewal_unused(total_paise: int, *, period_start, months: int, at) -> UnusedRenewal:
+    """What a paid renewal (its `months` from `period_start`, the due date it
+    extended) holds that cannot be used from `at` on, when its server ends then:
+    its whole months not begun (calendar months in the portal's time zone, as
+    paid periods count them), all of them when none began, and that share of
+    the total, half-up. A month already begun is the customer's."""
+    start = timezone.localtime(period_start)
+    if at <= start:
+        unused = months
+    else:
+        unused = sum(1 for month in range(1, months) if start + relativedelta(months=month) >= at)
+    return UnusedRenewal(unused, reduced_in_proportion(total_paise, unused, months) if unused else 0)
+
+
 def split_gst(tax_paise: int, intra_state: bool) -> dict:
     """Invoice lines for the tax: CGST + SGST halves within a state (the odd
     paisa goes to SGST so the lines add up exactly), IGST across states."""

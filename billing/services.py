@@ -1,9 +1,14 @@
 """State changes of orders: building and recording an order, its history rows
 and status moves, and the gap-free document numbers. The money side (the
-Razorpay order, capture, the payment funnel, verify) is in payments.services.
+Razorpay order, capture, the payment funnel, verify) is in payments.services;
+`order_flag` (an order put in front of staff) is here, for payments and servers.
 """
 
+from django.conf import settings
+from django.db import transaction
+
 from core.sql import increment_and_return, insert_row
+from core.templatetags.money import rupees
 
 from . import pricing
 from .models import InvoiceSequence, Order, OrderEvent
@@ -133,3 +138,44 @@ def invoice_number_assign(order, day):
     """The next invoice number, in the transaction that marks the order paid."""
     order.invoice_number = sequence_next(InvoiceSequence, "HP", day)
     order.invoice_date = day
+
+
+def order_flag(order, payment_id, reason, *, source, consequence=None, alert_key=None, alert_title=None):
+    """Put an order in front of staff and alert, once per problem payment: the same
+    payment arriving again (verify, webhook, reconcile) flags nothing new, while a
+    new one re-opens an order staff had already marked handled. The alert is a
+    payment mismatch unless `alert_key`/`alert_title`/`consequence` say otherwise.
+    A record of the order (here, below payments and servers): the funnel flags a
+    payment that cannot pay, a termination flags prepaid renewal money."""
+    from alerts.services import incident_open  # alerts is a leaf app; imported late to keep billing importable alone
+
+    flagged = order.payment_metadata.get("flagged_payment_ids", [])
+    if payment_id in flagged:
+        return
+    order.payment_metadata = {**order.payment_metadata, "flagged_payment_ids": [*flagged, payment_id]}
+    order.needs_attention = True
+    order.attention_reason = reason
+    order.handled_at, order.handled_by, order.handled_reason = None, None, ""
+    order.save(
+        update_fields=[
+            "payment_metadata",
+            "needs_attention",
+            "attention_reason",
+            "handled_at",
+            "handled_by",
+            "handled_reason",
+            "updated_at",
+        ]
+    )
+    order_event(order, "flagged", source=source, message=reason)
+    if consequence is None:
+        consequence = "No server was created." if order.kind == Order.Kind.NEW else "No server was extended."
+    detail = f"Order {order.number} ({order.user.email}, total {rupees(order.total_paise)}): {reason}. {consequence}"
+    transaction.on_commit(
+        lambda: incident_open(
+            alert_key or f"amount-mismatch:{order.number}",
+            alert_title or f"Payment mismatch on order {order.number}",
+            detail,
+            link=f"{settings.SITE_URL}/admin/orphaned-orders/",
+        )
+    )

@@ -5,7 +5,9 @@ invariants, in a fixed number of statements whatever the number of orders.
   invoice says the same total;
 - processed refunds of that payment = its credit notes ≤ the total;
 - a full refund means a refunded order and (a `new` order) a terminated server;
-- a paid `new` order has its server.
+- a paid `new` order has its server;
+- a paid renewal of a terminated server keeps nothing for months not begun
+  when the server was terminated (unless staff marked it handled).
 Each problem is alerted once (incident `ledger:<order>:<check>`) and resolved when
 a later run no longer finds it; each run is kept for the staff dashboard.
 
@@ -21,10 +23,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import IntegerField, OuterRef, Subquery, Sum
+from django.db.models import F, IntegerField, OuterRef, Subquery, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
+from billing import pricing
 from billing.models import CreditNote, LedgerAudit, Order, Payment, Refund
 from core.templatetags.money import rupees
 
@@ -59,6 +63,13 @@ def audited_orders():
         .annotate(total=Sum("amount_paise"))
         .values("total")
     )
+    asked = (
+        Refund.objects.filter(payment__order=OuterRef("pk"), payment__razorpay_payment_id=paying_id)
+        .exclude(status=Refund.Status.FAILED)
+        .values("payment__order")
+        .annotate(total=Sum("amount_paise"))
+        .values("total")
+    )
     credited = CreditNote.objects.filter(order=OuterRef("pk")).values("order").annotate(total=Sum("amount_paise"))
     return (
         Order.objects.filter(status__in=[Order.Status.PAID, Order.Status.REFUNDED])
@@ -68,6 +79,12 @@ def audited_orders():
             paying_amount=Subquery(paying.values("amount_paise")[:1]),
             refunded=Coalesce(Subquery(processed, output_field=IntegerField()), 0),
             credited=Coalesce(Subquery(credited.values("total"), output_field=IntegerField()), 0),
+            refund_asked=Coalesce(Subquery(asked, output_field=IntegerField()), 0),
+            # A renewal: what it extended, and its server's state (joined, no statement more).
+            renewed_server_status=F("renews_server__status"),
+            renewed_server_since=F("renews_server__status_changed_at"),
+            extension_start=F("extension__old_paid_until"),
+            extension_months=F("extension__months"),
         )
         .order_by("pk")
     )
@@ -117,7 +134,37 @@ def order_problems(order) -> list[tuple[str, str]]:
         problems.append(("server-running", f"refunded in full but server #{server.pk} is {server.status}"))
     if order.status == Order.Status.PAID and is_new and server is None:
         problems.append(("no-server", "paid new order without a server"))
+    if kept := renewal_kept_after_termination(order):
+        problems.append(("kept-after-termination", kept))
     return problems
+
+
+def renewal_kept_after_termination(order) -> str:
+    """Money a paid renewal keeps for months its terminated server will never have
+    (issue 23): its whole months not begun when the server was terminated, less
+    what was refunded or asked back; "" when none (or staff marked it handled)."""
+    if (
+        getattr(order, "kind", "new") != Order.Kind.RENEWAL
+        or order.status != Order.Status.PAID
+        or getattr(order, "renewed_server_status", None) != "terminated"
+        or getattr(order, "extension_start", None) is None
+        or order.handled_at is not None
+    ):
+        return ""
+    unused = pricing.renewal_unused(
+        order.total_paise,
+        period_start=order.extension_start,
+        months=order.extension_months,
+        at=order.renewed_server_since,
+    )
+    kept = min(unused.paise, order.total_paise - order.refund_asked)
+    if kept <= 0:
+        return ""
+    ended = timezone.localtime(order.renewed_server_since).strftime("%d %b %Y")
+    return (
+        f"server #{order.renews_server_id} terminated on {ended}; the renewal keeps {rupees(kept)} "
+        f"for {unused.months} unused month(s) of {order.extension_months}: refund it"
+    )
 
 
 def ledger_audit(*, alert=True, monthly_for: date | None = None) -> AuditReport:

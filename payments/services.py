@@ -16,11 +16,17 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from alerts.services import incident_open
 from billing.invoices import invoice_document
 from billing.models import HostingPlan, Order, Payment
 from billing.recurring import razorpay_contact, recurring_metadata
-from billing.services import OrderError, invoice_number_assign, order_build, order_event, order_transition
+from billing.services import (
+    OrderError,
+    invoice_number_assign,
+    order_build,
+    order_event,
+    order_flag,
+    order_transition,
+)
 from core.sql import insert_row, insert_unless_exists, select_row, update_row
 from core.templatetags.money import rupees
 from servers.services import server_create_for_paid_order
@@ -396,41 +402,6 @@ def order_mark_paid(order, gateway_payment, *, source, actor=None):
         "method": gateway_payment.method,
         "confirmed_by": source,
     }
-
-
-def order_flag(order, payment_id, reason, *, source):
-    """Put an order in front of staff and alert, once per problem payment: the same
-    payment arriving again (verify, webhook, reconcile) flags nothing new, while a
-    new one re-opens an order staff had already marked handled."""
-    flagged = order.payment_metadata.get("flagged_payment_ids", [])
-    if payment_id in flagged:
-        return
-    order.payment_metadata = {**order.payment_metadata, "flagged_payment_ids": [*flagged, payment_id]}
-    order.needs_attention = True
-    order.attention_reason = reason
-    order.handled_at, order.handled_by, order.handled_reason = None, None, ""
-    order.save(
-        update_fields=[
-            "payment_metadata",
-            "needs_attention",
-            "attention_reason",
-            "handled_at",
-            "handled_by",
-            "handled_reason",
-            "updated_at",
-        ]
-    )
-    order_event(order, "flagged", source=source, message=reason)
-    consequence = "No server was created." if order.kind == Order.Kind.NEW else "No server was extended."
-    detail = f"Order {order.number} ({order.user.email}, total {rupees(order.total_paise)}): {reason}. {consequence}"
-    transaction.on_commit(
-        lambda: incident_open(
-            f"amount-mismatch:{order.number}",
-            f"Payment mismatch on order {order.number}",
-            detail,
-            link=f"{settings.SITE_URL}/admin/orphaned-orders/",
-        )
-    )
 
 
 @dataclass

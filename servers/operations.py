@@ -32,6 +32,7 @@ from core.sql import insert_row, select_row
 
 from .mails import server_operation_mail_queue
 from .models import Server, ServerEvent, ServerOperation
+from .prepaid import renewals_unused_flag
 from .provisioning import ProvisioningPermanentError, ProvisioningTransientError, get_backend
 from .selectors import termination_decided, unpaid_renewals
 from .services import server_spec, server_transition
@@ -117,15 +118,17 @@ def suspensions_decide(servers, *, reason, source, actor=None, note="") -> list[
 
 def terminations_decide(servers, *, source, actor=None, note="") -> list[ServerOperation]:
     """Queue the destroy of each locked server not yet being terminated, cancel its
-    operations that have not started and its unpaid renewal orders. A renewal being
-    paid at this very moment is skipped (SKIP LOCKED): its payment then finds the
-    termination and is flagged for a refund."""
+    operations that have not started and its unpaid renewal orders, and flag its
+    paid renewals' months not begun for a refund (prepaid.renewals_unused_flag).
+    A renewal being paid at this very moment is skipped (SKIP LOCKED): its payment
+    then finds the termination and is flagged for a refund."""
     ids = [server.pk for server in servers]
     ServerOperation.objects.filter(server_id__in=ids, status=Op.Status.QUEUED).update(
         status=Op.Status.CANCELLED, finished_at=timezone.now(), last_error="Server terminated"
     )
     renewals = list(unpaid_renewals(ids).select_for_update(skip_locked=True))
     renewal_orders_cancel(renewals, source=source, actor=actor, reason="Server terminated")
+    renewals_unused_flag(servers, at=timezone.now(), source=source)  # prepaid months not begun: refund them
     server_events(servers, "terminate_decided", source=source, actor=actor, note=note)
     return operations_queue(servers, Op.Action.DESTROY, Op.Purpose.TERMINATE, source=source, actor=actor, note=note)
 
@@ -479,9 +482,7 @@ def operations_sweep(now=None) -> int:
         status=Op.Status.RUNNING, lease_until__lt=now
     )
     bulk = Case(When(purpose__in=BULK_PURPOSES, then=Value(True)), default=Value(False))
-    rows = (
-        ServerOperation.objects.filter(stale).annotate(bulk=bulk).order_by("bulk", "pk").values_list("pk", "bulk")
-    )
+    rows = ServerOperation.objects.filter(stale).annotate(bulk=bulk).order_by("bulk", "pk").values_list("pk", "bulk")
     queued = 0
     for operation_id, is_bulk in rows[:SWEEP_BATCH]:
         if not operation_enqueue(operation_id, bulk=is_bulk):

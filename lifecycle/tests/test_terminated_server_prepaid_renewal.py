@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from billing.audit import ledger_audit
 from billing.models import Order
-from billing.refunds import order_refund
-from billing.templatetags.money import rupees
+from core.templatetags.money import rupees
+from ops.audit import ledger_audit
+from payments.refunds import order_refund
 from servers.models import RenewalExtension, Server
 from servers.operations import server_terminate
 from servers.periods import period_end
