@@ -226,7 +226,8 @@ def server_reports(months) -> list[Report]:
         Order.objects.filter(status__in=INVOICED_STATUSES, paid_at__gte=since)
         .annotate(month=TruncMonth("paid_at"))
         .values("month", "kind")
-        .annotate(n=Count("pk"))
+        # A renewal paid by an autopay debit: its one debit was captured (lifecycle's AutopayDebit).
+        .annotate(n=Count("pk"), by_autopay=Count("pk", filter=Q(autopay_debit__status="captured")))
         .order_by()
     )
     kinds = {
@@ -262,7 +263,28 @@ def server_reports(months) -> list[Report]:
         money=False,
         stacked=False,
     )
-    return [gained, stopped]
+    renewals = kinds["renewal"]
+    by_autopay = by_month([row for row in orders if row["kind"] == "renewal"], months, "by_autopay")
+    autopay = Report(
+        "autopay",
+        "Autopay's share of paid renewals",
+        "Renewals paid each month, by an autopay debit (RBI e-mandate) or by the customer's own payment.",
+        "Month",
+        labels,
+        [
+            ("By autopay", by_autopay),
+            ("By hand", minus(renewals, by_autopay)),
+            ("Autopay share (%)", [percent_of(part, whole) for part, whole in zip(by_autopay, renewals, strict=True)]),
+        ],
+        money=False,
+        chart_columns=(0, 1),
+    )
+    return [gained, stopped, autopay]
+
+
+def percent_of(part: int, whole: int) -> int:
+    """Whole percent, half-up; 0 of nothing."""
+    return (part * 200 + whole) // (2 * whole) if whole else 0
 
 
 def renewals_report(months) -> Report:

@@ -59,9 +59,26 @@ def world(db):
             source="test",
         )
         at(extension, paid)
+    autopay_paid(renewal)  # the late one was paid by an autopay debit
     type(servers[4]).objects.filter(pk=servers[4].pk).update(paid_until=ist(2026, 11, 18))
     OrderFactory(kind="renewal", renews_server=servers[4], status="cancelled")
     return servers
+
+
+def autopay_paid(renewal):
+    from lifecycle.autopay.models import AutopayDebit, AutopayMandate
+
+    mandate = AutopayMandate.objects.create(
+        server=renewal.renews_server,
+        user=renewal.user,
+        registered_by=OrderFactory(status="paid"),
+        razorpay_customer_id="cust_T1",
+        razorpay_token_id="token_T1",
+        contact="9876543210",
+        max_amount_paise=1500000,
+        status="active",
+    )
+    AutopayDebit.objects.create(order=renewal, mandate=mandate, amount_paise=renewal.total_paise, status="captured")
 
 
 def report(key):
@@ -105,6 +122,9 @@ def test_servers_by_month_and_renewals_by_due_date(world):
     assert column(lost, "Suspended", "Oct 26") == 1
     renewals = report("renewals")
     assert [column(renewals, name, "Nov 26") for name in ("On time", "Late", "Never")] == [1, 1, 1]
+    autopay = report("autopay")
+    assert [column(autopay, name, "Nov 26") for name in ("By autopay", "By hand", "Autopay share (%)")] == [1, 1, 50]
+    assert column(autopay, "Autopay share (%)", "Oct 26") == 0
 
 
 @pytest.fixture
@@ -127,12 +147,12 @@ def test_the_reports_need_their_own_permission(world, client):
 def test_the_page_draws_each_chart_as_svg_with_its_table_and_csv_link(world, client, owner):
     client.force_login(owner)
     page = client.get("/admin/reports/").content.decode()
-    for key in ("mrr", "revenue", "gst", "servers-paid", "servers-lost", "renewals"):
+    for key in ("mrr", "revenue", "gst", "servers-paid", "servers-lost", "autopay", "renewals"):
         section = page.split(f'id="report-{key}"')[1].split("</section>")[0]
         assert '<svg class="chart"' in section and "<table>" in section
         assert f'href="/admin/reports/{key}.csv"' in section
     assert "<script" not in page.split('id="content-main"')[1]
-    assert "Autopay's share" in page
+    assert "Autopay&#x27;s share of paid renewals" in page
 
 
 def test_the_csv_holds_the_tables_numbers_with_rupees_to_the_paisa(world, client, owner):
