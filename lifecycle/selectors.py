@@ -27,10 +27,15 @@ EVENT_LABELS = {
     "reboot_requested": "Reboot requested",
     "stop_requested": "Stop requested",
     "start_requested": "Start requested",
+    "ssh_key_requested": "SSH key installation requested",
+    "ssh_key_added": "SSH key installed",
     "operation_failed": "Could not be done (our staff are alerted)",
 }
 # Events whose note is safe and useful to show (order numbers, dates).
-EVENTS_WITH_NOTES = {"renewal_issued", "renewed", "reboot_requested", "stop_requested", "start_requested"}
+EVENTS_WITH_NOTES = {
+    "renewal_issued", "renewed", "reboot_requested", "stop_requested", "start_requested",
+    "ssh_key_requested", "ssh_key_added",  # the key's name and fingerprint
+}  # fmt: skip
 
 
 @dataclass

@@ -5,11 +5,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_errors import AUTHENTICATED, error_responses, status_filter_parameter, status_filter_value
+from sshkeys.selectors import ssh_keys_for_user
 
 from . import selectors
 from .models import ServerStatus
 from .power import POWER_ACTIONS, PowerActionRefused, PowerRateLimited, power_request
 from .serializers import ServerSerializer
+from .ssh_keys import KeyInstallRefused, key_install_request
 
 
 @extend_schema_view(
@@ -80,3 +82,49 @@ class ServerActionView(APIView):
         except PowerActionRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response({"action": action, "status": "queued"}, status=status.HTTP_202_ACCEPTED)
+
+
+class ServerSSHKeySerializer(serializers.Serializer):
+    key = serializers.IntegerField(help_text="The id of one of your SSH keys (GET /api/v1/ssh-keys/).")
+
+
+class ServerSSHKeyAcceptedSerializer(serializers.Serializer):
+    key = serializers.IntegerField()
+    fingerprint = serializers.CharField()
+    status = serializers.CharField()
+
+
+class ServerSSHKeyView(APIView):
+    """Install one of the caller's SSH keys on their active server, beside the keys already there
+    (for a customer who ordered without a key, or has a new computer); the worker does it through the
+    backend, and the server's sign-in details list the key once it is done. Not every provider can."""
+
+    @extend_schema(
+        request=ServerSSHKeySerializer,
+        responses={
+            202: ServerSSHKeyAcceptedSerializer,
+            **error_responses(
+                400,
+                404,
+                409,
+                *AUTHENTICATED,
+                e400="No `key`, or not the id of one of your SSH keys.",
+                e409="Not active, being terminated, the key is already installed or being installed, "
+                "or the provider cannot add a key to a running server (`detail` says what to do instead).",
+            ),
+        },
+    )
+    def post(self, request, pk):
+        server = get_object_or_404(selectors.servers_for_user(request.user), pk=pk)
+        serializer = ServerSSHKeySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key = ssh_keys_for_user(request.user).filter(pk=serializer.validated_data["key"]).first()
+        if key is None:
+            return Response({"key": ["Not one of your SSH keys."]}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            key_install_request(server.pk, key=key, user=request.user, source="api")
+        except KeyInstallRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(
+            {"key": key.pk, "fingerprint": key.fingerprint, "status": "queued"}, status=status.HTTP_202_ACCEPTED
+        )

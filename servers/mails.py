@@ -4,6 +4,7 @@ from django.conf import settings
 
 from outbox.services import mail_queue
 
+from .provisioning import get_backend
 from .selectors import server_login
 
 
@@ -26,7 +27,9 @@ def server_ready_text(server) -> str:
         lines += [
             "",
             "No SSH key was chosen for this server, so it has no way to sign in yet.",
-            f"Add your public key at {settings.SITE_URL}/accounts/ssh-keys/ and open a support ticket:",
+            f"Add your public key at {settings.SITE_URL}/accounts/ssh-keys/, then install it from the server's page."
+            if get_backend().adds_keys
+            else f"Add your public key at {settings.SITE_URL}/accounts/ssh-keys/ and open a support ticket: "
             "we will install it for you.",
         ]
     lines += [

@@ -250,6 +250,7 @@ class OperationAction(models.TextChoices):
     START = "start"
     REBOOT = "reboot"
     DESTROY = "destroy"
+    ADD_KEY = "add_key"  # install one more SSH public key for the login user
 
 
 class OperationPurpose(models.TextChoices):
@@ -257,6 +258,7 @@ class OperationPurpose(models.TextChoices):
     UNSUSPEND = "unsuspend"
     TERMINATE = "terminate"
     POWER = "power"  # the customer's own stop/start/reboot
+    SSH_KEY = "ssh_key"  # the customer's "install this key" on a running server
 
 
 class OperationStatus(models.TextChoices):
@@ -300,6 +302,8 @@ class ServerOperation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     note = models.TextField(blank=True)
+    # add_key: the authorized_keys line to install, copied when decided (the customer may delete the key meanwhile).
+    public_key = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -16,6 +16,7 @@ take the server's after it; nothing here waits for an order's lock while
 holding a server's (unpaid renewals are cancelled with SKIP LOCKED).
 """
 
+import dataclasses
 import logging
 from datetime import timedelta
 
@@ -29,6 +30,7 @@ from billing.models import Order, OrderEvent
 from core.claims import OPERATION_RETRIES, LeaseHeartbeat, claim, lease_deadline
 from core.queueing import BULK_PRIORITY, enqueue
 from core.sql import insert_row, select_row
+from sshkeys.services import order_ssh_key_installed
 
 from .mails import server_operation_mail_queue
 from .models import Server, ServerEvent, ServerOperation
@@ -340,6 +342,8 @@ def operation_run(operation_id, *, now=None, final_attempt=False) -> ServerOpera
         return None
     server = operation.server
     spec = server_spec(server)  # the machine: the provider's id, else the tag it was made with
+    if operation.action == Op.Action.ADD_KEY:  # the one key to install, as decided (servers.ssh_keys)
+        spec = dataclasses.replace(spec, ssh_keys=(operation.public_key,))
     backend = get_backend()
     logger.info(
         "operation_step step=claim operation=%s server=%s action=%s attempt=%s",
@@ -410,6 +414,9 @@ def operation_effect(operation, server):
         server_transition(server, Server.Status.SUSPENDED, source=source, note=note, power_state=power)
     elif operation.purpose == Op.Purpose.UNSUSPEND and server.status == Server.Status.SUSPENDED:
         server_transition(server, Server.Status.ACTIVE, source=source, note=note, power_state=power)
+    elif operation.purpose == Op.Purpose.SSH_KEY:
+        key = order_ssh_key_installed(server.order_id, operation.public_key, owner=server.user)
+        server_event(server.pk, "ssh_key_added", source=source, note=f"{key.name} {key.fingerprint}")
     else:
         Server.objects.filter(pk=server.pk).update(power_state=power, updated_at=timezone.now())
         server_event(server.pk, f"power_{operation.action}", source=source, note=note)

@@ -8,4 +8,5 @@ urlpatterns = [
     path("<int:pk>/", views.server_detail, name="detail"),
     path("<int:pk>/status/", views.server_status, name="status"),
     path("<int:pk>/actions/", views.server_action, name="action"),
+    path("<int:pk>/ssh-keys/", views.server_key_install, name="key-install"),
 ]

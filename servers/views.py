@@ -5,9 +5,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from sshkeys.selectors import ssh_keys_for_user
+
 from . import selectors
 from .models import ServerStatus
 from .power import ACTION_LABELS, POWER_ACTIONS, PowerActionRefused, power_in_flight, power_request
+from .ssh_keys import KeyInstallRefused, key_install_refusal, key_install_request, keys_installable
 
 # What a customer can expect next, shown greyed below the history while it is still to come.
 UPCOMING = {
@@ -65,7 +68,17 @@ def server_status_context(request, pk):
         "power_actions": power_actions_offered(server),
         "in_flight": in_flight,
         "login": selectors.server_login(server) if server.status == server.Status.ACTIVE else None,
+        **key_install_context(request, server),
     }
+
+
+def key_install_context(request, server):
+    """The customer's keys not yet on this active server, each with an "Install" button, or why none can be."""
+    if server.status != server.Status.ACTIVE:
+        return {}
+    refusal = key_install_refusal(server)
+    keys = [] if refusal else keys_installable(server, ssh_keys_for_user(request.user))
+    return {"keys_installable": keys, "key_install_refusal": refusal}
 
 
 def power_actions_offered(server):
@@ -78,6 +91,25 @@ def power_actions_offered(server):
 
 @login_required
 @require_POST
+def server_key_install(request, pk):
+    """The server page's "Install" button next to each of the customer's keys; the same service as
+    POST /api/v1/servers/<id>/ssh-keys/."""
+    server = get_object_or_404(selectors.servers_for_user(request.user), pk=pk)
+    key = ssh_keys_for_user(request.user).filter(pk=request.POST.get("key") or 0).first()
+    if key is None:
+        messages.error(request, "That is not one of your SSH keys.")
+        return redirect("servers:detail", pk=server.pk)
+    try:
+        key_install_request(server.pk, key=key, user=request.user, source="customer")
+    except KeyInstallRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Installing “{key.name}”: it takes a moment; this page shows when it is done.")
+    return redirect("servers:detail", pk=server.pk)
+
+
+@login_required
+@require_POST
 def server_action(request, pk):
     """The server page's power buttons; the same service as POST /api/v1/servers/<id>/actions/."""
     server = get_object_or_404(selectors.servers_for_user(request.user), pk=pk)
@@ -86,7 +118,12 @@ def server_action(request, pk):
         messages.error(request, "Unknown action.")
         return redirect("servers:detail", pk=server.pk)
     if action in CONFIRM_FIRST and request.POST.get("confirmed") != "yes":
-        context = {"server": server, "action": action, "label": ACTION_LABELS[action], "consequence": CONFIRM_FIRST[action]}
+        context = {
+            "server": server,
+            "action": action,
+            "label": ACTION_LABELS[action],
+            "consequence": CONFIRM_FIRST[action],
+        }
         return render(request, "servers/confirm_action.html", context)
     try:
         power_request(server.pk, action=action, user=request.user, source="customer")

@@ -87,3 +87,22 @@ def order_ssh_keys_attach(order, keys) -> None:
             for key in keys
         ]
     )
+
+
+def order_ssh_key_installed(order_id, public_key, *, owner) -> OrderSSHKey:
+    """Record a key installed on an order's running server after checkout (the server's "install this key"),
+    so its sign-in details list it. Named as the owner's key of that fingerprint, if they still have it.
+    Idempotent per (order, fingerprint). Inside the caller's transaction."""
+    parsed = public_key_parse(public_key)
+    named = SSHKey.objects.filter(user=owner, fingerprint=parsed.fingerprint).first()
+    key, _ = OrderSSHKey.objects.get_or_create(
+        order_id=order_id,
+        fingerprint=parsed.fingerprint,
+        defaults={
+            "key": named,
+            "name": named.name if named else (parsed.comment or "added key")[:100],
+            "key_type": parsed.key_type,
+            "public_key": parsed.line,
+        },
+    )
+    return key

@@ -14,6 +14,11 @@ It also acts on a machine it made: `stop(spec)`, `start(spec)`, `reboot(spec)` a
 `destroy(spec)` find it the same way (provider id, then tag) and raise the same two
 errors; destroying a machine the provider no longer has succeeds.
 
+A backend that can install one more public key on a running machine says so with
+`adds_keys = True` and `add_key(spec)`, installing `spec.ssh_keys` beside the keys
+already there; one that cannot has `adds_keys = False` and `adds_keys_refusal`, the
+message for the customer.
+
 `max_create_seconds` bounds one create call (the backend's own wait included):
 an attempt's lease is longer than that (servers.services.provisioning_lease_seconds).
 """

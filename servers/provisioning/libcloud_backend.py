@@ -131,6 +131,13 @@ def create_options(driver, spec: ServerSpec) -> dict:
 
 class LibcloudBackend:
     name = "libcloud"
+    # Libcloud has no call that adds a key to a running node (keys go in at create_node, and the few
+    # provider-specific ex_ methods are untested here): the customer is told how to do it instead.
+    adds_keys = False
+    adds_keys_refusal = (
+        "Our cloud provider cannot add a key to a running server. Sign in with a key already installed and "
+        "append the new one to ~/.ssh/authorized_keys, or open a support ticket and we will help."
+    )
 
     @property
     def max_create_seconds(self) -> float:

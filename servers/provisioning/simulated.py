@@ -63,6 +63,8 @@ def simulated_node_create(spec: ServerSpec):
 
 class SimulatedBackend:
     name = "simulated"
+    adds_keys = True
+    adds_keys_refusal = ""
 
     @property
     def max_create_seconds(self) -> float:
@@ -103,3 +105,9 @@ class SimulatedBackend:
 
     def destroy(self, spec: ServerSpec) -> None:
         self.node_act(spec, power_state="stopped", destroyed_at=timezone.now())
+
+    def add_key(self, spec: ServerSpec) -> None:
+        """Append `spec.ssh_keys` to the node's authorized keys, each once (a retry adds nothing twice)."""
+        node = simulated_node_find(spec)
+        installed = list(node.ssh_keys) if node is not None else []
+        self.node_act(spec, ssh_keys=installed + [line for line in spec.ssh_keys if line not in installed])
