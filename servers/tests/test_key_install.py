@@ -36,8 +36,8 @@ def test_a_key_is_installed_on_a_running_server_through_the_api(
     api,
     alice,
     keyless_server,
-    keys,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    keys,  # noqa: F811 - the session fixture imported above
+    django_capture_on_commit_callbacks,
 ):
     laptop = ssh_key_add(alice, name="laptop", public_key=keys["ed25519"])
     response = install(api, keyless_server, laptop, django_capture_on_commit_callbacks)
@@ -57,8 +57,8 @@ def test_the_same_key_twice_is_409_and_the_machine_keeps_one_copy(
     api,
     alice,
     keyless_server,
-    keys,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    keys,  # noqa: F811 - the session fixture imported above
+    django_capture_on_commit_callbacks,
 ):
     laptop = ssh_key_add(alice, name="laptop", public_key=keys["ed25519"])
     assert install(api, keyless_server, laptop, django_capture_on_commit_callbacks).status_code == 202
@@ -75,8 +75,8 @@ def test_another_customers_key_is_400_and_another_customers_server_404(
     bob_api,
     alice,
     keyless_server,
-    keys,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    keys,  # noqa: F811 - the session fixture imported above
+    django_capture_on_commit_callbacks,
 ):
     bobs = ssh_key_add(bob, name="bob's", public_key=keys["ecdsa"])
     refused = install(api, keyless_server, bobs, django_capture_on_commit_callbacks)
@@ -96,10 +96,10 @@ def test_a_provider_that_cannot_add_keys_says_what_to_do_instead(
     api,
     alice,
     keyless_server,
-    keys,
+    keys,  # noqa: F811 - the session fixture imported above
     settings,
     client,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     laptop = ssh_key_add(alice, name="laptop", public_key=keys["ed25519"])
     settings.PROVISIONING_BACKEND = "libcloud"
@@ -116,8 +116,8 @@ def test_the_server_page_offers_each_key_not_yet_installed_and_installs_it(
     client,
     alice,
     keyless_server,
-    keys,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    keys,  # noqa: F811 - the session fixture imported above
+    django_capture_on_commit_callbacks,
 ):
     laptop = ssh_key_add(alice, name="laptop", public_key=keys["ed25519"])
     client.force_login(alice)
