@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce, Least
 from django.urls import reverse
 
 from billing import pricing
+from billing.models import Order, OrderEvent, Refund
 from core.templatetags.money import rupees
 
 from .models import Commission, CommissionEvent, Payout, Referral
@@ -79,8 +80,6 @@ def commission_ledger_problems() -> list[dict]:
     referred customer has exactly the commission the formula gives, owed to the
     referrer on the order; a refunded order's commission was reversed, unless it had
     already been approved when the refund came (the hold is the refund window)."""
-    from billing.models import Order, OrderEvent, Refund
-
     problems = []
     # When the commission was approved: the earlier of approved_at (the run's time)
     # and when its approval was written; then the processed refunds of the paying

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from billing import pricing
+from billing.models import Refund
 from core.client_address import client_address
 from core.sql import insert_row, insert_unless_exists
 from core.templatetags.money import rupees
@@ -153,8 +154,6 @@ def commission_transition(commission, new_status, *, at, source, actor=None, not
 def paying_payment_refund(status, **outer):
     """Refunds in `status` of the payment that paid the commission's order (the
     commission queryset's row, through OuterRef); for Exists()."""
-    from billing.models import Refund
-
     return Refund.objects.filter(
         status=status,
         payment__order_id=OuterRef("order_id"),
@@ -177,8 +176,6 @@ def commissions_approve_due(now, *, dry_run=False, batch=APPROVE_BATCH) -> list[
     Returns the ids approved (with `dry_run`, those it would approve, writing
     nothing).
     """
-    from billing.models import Refund
-
     due = Commission.objects.filter(status=Commission.Status.PENDING, hold_until__lte=now).exclude(
         Exists(paying_payment_refund(Refund.Status.PENDING))
     )
@@ -297,8 +294,6 @@ def commission_approved_moment(commission):
 
 def refunded_before_paise(order, moment) -> int:
     """Processed refunds of the payment that paid `order`, asked before `moment`."""
-    from billing.models import Refund
-
     total = Refund.objects.filter(
         status=Refund.Status.PROCESSED,
         payment__order_id=order.pk,

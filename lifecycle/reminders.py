@@ -11,6 +11,7 @@ from django.utils import timezone
 from core.queueing import enqueue
 from core.sql import insert_many_unless_exist
 from core.templatetags.money import rupees
+from outbox.services import mail_queue
 
 from .models import Reminder
 
@@ -75,8 +76,6 @@ def reminder_send(reminder_id) -> bool:
     """Hand one reminder's mail to the outbox (cause `reminder:<id>`, so once however
     often this runs), in the worker: run_billing's batches write no mail rows of their
     own. True when queued now."""
-    from outbox.services import mail_queue  # the outbox app delivers, retries and sweeps
-
     with transaction.atomic():
         reminder = (
             Reminder.objects.select_for_update(of=("self",)).select_related("server__user", "order").get(pk=reminder_id)

@@ -55,7 +55,7 @@ from servers.selectors import unpaid_renewals
 
 from .autopay.selectors import debit_pending
 
-logger = logging.getLogger("servers.renewals")
+logger = logging.getLogger("lifecycle.renewals")
 
 
 class RenewalRefused(ValueError):

@@ -1,4 +1,4 @@
-"""The server page's renew and cancel forms (the page itself is servers.views)."""
+"""The server page's renew and cancel forms (the page itself is dashboard.server_views)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required

@@ -28,6 +28,9 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from affiliates.selectors import commission_ledger_problems
+from alerts.models import Incident
+from alerts.services import incident_open, incident_resolve
 from billing import pricing
 from billing.models import CreditNote, LedgerAudit, Order, Payment, Refund
 from core.templatetags.money import rupees
@@ -177,8 +180,6 @@ def ledger_audit(*, alert=True, monthly_for: date | None = None) -> AuditReport:
         report.orders_checked += 1
         for check, problem in order_problems(order):
             report.problems.append({"order": order.number, "problem": problem, "check": check})
-    from affiliates.selectors import commission_ledger_problems  # affiliates depends on billing, not back
-
     # Commissions: percent of the subtotal for every paid order of a referred customer, none for a refunded one.
     report.problems += [{**item, "check": "commission"} for item in commission_ledger_problems()]
     monthly = monthly_problems(monthly_for) if monthly_for else []
@@ -205,8 +206,6 @@ def monthly_problems(month: date) -> list[dict]:
 
 
 def monthly_incidents_sync(month: date, problems: list[dict]):
-    from alerts.services import incident_open, incident_resolve  # alerts is a leaf app
-
     for name in monthly_checks:
         key = f"{MONTHLY_PREFIX}{name}:{month:%Y-%m}"
         found = [item["problem"] for item in problems if item["check"] == name]
@@ -222,9 +221,6 @@ def monthly_incidents_sync(month: date, problems: list[dict]):
 
 
 def ledger_incidents_sync(report):
-    from alerts.models import Incident  # alerts is a leaf app
-    from alerts.services import incident_open, incident_resolve
-
     found = set()
     for item in report.problems:
         if item.get("monthly"):

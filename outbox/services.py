@@ -36,6 +36,9 @@ LEASE_SECONDS = 120  # longer than a send may take (EMAIL_TIMEOUT)
 SWEEP_AFTER_SECONDS = 60
 SWEEP_BATCH = 50
 ALERT_CAUSE_PREFIX = "incident:"  # alert mails: their own failure must not alert by mail again
+# Called with (key, title, detail) when a mail is given up, in that transaction: alerts
+# registers incident_open from its AppConfig.ready() (alerts is above the outbox).
+mail_failed_handlers = []
 
 
 def mail_queue(
@@ -153,13 +156,12 @@ def mail_attempt_failed(mail, exc, now) -> str:
             status=OutboundMail.Status.FAILED, lease_until=None, last_error=error
         )
         if not mail.cause_key.startswith(ALERT_CAUSE_PREFIX):
-            from alerts.services import incident_open
-
-            incident_open(
-                f"mail-failed:{mail.pk}",
-                f"Mail to {', '.join(mail.to)} could not be sent",
-                f"Cause: {mail.cause_key}\nSubject: {mail.subject}\nGave up after {mail.attempts} attempts.\n{error}",
-            )
+            for handler in mail_failed_handlers:  # alerts opens an incident (it mails through this outbox)
+                handler(
+                    f"mail-failed:{mail.pk}",
+                    f"Mail to {', '.join(mail.to)} could not be sent",
+                    f"Cause: {mail.cause_key}\nSubject: {mail.subject}\nGave up after {mail.attempts} attempts.\n{error}",
+                )
     return "failed"
 
 

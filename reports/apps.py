@@ -6,9 +6,4 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self):
-        from ops.audit import monthly_checks
-
-        from .gstr1_check import gstr1_problems
-
-        # billing sits below reports: it runs the checks that upper apps register.
-        monthly_checks["GSTR-1"] = gstr1_problems
+        from . import registrations  # noqa: F401 - registers this app's handlers with the apps below it

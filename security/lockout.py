@@ -22,6 +22,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from alerts.services import incident_open
+
 logger = logging.getLogger("security.lockout")
 
 LOCKOUT_MESSAGE = "Too many failed sign-ins for this email from your address. Try again in 15 minutes."
@@ -115,8 +117,6 @@ def lockout_burst_alert(sender, request=None, username=None, ip_address=None, **
     """Count each (email, address) lockout once per cool-off, and alert staff once per
     15-minute window in which LOCKOUT_BURST_THRESHOLD of them happen: an attack on many
     accounts, or a broken client hammering sign-in."""
-    from alerts.services import incident_open
-
     logger.warning("sign_in_locked_out email=%s address=%s", username, ip_address)
     window = lockout_burst_window(timezone.now().astimezone(UTC))
     key = f"security:lockouts:{window}"

@@ -9,10 +9,10 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.factories import UserFactory
-from billing.admin import OrderAdmin
 from billing.factories import OrderFactory
 from billing.models import Order
 from conftest import in_threads
+from payments.admin import OrderAdmin
 from security.models import StaffAction
 
 

@@ -14,6 +14,8 @@ import secrets
 
 from django.conf import settings
 
+from billing.models import Order
+
 from .base import GatewayOrder, GatewayPayment, GatewayRefund, GatewayRejected, GatewayToken
 
 ORDER_PREFIX = "order_SIM"
@@ -55,8 +57,6 @@ class SimulatedGateway:
         )
 
     def _order_for_payment(self, payment_id):
-        from billing.models import Order
-
         order_id = ORDER_PREFIX + payment_id.removeprefix(PAYMENT_PREFIX)[:10]
         order = Order.objects.filter(razorpay_order_id=order_id).first()
         if order is None:
@@ -82,8 +82,6 @@ class SimulatedGateway:
         return self.payment_fetch(payment_id)
 
     def order_payments(self, razorpay_order_id) -> list[GatewayPayment]:
-        from billing.models import Order
-
         order = Order.objects.filter(razorpay_order_id=razorpay_order_id).first()
         if order is None or not order.payment_metadata.get("autopay_debit"):
             return []

@@ -9,13 +9,12 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.emails import account_mail_queue
+from accounts.forms import ApiTokenForm, SignupForm
+from accounts.services import password_changed
+from accounts.tokens import token_issue, token_revoke, tokens_for_user
 from affiliates.services import REFERRAL_COOKIE, referral_attribute
 from billing.forms import BillingDetailsForm
-
-from .emails import account_mail_queue
-from .forms import ApiTokenForm, SignupForm
-from .services import password_changed
-from .tokens import token_issue, token_revoke, tokens_for_user
 
 
 @require_http_methods(["GET", "POST"])

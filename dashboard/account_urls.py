@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import account_views as views
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),

@@ -5,12 +5,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from lifecycle.selectors import server_subscription, server_timeline
+from servers import selectors
+from servers.models import ServerStatus
+from servers.power import ACTION_LABELS, POWER_ACTIONS, PowerActionRefused, power_in_flight, power_request
+from servers.ssh_keys import KeyInstallRefused, key_install_refusal, key_install_request, keys_installable
 from sshkeys.selectors import ssh_keys_for_user
-
-from . import selectors
-from .models import ServerStatus
-from .power import ACTION_LABELS, POWER_ACTIONS, PowerActionRefused, power_in_flight, power_request
-from .ssh_keys import KeyInstallRefused, key_install_refusal, key_install_request, keys_installable
 
 # What a customer can expect next, shown greyed below the history while it is still to come.
 UPCOMING = {
@@ -52,8 +52,6 @@ def server_status(request, pk):
 
 
 def server_status_context(request, pk):
-    from lifecycle.selectors import server_subscription, server_timeline  # lifecycle builds on servers
-
     server = get_object_or_404(selectors.servers_for_user(request.user), pk=pk)
     # Status-change notes stay out: they can hold provider errors meant for staff, not customers.
     timeline = [{**entry, "status": entry["kind"]} for entry in server_timeline(server)]

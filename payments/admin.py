@@ -4,16 +4,15 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from billing.forms import RupeesField
+from billing.gst import is_intra_state, place_of_supply
+from billing.invoices import tax_lines_of
+from billing.models import CreditNote, HostingPlan, InvoiceSequence, Order, OrderEvent, Payment, Refund, WebhookEvent
+from billing.pricing import tax_lines
 from core.admin_inlines import ReadOnlyTabularInline
 from core.display import customer_link, link, links, rupee_field, when
 from core.templatetags.money import rupees
 from security.staff_actions import StaffListActionsMixin, list_action
-
-from .forms import RupeesField
-from .gst import is_intra_state, place_of_supply
-from .invoices import tax_lines_of
-from .models import CreditNote, HostingPlan, InvoiceSequence, Order, OrderEvent, Payment, Refund, WebhookEvent
-from .pricing import tax_lines
 
 BUYER_FIELDS = ["buyer_name", "buyer_address", "buyer_state", "buyer_gstin"]
 # Shown in rupees (the columns hold integer paise); the GST split is shown as the invoice prints it.
