@@ -5,6 +5,7 @@ day's "approve commissions past their hold" step (lifecycle.billing_day.STEPS)."
 
 from lifecycle.billing_day import STEPS
 from payments import hooks
+from security import staff_actions
 
 from .services import (
     commission_adjust_for_refund,
@@ -12,6 +13,7 @@ from .services import (
     commissions_approve_step,
     referrer_id_for,
 )
+from .staff_actions import DEFINITIONS
 
 
 def register(handlers, handler):
@@ -23,3 +25,4 @@ register(hooks.referrer_lookups, referrer_id_for)
 register(hooks.paid_order_handlers, commission_record_for_paid_order)
 register(hooks.refund_processed_handlers, commission_adjust_for_refund)
 register(STEPS, commissions_approve_step)
+staff_actions.register(*DEFINITIONS)

@@ -7,6 +7,7 @@ Razorpay order, capture, the payment funnel, verify) is in payments.services;
 from django.conf import settings
 from django.db import transaction
 
+from alerts.services import incident_open
 from core.sql import increment_and_return, insert_row
 from core.templatetags.money import rupees
 
@@ -147,8 +148,6 @@ def order_flag(order, payment_id, reason, *, source, consequence=None, alert_key
     payment mismatch unless `alert_key`/`alert_title`/`consequence` say otherwise.
     A record of the order (here, below payments and servers): the funnel flags a
     payment that cannot pay, a termination flags prepaid renewal money."""
-    from alerts.services import incident_open  # alerts is a leaf app; imported late to keep billing importable alone
-
     flagged = order.payment_metadata.get("flagged_payment_ids", [])
     if payment_id in flagged:
         return

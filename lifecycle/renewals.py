@@ -36,11 +36,10 @@ from django.utils import timezone
 
 from billing.models import Order
 from billing.recurring import recurring_metadata
-from billing.services import order_build, order_events
+from billing.services import order_build, order_events, order_flag
 from core.sql import insert_unless_exists, select_row, update_row
 from core.templatetags.money import rupees
 from outbox.services import mail_queue
-from payments.services import order_flag
 from servers.models import RenewalExtension, Server
 from servers.operations import (
     renewal_orders_cancel,

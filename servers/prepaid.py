@@ -10,6 +10,8 @@ termination. audit_ledger reports such money until it is given back.
 from django.db.models import Sum
 
 from billing import pricing
+from billing.models import Order, Refund
+from billing.services import order_flag
 from core.templatetags.money import rupees
 
 
@@ -19,9 +21,6 @@ def renewals_unused_flag(servers, *, at, source):
     the servers' locks held: the orders are taken with SKIP LOCKED (lock order is
     order, then server), so one being refunded right now is left to that refund
     (and to the audit). One SELECT when nothing is prepaid."""
-    from billing.models import Order, Refund
-    from billing.services import order_flag  # billing is below servers; imported late as elsewhere
-
     renewals = (
         Order.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(
