@@ -117,3 +117,36 @@ def test_the_server_page_shows_a_long_hostname_whole_on_a_phone(live_server, bro
     sync_api.expect(cell).to_be_visible()
     box = cell.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+
+def test_the_key_added_message_and_the_commissions_table_fit_a_phone(live_server, browser, alice, bob, world, plan):
+    """Issue 28: 'Key … added (SHA256:…)' and the affiliate commission table ran past 390 px."""
+    from affiliates.models import Commission
+
+    for status in ("pending", "approved", "reversed"):
+        Commission.objects.create(
+            order=OrderFactory(user=bob, plan=plan, status="paid", paid_at=timezone.now()),
+            affiliate=alice,
+            status=status,
+            subtotal_paise=5376000,
+            percent=10,
+            original_amount_paise=537600,
+            amount_paise=537600,
+            hold_until=timezone.now(),
+        )
+    page = browser.new_page(**PHONE)
+    page.set_default_timeout(10_000)
+    browser_sign_in(page, live_server.url, alice.email, DEFAULT_PASSWORD)
+    page.goto(f"{live_server.url}/accounts/ssh-keys/")
+    page.get_by_label("Name").fill("work laptop")
+    page.get_by_label("Public key").fill(openssh_line(Ed25519PrivateKey.generate(), comment="alice@work-laptop"))
+    page.get_by_role("button", name="Add key").click()
+    sync_api.expect(page.locator("li.message.success")).to_contain_text("added (SHA256:")
+    problems = {}
+    for path in (None, "/affiliate/"):
+        if path:
+            page.goto(live_server.url + path)
+        found = page.evaluate(LAYOUT_PROBLEMS)
+        if found["scrollsSideways"] or found["outside"] or found["hiddenMoney"]:
+            problems[path or "after adding a key"] = found
+    assert problems == {}, problems
