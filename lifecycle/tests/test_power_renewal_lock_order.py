@@ -28,6 +28,8 @@ pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)
 
 def backends_waiting_on_a_lock():
     with connection.cursor() as cursor:
+        # pg_stat_activity is read once per transaction unless the snapshot is dropped.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
         )
@@ -37,13 +39,17 @@ def backends_waiting_on_a_lock():
 def test_a_power_action_and_a_renewal_racing_on_one_server_both_succeed(alice, plan, broker_down):
     server = active_server(alice, plan)
     power_waiting = threading.Event()
+    renewal_holds_the_server = threading.Event()
 
     def power():
+        # Starts only once the renewal holds the server, whichever thread the OS runs first.
+        assert renewal_holds_the_server.wait(10), "the renewal never locked the server"
         return power_request(server.pk, action="reboot", user=alice, source="api")
 
     def renewal():
         with transaction.atomic():
             server_locked(server.pk)  # the renewal's first lock, taken before the power action's second
+            renewal_holds_the_server.set()
             deadline = time.monotonic() + 10
             while not backends_waiting_on_a_lock():  # the power action holds alice and waits for the server
                 assert time.monotonic() < deadline, "the power action never queued behind the renewal"
