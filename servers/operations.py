@@ -29,7 +29,7 @@ from alerts.services import incident_open, incident_resolve
 from billing.models import Order, OrderEvent
 from core.claims import OPERATION_RETRIES, LeaseHeartbeat, claim, lease_deadline
 from core.queueing import BULK_PRIORITY, enqueue
-from core.sql import insert_row, select_row
+from core.sql import insert_row
 from sshkeys.services import order_ssh_key_installed
 
 from .mails import server_operation_mail_queue
@@ -58,7 +58,7 @@ class OperationRefused(ValueError):
 
 
 def server_locked(server_id) -> Server:
-    server = select_row(Server, for_update=True, id=server_id)
+    server = Server.objects.select_for_update().filter(pk=server_id).first()
     if server is None:
         raise OperationRefused(f"No server #{server_id}")
     return server
