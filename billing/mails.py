@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from core.templatetags.money import rupees
+from core.templatetags.money import months, rupees
 from outbox.services import mail_queue
 
 
@@ -14,7 +14,7 @@ def payment_received_mail_queue(order):
         subject=f"Payment received for order {order.number}",
         body=(
             f"Thank you. We received {rupees(order.total_paise)} for {order.plan_name} "
-            f"({order.billing_cycle_months} month(s)), order {order.number}.\n\n"
+            f"({months(order.billing_cycle_months)}), order {order.number}.\n\n"
             f"Your server is being set up; follow it at {settings.SITE_URL}/servers/\n"
             f"Tax invoice: {settings.SITE_URL}/orders/{order.number}/invoice/\n"
         ),

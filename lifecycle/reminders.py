@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from core.queueing import enqueue
 from core.sql import insert_many_unless_exist
-from core.templatetags.money import rupees
+from core.templatetags.money import months, rupees
 from outbox.services import mail_queue
 
 from .models import Reminder
@@ -47,7 +47,7 @@ def reminder_text(reminder) -> tuple[str, str]:
     due = timezone.localtime(reminder.paid_until).strftime("%d %b %Y")
     page = f"{settings.SITE_URL}/servers/{server.pk}/"
     pay = (
-        f"Renewal {order.number}: {rupees(order.total_paise)} for {order.billing_cycle_months} month(s).\n"
+        f"Renewal {order.number}: {rupees(order.total_paise)} for {months(order.billing_cycle_months)}.\n"
         if order
         else ""
     )

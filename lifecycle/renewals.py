@@ -38,7 +38,7 @@ from billing.models import Order
 from billing.recurring import recurring_metadata
 from billing.services import order_build, order_events, order_flag
 from core.sql import insert_unless_exists
-from core.templatetags.money import rupees
+from core.templatetags.money import months, rupees
 from outbox.services import mail_queue
 from servers.models import RenewalExtension, Server
 from servers.operations import (
@@ -95,7 +95,7 @@ def renewals_issued_history(orders, servers, *, source, actor=None):
         "renewal_issued",
         source=source,
         actor=actor,
-        notes=[f"Order {order.number}, {order.billing_cycle_months} month(s)" for order in orders],
+        notes=[f"Order {order.number}, {months(order.billing_cycle_months)}" for order in orders],
     )
 
 
@@ -246,7 +246,7 @@ def renewal_receipt_queue(order, server):
         to=[server.user.email],
         subject=f"Payment received for renewal {order.number}",
         body=(
-            f"Thank you. We received {rupees(order.total_paise)} for {order.billing_cycle_months} more month(s) "
+            f"Thank you. We received {rupees(order.total_paise)} for {months(order.billing_cycle_months)} more "
             f"of {server}.\nIt is now paid until {timezone.localtime(server.paid_until):%d %b %Y}.\n\n"
             f"Tax invoice: {settings.SITE_URL}/orders/{order.number}/invoice/\n"
         ),

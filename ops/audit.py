@@ -33,7 +33,7 @@ from alerts.models import Incident
 from alerts.services import incident_open, incident_resolve
 from billing import pricing
 from billing.models import CreditNote, LedgerAudit, Order, Payment, Refund
-from core.templatetags.money import rupees
+from core.templatetags.money import months, rupees
 
 CHUNK = 2000
 INCIDENT_PREFIX = "ledger:"
@@ -166,7 +166,7 @@ def renewal_kept_after_termination(order) -> str:
     ended = timezone.localtime(order.renewed_server_since).strftime("%d %b %Y")
     return (
         f"server #{order.renews_server_id} terminated on {ended}; the renewal keeps {rupees(kept)} "
-        f"for {unused.months} unused month(s) of {order.extension_months}: refund it"
+        f"for {unused.months} unused of its {months(order.extension_months)}: refund it"
     )
 
 

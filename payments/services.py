@@ -28,7 +28,7 @@ from billing.services import (
     order_transition,
 )
 from core.sql import insert_row, insert_unless_exists
-from core.templatetags.money import rupees
+from core.templatetags.money import months, rupees
 from servers.services import server_create_for_paid_order
 from sshkeys.services import order_ssh_keys_attach
 
@@ -159,7 +159,7 @@ def checkout_options(order) -> dict:
         "amount": order.total_paise,
         "currency": order.currency,
         "name": settings.SELLER_NAME,
-        "description": f"{order.plan_name}, {order.billing_cycle_months} month(s), order {order.number}",
+        "description": f"{order.plan_name}, {months(order.billing_cycle_months)}, order {order.number}",
         "prefill": {"email": order.user.email, "name": order.buyer_name},
         "notes": {"order_number": order.number},
     }

@@ -12,7 +12,7 @@ from django.db.models import Sum
 from billing import pricing
 from billing.models import Order, Refund
 from billing.services import order_flag
-from core.templatetags.money import rupees
+from core.templatetags.money import months, rupees
 
 
 def renewals_unused_flag(servers, *, at, source):
@@ -51,7 +51,7 @@ def renewals_unused_flag(servers, *, at, source):
             order,
             payment_id,
             f"Server #{extension.server_id} terminated: renewal paid by {payment_id} has {unused.months} unused "
-            f"month(s) of {extension.months}; refund {rupees(due)}",
+            f"of its {months(extension.months)}; refund {rupees(due)}",
             source=source,
             consequence="The customer can no longer use what they paid for.",
             alert_key=f"prepaid-renewal:{order.number}",

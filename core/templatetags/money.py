@@ -22,3 +22,10 @@ def rupees(paise):
             groups.insert(0, head)
         digits = ",".join(groups) + "," + tail
     return f"{sign}₹{digits}.{paise_part:02d}"
+
+
+@register.filter
+def months(count):
+    """How long a payment buys, in words: "1 month", "12 months" (not "1 month(s)")."""
+    count = int(count)
+    return f"{count} month" if count == 1 else f"{count} months"

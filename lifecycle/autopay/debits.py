@@ -29,6 +29,7 @@ from django.db.models import Exists, OuterRef
 from billing.models import Order, OrderEvent
 from billing.recurring import razorpay_contact
 from core.sql import insert_many_unless_exist
+from core.templatetags.money import months
 from outbox.services import mails_queue_for_sweep
 from payments.gateways import GatewayError, GatewayRejected, RecurringTerms, get_gateway
 
@@ -181,7 +182,7 @@ def debit_request(gateway, debit):
         order_id=debit.razorpay_order_id,
         customer_id=mandate.razorpay_customer_id,
         token_id=mandate.razorpay_token_id,
-        description=f"Renewal {order.number}, {order.plan_name}, {order.billing_cycle_months} month(s)",
+        description=f"Renewal {order.number}, {order.plan_name}, {months(order.billing_cycle_months)}",
         notes={"order": order.number},
     )
 

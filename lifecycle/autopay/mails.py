@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from core.templatetags.money import rupees
+from core.templatetags.money import months, rupees
 
 # Razorpay debits about 25 hours (UPI) to 36 hours (cards) after its own notice.
 DEBIT_AFTER = timedelta(hours=36)
@@ -25,7 +25,7 @@ def pre_debit_notice(order, email, *, now=None):
         f"Autopay: {rupees(order.total_paise)} will be debited on {day:%d %b %Y} for order {order.number}",
         (
             f"Your autopay will pay renewal order {order.number} of server #{order.renews_server_id} "
-            f"({order.plan_name}, {order.billing_cycle_months} month(s)).\n\n"
+            f"({order.plan_name}, {months(order.billing_cycle_months)}).\n\n"
             f"Amount:    {rupees(order.total_paise)} (GST included)\n"
             f"Date:      on or about {day:%d %b %Y}\n"
             f"Reference: {order.number}\n\n"

@@ -66,7 +66,7 @@ def test_a_full_refund_of_the_new_order_flags_the_prepaid_12_month_renewal_for_a
     renewal.refresh_from_db()
     assert renewal.status == Order.Status.PAID
     assert renewal.needs_attention
-    assert "₹31,718.40" in renewal.attention_reason and "12 unused month(s)" in renewal.attention_reason
+    assert "₹31,718.40" in renewal.attention_reason and "12 unused of its 12 months" in renewal.attention_reason
     # Until staff refund it, the audit says money is kept for the terminated server's future.
     assert any(item["check"] == "kept-after-termination" for item in audit_problems(renewal))
 
@@ -91,7 +91,7 @@ def test_staff_termination_flags_only_the_whole_months_not_begun(
     renewal.refresh_from_db()
     assert renewal.needs_attention
     one_third = (2 * renewal.total_paise + 3) // 6  # total / 3, half-up
-    assert rupees(one_third) in renewal.attention_reason and "1 unused month(s)" in renewal.attention_reason
+    assert rupees(one_third) in renewal.attention_reason and "1 unused of its" in renewal.attention_reason
 
 
 def test_a_renewal_wholly_used_is_not_flagged(
