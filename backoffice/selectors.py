@@ -7,7 +7,7 @@ from django.db.models import Prefetch, Q
 
 from billing.models import CreditNote, Order, OrderEvent, Payment
 from security.models import StaffAction
-from servers.models import Server, ServerEvent, ServerStatusChange
+from servers.models import PlanChange, Server, ServerEvent, ServerStatusChange
 from support.models import Ticket, TicketEvent, TicketMessage
 
 TIMELINE_LIMIT = 200
@@ -62,6 +62,11 @@ def customer_history(customer) -> CustomerHistory:
     return CustomerHistory(customer, orders, credit_notes, servers, tickets, timeline, paid, refunded)
 
 
+def plan_change_text(change) -> str:
+    paid_by = f", order {change.order.number}" if change.order else ""
+    return f"Plan {change.from_plan.name} → {change.to_plan.name} ({change.get_kind_display()}{paid_by})"
+
+
 def customer_timeline(customer, limit=TIMELINE_LIMIT):
     order_events = OrderEvent.objects.filter(order__user=customer).select_related("order", "actor")
     server_changes = ServerStatusChange.objects.filter(server__user=customer).select_related("server", "actor")
@@ -69,6 +74,9 @@ def customer_timeline(customer, limit=TIMELINE_LIMIT):
     # server page's timeline shows (it was missing here), with staff-only facts too.
     server_events = ServerEvent.objects.filter(server__user=customer).select_related("server", "actor")
     ticket_events = TicketEvent.objects.filter(ticket__user=customer).select_related("ticket", "actor")
+    plan_changes = PlanChange.objects.filter(server__user=customer).select_related(
+        "server", "actor", "from_plan", "to_plan", "order"
+    )
     messages = TicketMessage.objects.filter(ticket__user=customer).select_related("ticket", "author")
     # Staff actions name their target by type and id (security.StaffAction).
     orders = {str(o.pk): o for o in Order.objects.filter(user=customer)}
@@ -91,6 +99,10 @@ def customer_timeline(customer, limit=TIMELINE_LIMIT):
         (
             HistoryEntry(e.at, "server", e.server, server_event_text(e), e.actor)
             for e in server_events.order_by("-at")[:limit]
+        ),
+        (
+            HistoryEntry(c.at, "server", c.server, plan_change_text(c), c.actor)
+            for c in plan_changes.order_by("-at")[:limit]
         ),
         (
             HistoryEntry(

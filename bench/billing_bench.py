@@ -74,7 +74,7 @@ def grow_to(total, now):
         Server.objects.bulk_create(
             [
                 Server(
-                    order_id=order.pk, user_id=order.user_id, name=f"g-8gb-{order.number[-6:].lower()}",
+                    order_id=order.pk, user_id=order.user_id, plan_id=order.plan_id, name=f"g-8gb-{order.number[-6:].lower()}",
                     status="active", paid_until=due_date(i), provider_node_id=f"sim-{order.pk}",
                 )
                 for i, order in zip(indexes, orders, strict=True)

@@ -91,6 +91,7 @@ def grow_to(total_orders, *, orphaned, stuck, mismatched, failed_webhooks):
                     Server(
                         order_id=row.pk,
                         user_id=row.user_id,
+                        plan_id=row.plan_id,
                         name=f"g-8gb-{row.number[-6:].lower()}",
                         status="failed" if kind == "stuck" else "active",
                         last_error="Provider said: quota exceeded" if kind == "stuck" else "",

@@ -61,6 +61,11 @@ class Invoice:
 
 
 def invoice_description(order) -> str:
+    if order.kind == order.Kind.UPGRADE:  # "Upgrade G.4GB → G.8GB, 12 Dec 2026 – 31 Dec 2026"
+        return (
+            f"Upgrade {order.previous_plan_name} → {order.plan_name}, "
+            f"{order.service_from:%d %b %Y} – {order.service_until:%d %b %Y}"
+        )
     months = order.billing_cycle_months
     return (
         f"{order.plan_name} server hosting ({order.plan_vcpu} vCPU, {order.plan_ram_gb} GB RAM, "
@@ -80,6 +85,7 @@ def invoice_fields(order) -> dict:
     code = state_code(place)
     intra_state = is_intra_state(place)
     split = pricing.split_gst(order.tax_paise, intra_state)
+    upgrade = order.kind == order.Kind.UPGRADE
     return dict(
         number=order.invoice_number,
         issued_on=order.invoice_date,
@@ -98,8 +104,9 @@ def invoice_fields(order) -> dict:
             {
                 "description": invoice_description(order),
                 "sac": settings.GST_SAC,
-                "quantity": order.billing_cycle_months,
-                "unit_price_paise": order.unit_price_paise,
+                # An upgrade is one supply: the difference for the days its line names.
+                "quantity": 1 if upgrade else order.billing_cycle_months,
+                "unit_price_paise": order.subtotal_paise if upgrade else order.unit_price_paise,
                 "gross_paise": order.subtotal_paise + order.discount_paise,
                 "discount_paise": order.discount_paise,
                 "taxable_paise": order.subtotal_paise,

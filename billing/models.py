@@ -70,6 +70,7 @@ class OrderStatus(models.TextChoices):
 class OrderKind(models.TextChoices):
     NEW = "new", "New server"
     RENEWAL = "renewal", "Renewal"
+    UPGRADE = "upgrade", "Upgrade"
 
 
 class Order(models.Model):
@@ -94,6 +95,11 @@ class Order(models.Model):
     renews_server = models.ForeignKey(
         "servers.Server", on_delete=models.PROTECT, null=True, blank=True, related_name="renewal_orders"
     )
+    # An `upgrade` moves `upgrades_server` from `previous_plan` to `plan` for the rest of
+    # its period (CONTRACT: Plan changes), priced by pricing.upgrade_quote.
+    upgrades_server = models.ForeignKey(
+        "servers.Server", on_delete=models.PROTECT, null=True, blank=True, related_name="upgrade_orders"
+    )
     billing_cycle_months = models.PositiveSmallIntegerField(default=1)
 
     # Snapshot of what was sold: later plan edits change nothing here, and
@@ -105,6 +111,15 @@ class Order(models.Model):
     plan_disk_gb = models.PositiveIntegerField(verbose_name="Plan disk (GB)")
     plan_provider_size = models.CharField(max_length=100, blank=True)
     plan_provider_image = models.CharField(max_length=100, blank=True)
+    # An upgrade's other plan and the days it pays for, as priced (the invoice's line):
+    # from `service_from` to `service_until` (the server's paid_until then, local dates),
+    # `days_left` of the period's `period_days`.
+    previous_plan = models.ForeignKey(HostingPlan, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    previous_plan_name = models.CharField(max_length=100, blank=True)
+    service_from = models.DateField(null=True, blank=True)
+    service_until = models.DateField(null=True, blank=True)
+    days_left = models.PositiveSmallIntegerField(null=True, blank=True)
+    period_days = models.PositiveSmallIntegerField(null=True, blank=True)
 
     # Integer paise, from billing.pricing.quote and nothing else.
     unit_price_paise = models.PositiveBigIntegerField(verbose_name="Unit price (paise)")
@@ -189,9 +204,16 @@ class Order(models.Model):
             models.CheckConstraint(condition=Q(currency="INR"), name="order_currency_inr"),
             models.CheckConstraint(condition=Q(kind__in=OrderKind.values), name="order_kind_valid"),
             models.CheckConstraint(
-                condition=Q(kind=OrderKind.NEW, renews_server__isnull=True)
-                | Q(kind=OrderKind.RENEWAL, renews_server__isnull=False),
+                condition=Q(kind=OrderKind.NEW, renews_server__isnull=True, upgrades_server__isnull=True)
+                | Q(kind=OrderKind.RENEWAL, renews_server__isnull=False, upgrades_server__isnull=True)
+                | Q(kind=OrderKind.UPGRADE, renews_server__isnull=True, upgrades_server__isnull=False),
                 name="order_renewal_has_server",
+            ),
+            # At most one unpaid upgrade per server: a second request replaces the first.
+            models.UniqueConstraint(
+                fields=["upgrades_server"],
+                condition=Q(status=OrderStatus.CREATED),
+                name="one_unpaid_upgrade_per_server",
             ),
             # At most one unpaid renewal per server: run_billing, the renew API and
             # the server page can never issue a second one, however they race.

@@ -191,9 +191,11 @@ class OrderSerializer(serializers.ModelSerializer):
         ]
 
     def get_server(self, order) -> int | None:
-        """The server the order bought, or for a renewal the server it extends."""
+        """The server the order bought, or for a renewal (an upgrade) the server it extends (moves)."""
         if order.kind == Order.Kind.RENEWAL:
             return order.renews_server_id
+        if order.kind == Order.Kind.UPGRADE:
+            return order.upgrades_server_id
         server = getattr(order, "server", None)
         return server.pk if server else None
 

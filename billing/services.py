@@ -73,17 +73,10 @@ def order_build(
     return Order(
         user=user,
         referrer_id=referrer_id,
-        plan=plan,
         kind=kind,
         renews_server=renews_server,
         billing_cycle_months=billing_cycle_months,
-        plan_slug=plan.slug,
-        plan_name=plan.name,
-        plan_vcpu=plan.vcpu,
-        plan_ram_gb=plan.ram_gb,
-        plan_disk_gb=plan.disk_gb,
-        plan_provider_size=plan.provider_size,
-        plan_provider_image=plan.provider_image,
+        **plan_snapshot(plan),
         unit_price_paise=quote.unit_price_paise,
         discount_paise=quote.discount_paise,
         subtotal_paise=quote.subtotal_paise,
@@ -92,6 +85,59 @@ def order_build(
         total_paise=quote.total_paise,
         currency=quote.currency,
         **order_buyer_fields(user, buyer),
+    )
+
+
+def plan_snapshot(plan) -> dict:
+    """What an order keeps of its plan: later plan edits change nothing on the order."""
+    return {
+        "plan": plan,
+        "plan_slug": plan.slug,
+        "plan_name": plan.name,
+        "plan_vcpu": plan.vcpu,
+        "plan_ram_gb": plan.ram_gb,
+        "plan_disk_gb": plan.disk_gb,
+        "plan_provider_size": plan.provider_size,
+        "plan_provider_image": plan.provider_image,
+    }
+
+
+def upgrade_order_build(server, new_plan, *, today=None) -> Order:
+    """An unsaved upgrade order moving `server` from the plan it runs to `new_plan` for
+    the rest of its period (CONTRACT: Plan changes), priced by pricing.upgrade_quote at
+    the server's cycle, with both plans and the days it pays for kept on the order.
+    Raises OrderError when `new_plan` is not dearer for that cycle."""
+    old_plan = server.plan
+    try:
+        quote = pricing.upgrade_quote(
+            old_plan,
+            new_plan,
+            billing_cycle_months=server.billing_cycle_months,
+            paid_until=server.paid_until,
+            today=today,
+        )
+    except pricing.PricingError as exc:
+        raise OrderError(str(exc)) from exc
+    return Order(
+        user=server.user,
+        referrer_id=server.order.referrer_id,
+        kind=Order.Kind.UPGRADE,
+        upgrades_server=server,
+        billing_cycle_months=server.billing_cycle_months,
+        **plan_snapshot(new_plan),
+        previous_plan=old_plan,
+        previous_plan_name=old_plan.name,
+        service_from=quote.service_from,
+        service_until=quote.service_until,
+        days_left=quote.days_left,
+        period_days=quote.period_days,
+        unit_price_paise=new_plan.price_paise,
+        subtotal_paise=quote.subtotal_paise,
+        gst_rate_percent=quote.gst_rate_percent,
+        tax_paise=quote.tax_paise,
+        total_paise=quote.total_paise,
+        currency=quote.currency,
+        **order_buyer_fields(server.user, None),
     )
 
 
@@ -171,7 +217,11 @@ def order_flag(order, payment_id, reason, *, source, consequence=None, alert_key
     )
     order_event(order, "flagged", source=source, message=reason)
     if consequence is None:
-        consequence = "No server was created." if order.kind == Order.Kind.NEW else "No server was extended."
+        consequence = {
+            Order.Kind.NEW: "No server was created.",
+            Order.Kind.RENEWAL: "No server was extended.",
+            Order.Kind.UPGRADE: "No server was moved to another plan.",
+        }[order.kind]
     detail = f"Order {order.number} ({order.user.email}, total {rupees(order.total_paise)}): {reason}. {consequence}"
     transaction.on_commit(
         lambda: incident_open(

@@ -47,7 +47,7 @@ def customer_home(user, now=None) -> CustomerHome:
     servers = (
         Server.objects.filter(user=user)
         .exclude(status=Server.Status.TERMINATED)
-        .select_related("order")
+        .select_related("order", "plan")
         .order_by("-created_at")
     )
     # Unpaid orders the customer can pay now; one held for staff (a flagged payment) is not.

@@ -7,7 +7,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.models import BILLING_CYCLES
+from billing.models import BILLING_CYCLES, HostingPlan, Order
 from billing.recurring import ContactInvalid
 from billing.serializers import OrderSerializer, contact_validate
 from billing.services import OrderError
@@ -19,6 +19,7 @@ from servers import selectors
 from servers.serializers import ServerSerializer
 
 from .autopay.mandates import AutopayRefused, mandate_turn_off
+from .plan_changes import PlanChangeInvalid, PlanChangeRefused, plan_change_cancel, plan_change_request
 from .renewals import RenewalRefused, cancellation_set, renewal_issue
 
 
@@ -111,6 +112,59 @@ class ServerAutopayView(APIView):
         try:
             mandate_turn_off(server.pk, source="api", actor=request.user)
         except AutopayRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        server = selectors.servers_for_user(request.user).get(pk=server.pk)
+        return Response(ServerSerializer(server).data, status=status.HTTP_200_OK)
+
+
+class PlanChangeRequestSerializer(serializers.Serializer):
+    plan = serializers.SlugField(help_text="The slug of the plan to move to.")
+
+
+class ServerPlanChangeView(APIView):
+    """Move the server to another plan (POST): a dearer one now, by an `upgrade` order to
+    pay (201); a cheaper one from the end of the paid period (200, the server). DELETE
+    withdraws a scheduled downgrade or an unpaid upgrade order (200, the server)."""
+
+    @extend_schema(
+        request=PlanChangeRequestSerializer,
+        responses={
+            200: ServerSerializer,
+            201: OrderSerializer,
+            **error_responses(
+                400, 404, 409, *AUTHENTICATED, 503, e409="Not active, cancelled at period end, or an order being paid."
+            ),
+        },
+    )
+    def post(self, request, pk):
+        server = get_object_or_404(selectors.servers_for_user(request.user), pk=pk)
+        serializer = PlanChangeRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        plan = HostingPlan.objects.filter(slug=serializer.validated_data["plan"]).first()
+        try:
+            result = plan_change_request(server.pk, plan, source="api", actor=request.user)
+            if isinstance(result, Order):
+                order = order_gateway_ensure(result)  # the customer is about to pay it
+                return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+        except PlanChangeInvalid as exc:
+            raise ValidationError({"plan": [str(exc)]}) from exc
+        except (PlanChangeRefused, OrderError) as exc:
+            status_code = status.HTTP_400_BAD_REQUEST if isinstance(exc, OrderError) else status.HTTP_409_CONFLICT
+            return Response({"detail": str(exc)}, status=status_code)
+        except GatewayError as exc:
+            return Response({"detail": exc.customer_message}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        server = selectors.servers_for_user(request.user).get(pk=server.pk)
+        return Response(ServerSerializer(server).data, status=status.HTTP_200_OK)
+
+    @extend_schema(
+        request=None,
+        responses={200: ServerSerializer, **error_responses(404, 409, *AUTHENTICATED, e409="An order being paid.")},
+    )
+    def delete(self, request, pk):
+        server = get_object_or_404(selectors.servers_for_user(request.user), pk=pk)
+        try:
+            plan_change_cancel(server.pk, source="api", actor=request.user)
+        except PlanChangeRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         server = selectors.servers_for_user(request.user).get(pk=server.pk)
         return Response(ServerSerializer(server).data, status=status.HTTP_200_OK)

@@ -29,6 +29,7 @@ from servers.selectors import termination_failed, termination_open, unpaid_renew
 from .autopay.debits import autopay_debits_step
 from .autopay.mandates import autopay_mandates_step
 from .models import Reminder
+from .plan_changes import downgrades_apply, downgrades_due
 from .reminders import reminders_record, reminders_unsent
 from .renewals import renewal_order_build, renewals_issued_history
 
@@ -158,7 +159,7 @@ def renewals_due(ctx):
         billed_servers()
         .filter(cancel_at_period_end=False, paid_until__lte=ctx.renewal_from, paid_until__gt=ctx.terminate_before)
         .filter(~Exists(unpaid_renewals(OuterRef("pk"))))
-        .select_related("order__plan", "user")
+        .select_related("order", "plan", "plan_change_to", "user")
     )
 
 
@@ -198,11 +199,15 @@ def in_grace(ctx):
 
 
 def overdue_to_suspend(ctx):
-    return billed_servers().filter(
-        Q(status=Server.Status.ACTIVE, suspension_reason=Server.SuspensionReason.NONE, cancel_at_period_end=False),
-        paid_until__lte=ctx.suspend_before,
-        paid_until__gt=ctx.terminate_before,
-    ).exclude(in_grace(ctx))
+    return (
+        billed_servers()
+        .filter(
+            Q(status=Server.Status.ACTIVE, suspension_reason=Server.SuspensionReason.NONE, cancel_at_period_end=False),
+            paid_until__lte=ctx.suspend_before,
+            paid_until__gt=ctx.terminate_before,
+        )
+        .exclude(in_grace(ctx))
+    )
 
 
 def overdue_suspend(servers, ctx, report):
@@ -236,6 +241,7 @@ def terminate(note):
 
 # The billing day, in order: one pass does every step that is due for a server.
 STEPS: list = [
+    ServerStep("downgrades", downgrades_due, downgrades_apply),
     ServerStep("renewals", renewals_due, renewals_issue),
     ServerStep("due_tomorrow", due_tomorrow, due_tomorrow_remind),
     autopay_mandates_step,

@@ -69,7 +69,7 @@ def renewal_order_build(server, billing_cycle_months) -> Order:
     first = server.order
     return order_build(
         user=server.user,
-        plan=first.plan,
+        plan=server.renewal_plan,  # the plan it runs, or a scheduled downgrade's
         billing_cycle_months=billing_cycle_months,
         kind=Order.Kind.RENEWAL,
         renews_server=server,

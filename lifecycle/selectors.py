@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from billing import pricing
-from billing.models import BILLING_CYCLES, Order
+from billing.models import BILLING_CYCLES, HostingPlan, Order
 from servers.models import Server
 from servers.selectors import unpaid_renewals
 
@@ -30,11 +30,23 @@ EVENT_LABELS = {
     "ssh_key_requested": "SSH key installation requested",
     "ssh_key_added": "SSH key installed",
     "operation_failed": "Could not be done (our staff are alerted)",
+    "upgrade_ordered": "Upgrade ordered",
+    "upgrade_withdrawn": "Upgrade order withdrawn",
+    "downgrade_scheduled": "Downgrade scheduled",
+    "downgrade_withdrawn": "Downgrade withdrawn",
+    "plan_upgrade": "Plan upgraded",
+    "plan_downgrade": "Plan downgraded",
+    "plan_refund": "Upgrade refunded: plan moved back",
+    "upgrade_refunded": "Upgrade refunded",
+    "resized": "Machine resized",
+    "plan_moved_back": "Resize failed: plan moved back",
 }
 # Events whose note is safe and useful to show (order numbers, dates).
 EVENTS_WITH_NOTES = {
     "renewal_issued", "renewed", "reboot_requested", "stop_requested", "start_requested",
     "ssh_key_requested", "ssh_key_added",  # the key's name and fingerprint
+    "upgrade_ordered", "downgrade_scheduled", "downgrade_withdrawn", "plan_upgrade", "plan_downgrade", "plan_refund",
+    "resized", "plan_moved_back",
 }  # fmt: skip
 
 
@@ -48,6 +60,39 @@ class Subscription:
     terminate_on: object
     overdue: bool
     cycle_quotes: list  # (months, Quote) for the renew form
+    plan_options: list  # PlanOption for the change-plan form (empty when no change is possible now)
+    upgrade: Order | None  # the unpaid upgrade order
+
+
+@dataclass
+class PlanOption:
+    plan: HostingPlan
+    upgrade: pricing.UpgradeQuote | None  # what it costs today; None: a downgrade, from `starts`
+    starts: object
+    scheduled: bool = False  # this downgrade is the one scheduled
+
+
+def plan_options(server, today=None) -> list[PlanOption]:
+    """The other active plans with what moving to each costs today (an upgrade: the
+    formula's figures) or from when it applies (a downgrade: the end of the paid period)."""
+    if server.status != Server.Status.ACTIVE or server.suspension_reason or server.cancel_at_period_end:
+        return []
+    if server.plan is None or server.paid_until is None:
+        return []
+    options = []
+    for plan in HostingPlan.objects.filter(is_active=True).exclude(pk=server.plan_id):
+        if plan.price_paise > server.plan.price_paise:
+            try:
+                quote = pricing.upgrade_quote(
+                    server.plan, plan, billing_cycle_months=server.billing_cycle_months, paid_until=server.paid_until,
+                    today=today,
+                )  # fmt: skip
+            except pricing.PricingError:  # dearer a month, cheaper for this cycle after discounts: not offered
+                continue
+            options.append(PlanOption(plan, quote, quote.service_from))
+        else:
+            options.append(PlanOption(plan, None, server.paid_until, scheduled=plan.pk == server.plan_change_to_id))
+    return options
 
 
 def days_left(paid_until, now) -> int | None:
@@ -58,7 +103,7 @@ def days_left(paid_until, now) -> int | None:
 def server_subscription(server, now=None) -> Subscription:
     now = now or timezone.now()
     due = server.paid_until
-    plan = server.order.plan
+    plan = server.renewal_plan
     return Subscription(
         server=server,
         paid_until=due,
@@ -68,6 +113,11 @@ def server_subscription(server, now=None) -> Subscription:
         terminate_on=due and due + timedelta(days=settings.TERMINATE_AFTER_DAYS),
         overdue=bool(due and due <= now and server.status in (Server.Status.ACTIVE, Server.Status.SUSPENDED)),
         cycle_quotes=[(months, pricing.quote(plan, months)) for months in BILLING_CYCLES],
+        plan_options=plan_options(server),
+        # Only an active server can have one (a plan change needs it): no query for the others.
+        upgrade=Order.objects.filter(upgrades_server=server, status=Order.Status.CREATED).first()
+        if server.status == Server.Status.ACTIVE
+        else None,
     )
 
 

@@ -6,4 +6,6 @@ app_name = "lifecycle"
 urlpatterns = [
     path("servers/<int:pk>/renew/", views.server_renew, name="renew"),
     path("servers/<int:pk>/cancellation/", views.server_cancellation, name="cancellation"),
+    path("servers/<int:pk>/plan-change/", views.server_plan_change, name="plan-change"),
+    path("servers/<int:pk>/plan-change/cancel/", views.server_plan_change_cancel, name="plan-change-cancel"),
 ]

@@ -6,12 +6,13 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from billing.models import BILLING_CYCLES
+from billing.models import BILLING_CYCLES, HostingPlan, Order
 from billing.services import OrderError
 from payments.gateways import GatewayError
 from payments.services import order_gateway_ensure
 from servers import selectors
 
+from .plan_changes import PlanChangeInvalid, PlanChangeRefused, plan_change_cancel, plan_change_request
 from .renewals import RenewalRefused, cancellation_set, renewal_issue
 
 
@@ -57,4 +58,39 @@ def server_cancellation(request, pk):
             messages.success(request, "Done: the server will be deleted at the end of its paid period.")
         else:
             messages.success(request, "Done: the server will keep running and renew as usual.")
+    return redirect("servers:detail", pk=server.pk)
+
+
+@login_required
+@require_POST
+def server_plan_change(request, pk):
+    """The change-plan form: an upgrade goes straight to paying its order; a downgrade is scheduled."""
+    server = own_server(request, pk)
+    plan = HostingPlan.objects.filter(slug=request.POST.get("plan", "")).first()
+    try:
+        result = plan_change_request(server.pk, plan, source="web", actor=request.user)
+        if isinstance(result, Order):
+            order_gateway_ensure(result)
+            return redirect(reverse("billing:order", args=[result.number]) + "?pay=1")
+    except (PlanChangeInvalid, PlanChangeRefused, OrderError) as exc:
+        messages.error(request, str(exc))
+    except GatewayError as exc:
+        messages.error(request, exc.customer_message)
+    else:
+        messages.success(
+            request, f"Done: the server moves to {plan.name} when its paid period ends; renewals are priced at it."
+        )
+    return redirect("servers:detail", pk=server.pk)
+
+
+@login_required
+@require_POST
+def server_plan_change_cancel(request, pk):
+    server = own_server(request, pk)
+    try:
+        plan_change_cancel(server.pk, source="web", actor=request.user)
+    except PlanChangeRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Done: the server stays on its plan.")
     return redirect("servers:detail", pk=server.pk)

@@ -7,7 +7,8 @@ invariants, in a fixed number of statements whatever the number of orders.
 - a full refund means a refunded order and (a `new` order) a terminated server;
 - a paid `new` order has its server;
 - a paid renewal of a terminated server keeps nothing for months not begun
-  when the server was terminated (unless staff marked it handled).
+  when the server was terminated (unless staff marked it handled);
+- a paid, unrefunded upgrade's server runs its plan or a later one (lifecycle.plan_changes).
 Each problem is alerted once (incident `ledger:<order>:<check>`) and resolved when
 a later run no longer finds it; each run is kept for the staff dashboard.
 
@@ -34,6 +35,7 @@ from alerts.services import incident_open, incident_resolve
 from billing import pricing
 from billing.models import CreditNote, LedgerAudit, Order, Payment, Refund
 from core.templatetags.money import months, rupees
+from lifecycle.plan_changes import upgrade_ledger_problems
 
 CHUNK = 2000
 INCIDENT_PREFIX = "ledger:"
@@ -184,6 +186,8 @@ def ledger_audit(*, alert=True, monthly_for: date | None = None) -> AuditReport:
     report.problems += [{**item, "check": "commission"} for item in commission_ledger_problems()]
     monthly = monthly_problems(monthly_for) if monthly_for else []
     report.problems += monthly
+    # Upgrades: the server of every paid, unrefunded upgrade runs its plan or a later one.
+    report.problems += [{**item, "check": "plan"} for item in upgrade_ledger_problems()]
     LedgerAudit.objects.create(orders_checked=report.orders_checked, problems=report.as_json()["problems"])
     if alert:
         ledger_incidents_sync(report)

@@ -389,6 +389,8 @@ def order_server(order):
     """The server an order bought (`new`) or extends (`renewal`), or None."""
     if order.kind == Order.Kind.RENEWAL:
         return order.renews_server
+    if order.kind == Order.Kind.UPGRADE:
+        return order.upgrades_server
     return getattr(order, "server", None)
 
 

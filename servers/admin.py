@@ -9,6 +9,7 @@ from core.display import customer_link, link, links, when
 from security.staff_actions import StaffListActionsMixin, list_action
 
 from .models import (
+    PlanChange,
     ProvisioningAttempt,
     RenewalExtension,
     Server,
@@ -48,6 +49,14 @@ class OperationInline(ReadOnlyTabularInline):
 class EventInline(ReadOnlyTabularInline):
     model = ServerEvent
     fields = ["at", "kind", "source", "actor", "note"]
+
+
+class PlanChangeInline(ReadOnlyTabularInline):
+    """The server's plan history: every move of its plan, why, and the order that paid for it."""
+
+    model = PlanChange
+    fk_name = "server"
+    fields = ["at", "kind", "from_plan", "to_plan", "order", "source", "actor", "note"]
 
 
 class ExtensionInline(ReadOnlyTabularInline):
@@ -98,7 +107,7 @@ class ServerAdmin(StaffListActionsMixin, admin.ModelAdmin):
     list_filter = ["status", DueFilter, "suspension_reason", "cancel_at_period_end"]
     search_fields = ["name", "hostname", "ip_address", "order__number", "user__email", "provider_node_id"]
     list_select_related = ["user", "order"]
-    inlines = [StatusChangeInline, EventInline, OperationInline, ExtensionInline, AttemptInline]
+    inlines = [StatusChangeInline, EventInline, PlanChangeInline, OperationInline, ExtensionInline, AttemptInline]
     readonly_fields = [
         "customer",
         "related",
@@ -106,6 +115,9 @@ class ServerAdmin(StaffListActionsMixin, admin.ModelAdmin):
         # Changed by services only (payments, run_billing, the staff actions), never by editing.
         "paid_until",
         "billing_cycle_months",
+        "plan",
+        "plan_change_to",
+        "plan_change_at",
         "cancel_at_period_end",
         "suspension_reason",
         "power_state",
@@ -228,13 +240,16 @@ class ProvisioningAttemptAdmin(ServerStatusChangeAdmin):
 
 @admin.register(SimulatedNode)
 class SimulatedNodeAdmin(admin.ModelAdmin):
-    """The simulated provider's machines (development and demos): read-only, as a provider's console would be."""
+    """The simulated provider's machines (development and demos): read-only, as a provider's
+    console would be, except its fault injection (`failures`: ["transient", "permanent", ...])."""
 
-    list_display = ["node_id", "tag", "server_id", "hostname", "ip_address", "power_state", "ready_at", "destroyed_at"]
+    list_display = [
+        "node_id", "tag", "server_id", "hostname", "ip_address", "size", "power_state", "ready_at", "destroyed_at"
+    ]  # fmt: skip
     search_fields = ["node_id", "tag", "hostname"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
+        return [f.name for f in self.model._meta.fields if f.name != "failures"]
 
     def has_add_permission(self, request):
         return False

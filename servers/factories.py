@@ -12,6 +12,7 @@ class ServerFactory(factory.django.DjangoModelFactory):
 
     order = factory.SubFactory(OrderFactory, status=Order.Status.PAID)
     user = factory.SelfAttribute("order.user")
+    plan = factory.SelfAttribute("order.plan")
     name = factory.LazyAttribute(lambda s: f"{s.order.plan_slug}-{s.order.number[-6:].lower()}")
 
 

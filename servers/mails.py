@@ -51,7 +51,7 @@ def server_active_mail_queue(server):
 
 
 def server_operation_mail_queue(operation, server):
-    """The customer's mail once a staff suspension, an unsuspension or a termination
+    """The customer's mail once a staff suspension, an unsuspension, a resize or a termination
     not decided by run_billing (which sends its own reminders) has been carried out;
     once per operation. Call it in the transaction that records the outcome."""
     page = f"{settings.SITE_URL}/servers/{server.pk}/"
@@ -72,6 +72,12 @@ def server_operation_mail_queue(operation, server):
         subject, body = (
             f"Your server {server} is terminated",
             (f"Your server {server} has been deleted with its data. Its history stays at {page}\n"),
+        )
+    elif operation.purpose == "plan":
+        plan = operation.plan
+        subject, body = (
+            f"Your server {server} now runs {plan}",
+            f"Its machine is resized to {plan} ({plan.vcpu} vCPU, {plan.ram_gb} GB RAM, {plan.disk_gb} GB SSD).\n{page}\n",
         )
     else:
         return None

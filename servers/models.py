@@ -44,6 +44,15 @@ class Server(models.Model):
 
     # OneToOne: the database itself refuses a second server for an order.
     order = models.OneToOneField("billing.Order", on_delete=models.PROTECT, related_name="server")
+    # The plan the machine runs now (CONTRACT: Plan changes): the first order's, then
+    # moved by a paid upgrade, a downgrade whose period began, or an upgrade's refund.
+    plan = models.ForeignKey("billing.HostingPlan", on_delete=models.PROTECT, null=True, related_name="servers")
+    # A downgrade the customer scheduled: renewals are priced at `plan_change_to`, and the
+    # machine is resized once the period after `plan_change_at` (paid_until then) begins.
+    plan_change_to = models.ForeignKey(
+        "billing.HostingPlan", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    plan_change_at = models.DateTimeField(null=True, blank=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="servers")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     name = models.CharField(max_length=100)
@@ -129,6 +138,11 @@ class Server(models.Model):
     def can_transition_to(self, new_status):
         return new_status in self.TRANSITIONS[self.Status(self.status)]
 
+    @property
+    def renewal_plan(self):
+        """The plan renewals are priced at: a scheduled downgrade's, else the one it runs."""
+        return self.plan_change_to if self.plan_change_to_id else self.plan
+
 
 class ServerStatusChange(models.Model):
     server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="status_changes")
@@ -207,6 +221,12 @@ class SimulatedNode(models.Model):
     # OpenSSH public key lines installed for the login user (never a private key).
     ssh_keys = models.JSONField(default=list, blank=True, verbose_name="SSH keys")
     power_state = models.CharField(max_length=16, choices=PowerState.choices, default=PowerState.RUNNING)
+    # The machine's size as the provider would name it ("4 vCPU, 8 GB RAM, 160 GB disk").
+    size = models.CharField(max_length=100, blank=True)
+    # Fault injection, as a provider's test console offers it: each action on this node
+    # (stop, start, reboot, resize, destroy) first takes the next entry, "transient" or
+    # "permanent", and fails with it. Set by hand (admin, shell) for demos and tests.
+    failures = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # The build is in progress until then (the simulated boot time).
     ready_at = models.DateTimeField()
@@ -251,6 +271,7 @@ class OperationAction(models.TextChoices):
     REBOOT = "reboot"
     DESTROY = "destroy"
     ADD_KEY = "add_key"  # install one more SSH public key for the login user
+    RESIZE = "resize"
 
 
 class OperationPurpose(models.TextChoices):
@@ -259,6 +280,7 @@ class OperationPurpose(models.TextChoices):
     TERMINATE = "terminate"
     POWER = "power"  # the customer's own stop/start/reboot
     SSH_KEY = "ssh_key"  # the customer's "install this key" on a running server
+    PLAN = "plan"  # a plan change: the machine resized to `ServerOperation.plan`
 
 
 class OperationStatus(models.TextChoices):
@@ -304,6 +326,12 @@ class ServerOperation(models.Model):
     note = models.TextField(blank=True)
     # add_key: the authorized_keys line to install, copied when decided (the customer may delete the key meanwhile).
     public_key = models.TextField(blank=True)
+    # A resize: the plan the machine is resized to, and the one it ran before (the
+    # server goes back to it if the resize finally fails).
+    plan = models.ForeignKey("billing.HostingPlan", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    from_plan = models.ForeignKey(
+        "billing.HostingPlan", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -351,3 +379,41 @@ class ServerEvent(models.Model):
 
     def __str__(self):
         return f"{self.server_id} {self.kind}"
+
+
+class PlanChangeKind(models.TextChoices):
+    UPGRADE = "upgrade", "Upgrade paid"
+    DOWNGRADE = "downgrade", "Downgrade took effect"
+    REFUND = "refund", "Upgrade refunded: moved back"
+    RESIZE_FAILED = "resize_failed", "Resize failed: moved back"
+
+
+class PlanChange(models.Model):
+    """The server's plan history: every move of `Server.plan`, with why and the order that paid for it."""
+
+    Kind = PlanChangeKind
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="plan_changes")
+    from_plan = models.ForeignKey("billing.HostingPlan", on_delete=models.PROTECT, related_name="+")
+    to_plan = models.ForeignKey("billing.HostingPlan", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    order = models.ForeignKey("billing.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=PlanChangeKind.values), name="plan_change_kind_valid"),
+            # A paid upgrade moves its server once, however often its payment arrives.
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(kind=PlanChangeKind.UPGRADE), name="one_plan_change_per_upgrade"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.server_id}: {self.from_plan_id} → {self.to_plan_id} ({self.kind})"

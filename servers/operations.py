@@ -33,7 +33,7 @@ from core.sql import insert_row
 from sshkeys.services import order_ssh_key_installed
 
 from .mails import server_operation_mail_queue
-from .models import Server, ServerEvent, ServerOperation
+from .models import PlanChange, Server, ServerEvent, ServerOperation
 from .prepaid import renewals_unused_flag
 from .provisioning import ProvisioningPermanentError, ProvisioningTransientError, get_backend
 from .selectors import termination_decided, unpaid_renewals
@@ -242,12 +242,27 @@ def server_power(server_id, *, action, source, actor=None, note="") -> ServerOpe
         return operation
 
 
+def resize_decide(server, *, to_plan, from_plan, source, actor=None, note="") -> ServerOperation:
+    """Queue the resize of a locked server's machine to `to_plan`. The caller has moved
+    `Server.plan` already (the plan it runs, as far as billing goes); should the resize
+    finally fail, the server goes back to `from_plan` (operation_fail)."""
+    operation = ServerOperation(
+        server=server, action=Op.Action.RESIZE, purpose=Op.Purpose.PLAN, plan=to_plan, from_plan=from_plan,
+        source=source, actor=actor, note=note or f"{from_plan.name} → {to_plan.name}",
+    )  # fmt: skip
+    operation.save()
+    transaction.on_commit(lambda: operations_dispatch([operation.pk]))
+    return operation
+
+
 def operation_retry(operation_id, *, actor=None) -> ServerOperation | None:
     """Staff: try a failed operation again as a new one (same action and purpose),
-    unless its server has had another operation since. Returns the new one or None."""
+    unless its server has had another operation since. Returns the new one or None.
+    A failed resize is not retried here: its server went back to its plan when it
+    failed, so it is a new plan change (or the upgrade's refund), not a retry."""
     with transaction.atomic():
         failed = ServerOperation.objects.filter(pk=operation_id, status=Op.Status.FAILED).first()
-        if failed is None:
+        if failed is None or failed.action == Op.Action.RESIZE:
             return None
         server = server_locked(failed.server_id)
         if (
@@ -341,7 +356,8 @@ def operation_run(operation_id, *, now=None, final_attempt=False) -> ServerOpera
     if operation is None:
         return None
     server = operation.server
-    spec = server_spec(server)  # the machine: the provider's id, else the tag it was made with
+    # The machine: the provider's id, else the tag it was made with; a resize's target size.
+    spec = server_spec(server, size_of=operation.plan if operation.action == Op.Action.RESIZE else None)
     if operation.action == Op.Action.ADD_KEY:  # the one key to install, as decided (servers.ssh_keys)
         spec = dataclasses.replace(spec, ssh_keys=(operation.public_key,))
     backend = get_backend()
@@ -417,6 +433,9 @@ def operation_effect(operation, server):
     elif operation.purpose == Op.Purpose.SSH_KEY:
         key = order_ssh_key_installed(server.order_id, operation.public_key, owner=server.user)
         server_event(server.pk, "ssh_key_added", source=source, note=f"{key.name} {key.fingerprint}")
+    elif operation.action == Op.Action.RESIZE:
+        # The backend leaves a resized machine as it found it (running, or stopped by the customer).
+        server_event(server.pk, "resized", source=source, note=operation.note)
     else:
         Server.objects.filter(pk=server.pk).update(power_state=power, updated_at=timezone.now())
         server_event(server.pk, f"power_{operation.action}", source=source, note=note)
@@ -466,6 +485,8 @@ def operation_fail(operation, reason) -> ServerOperation:
         server = Server.objects.select_related("order__user").get(pk=operation.server_id)
         Server.objects.filter(pk=server.pk).update(last_error=reason, updated_at=timezone.now())
         server_event(server.pk, "operation_failed", source="worker", note=f"{operation.action}: {reason}")
+        if operation.action == Op.Action.RESIZE:
+            reason += resize_failed_move_back(operation, server)
         incident_open(
             f"server-operation:{operation.pk}",
             f"Could not {operation.action} server #{server.pk} ({operation.purpose})",
@@ -478,6 +499,22 @@ def operation_fail(operation, reason) -> ServerOperation:
         operation_queue_next(server.pk)
     logger.error("operation_failed operation=%s server=%s reason=%r", operation.pk, server.pk, reason)
     return operation
+
+
+def resize_failed_move_back(operation, server) -> str:
+    """A resize that finally failed leaves the machine as it was: the server goes back
+    to the plan it ran before, so it is never marked as a machine it does not have.
+    Caller holds the server's lock. Returns what to tell staff."""
+    if server.plan_id != operation.plan_id or operation.from_plan_id is None:
+        return ""
+    server.plan_id = operation.from_plan_id
+    Server.objects.filter(pk=server.pk).update(plan_id=operation.from_plan_id, updated_at=timezone.now())
+    PlanChange.objects.create(
+        server=server, from_plan_id=operation.plan_id, to_plan_id=operation.from_plan_id,
+        kind=PlanChange.Kind.RESIZE_FAILED, source="worker", note=f"Operation #{operation.pk}: {operation.last_error}",
+    )  # fmt: skip
+    server_event(server.pk, "plan_moved_back", source="worker", note=f"Resize failed: back to {operation.from_plan}")
+    return f"\nThe server is back on {operation.from_plan} (its machine was not resized): refund or try again."
 
 
 def operations_sweep(now=None) -> int:

@@ -27,7 +27,7 @@ def servers_for_user(user):
     unpaid = unpaid_renewals(OuterRef("pk")).values("number")[:1]
     return (
         Server.objects.filter(user=user)
-        .select_related("order__plan")
+        .select_related("order__plan", "plan", "plan_change_to")
         .annotate(renewal_number=Subquery(unpaid), autopay_latest=autopay_latest())
         .order_by("-created_at")
     )

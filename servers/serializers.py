@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Server
@@ -10,13 +11,19 @@ class AutopaySerializer(serializers.Serializer):
     method = serializers.CharField()
 
 
+class PlanChangeSerializer(serializers.Serializer):
+    plan = serializers.CharField(help_text="The plan the server moves to.")
+    at = serializers.DateTimeField(help_text="When: the end of the period paid now (paid_until).")
+
+
 class ServerSerializer(serializers.ModelSerializer):
-    plan = serializers.CharField(source="order.plan_slug", read_only=True)
+    plan = serializers.CharField(source="plan.slug", read_only=True)
     order = serializers.CharField(source="order.number", read_only=True)
     renewal = serializers.SerializerMethodField(help_text="Number of the server's unpaid renewal order, or null.")
     autopay = serializers.SerializerMethodField(
         help_text="The server's autopay mandate (its latest), or null: status, max_amount_paise, method."
     )
+    plan_change = serializers.SerializerMethodField(help_text="A scheduled downgrade, or null.")
 
     class Meta:
         model = Server
@@ -35,8 +42,18 @@ class ServerSerializer(serializers.ModelSerializer):
             "cancel_at_period_end",
             "suspension_reason",
             "power_state",
+            "plan_change",
             "autopay",
         ]
+
+    @extend_schema_field(PlanChangeSerializer(allow_null=True))
+    def get_plan_change(self, server) -> dict | None:
+        if not server.plan_change_to_id:
+            return None
+        return {
+            "plan": server.plan_change_to.slug,
+            "at": serializers.DateTimeField().to_representation(server.plan_change_at),
+        }
 
     def get_renewal(self, server) -> str | None:
         if hasattr(server, "renewal_number"):  # annotated by servers_for_user

@@ -7,6 +7,7 @@ transaction. The Server row is what must not be lost; Celery tasks are only the
 fast path, and `pending_servers_enqueue` (every minute) is the safety net.
 """
 
+import dataclasses
 import logging
 import os
 import socket
@@ -125,6 +126,7 @@ def server_create_for_paid_order(order, *, source: str, actor=None) -> Server:
         order=order,
         user_id=order.user_id,
         name=server_name(order),
+        plan_id=order.plan_id,
         status=Server.Status.PENDING,
         queued_at=timezone.now(),
         # The first period, in the same INSERT: a new payment costs no extra statement.
@@ -192,9 +194,11 @@ def pending_servers_enqueue(now=None) -> int:
     return queued
 
 
-def server_spec(server) -> ServerSpec:
+def server_spec(server, *, size_of=None) -> ServerSpec:
+    """The server's machine as its first order's snapshot describes it; with `size_of`
+    (a plan), sized as that plan says: the target of a resize."""
     order = server.order
-    return ServerSpec(
+    spec = ServerSpec(
         server_id=server.pk,
         name=server.name,
         order_number=order.number,
@@ -205,6 +209,11 @@ def server_spec(server) -> ServerSpec:
         provider_image=order.plan_provider_image,
         provider_node_id=server.provider_node_id,
         ssh_keys=order_public_key_lines(order),
+    )
+    if size_of is None:
+        return spec
+    return dataclasses.replace(
+        spec, vcpu=size_of.vcpu, ram_gb=size_of.ram_gb, disk_gb=size_of.disk_gb, provider_size=size_of.provider_size
     )
 
 

@@ -12,7 +12,9 @@ errors below, so the caller knows whether trying again can help.
 
 It also acts on a machine it made: `stop(spec)`, `start(spec)`, `reboot(spec)` and
 `destroy(spec)` find it the same way (provider id, then tag) and raise the same two
-errors; destroying a machine the provider no longer has succeeds.
+errors; destroying a machine the provider no longer has succeeds. `resize(spec)`
+moves the machine to the spec's size (vcpu, ram_gb, disk_gb, provider_size), leaving
+it as it found it, running or stopped.
 
 A backend that can install one more public key on a running machine says so with
 `adds_keys = True` and `add_key(spec)`, installing `spec.ssh_keys` beside the keys

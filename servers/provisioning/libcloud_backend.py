@@ -187,5 +187,28 @@ class LibcloudBackend:
     def reboot(self, spec: ServerSpec) -> None:
         self.node_act(spec, "reboot_node")
 
+    def resize(self, spec: ServerSpec) -> None:
+        """Move the node to the spec's size with the driver's resize call. Libcloud's
+        NodeDriver has none: drivers that can (DigitalOcean, Linode, OpenStack, Vultr, ...)
+        offer `ex_resize_node(node, size)`; any other provider fails permanently, naming it."""
+        driver = driver_connect()
+        if not callable(getattr(driver, "ex_resize_node", None)):
+            raise ProvisioningPermanentError(
+                f"resize: the {settings.LIBCLOUD_PROVIDER!r} provider ({driver.name}) cannot resize a machine "
+                "through Libcloud; resize it at the provider by hand"
+            )
+        node = node_find(driver, spec)
+        if node is None:
+            raise ProvisioningPermanentError(
+                f"resize: the provider has no node {spec.provider_node_id or spec.node_name!r}"
+            )
+        size = size_for(driver, spec)
+        if node.size is not None and str(node.size.id) == str(size.id):
+            return  # an earlier attempt's resize went through: nothing left to do
+        with provider_errors("ex_resize_node"):
+            done = driver.ex_resize_node(node, size)
+        if done is False:
+            raise ProvisioningTransientError(f"ex_resize_node: the provider did not resize node {node.id} for now")
+
     def destroy(self, spec: ServerSpec) -> None:
         self.node_act(spec, "destroy_node")

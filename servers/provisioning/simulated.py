@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .base import ProvisionedServer, ProvisioningPermanentError, ServerSpec
+from .base import ProvisionedServer, ProvisioningPermanentError, ProvisioningTransientError, ServerSpec
 
 # Documentation ranges (RFC 5737) and domain (RFC 2606): never a real machine.
 DOCUMENTATION_NETWORKS = ("192.0.2.0", "198.51.100.0", "203.0.113.0")
@@ -25,6 +25,24 @@ def simulated_ip(server_id: int) -> str:
     """Deterministic per server id: hosts .1-.254 of each documentation /24 in turn."""
     network = DOCUMENTATION_NETWORKS[(server_id // 254) % len(DOCUMENTATION_NETWORKS)]
     return str(ipaddress.IPv4Address(network) + (server_id % 254) + 1)
+
+
+def simulated_size(spec: ServerSpec) -> str:
+    return spec.provider_size or f"{spec.vcpu} vCPU, {spec.ram_gb} GB RAM, {spec.disk_gb} GB disk"
+
+
+def simulated_failure_take(node):
+    """Raise the node's next injected failure, if any (taken under its row lock: once)."""
+    from servers.models import SimulatedNode
+
+    with transaction.atomic():
+        locked = SimulatedNode.objects.select_for_update().get(pk=node.pk)
+        if not locked.failures:
+            return
+        failure, locked.failures = locked.failures[0], locked.failures[1:]
+        locked.save(update_fields=["failures"])
+    error = ProvisioningPermanentError if failure == "permanent" else ProvisioningTransientError
+    raise error(f"The simulated provider failed on node {node.node_id} ({failure}, injected)")
 
 
 def simulated_node_find(spec: ServerSpec):
@@ -51,6 +69,7 @@ def simulated_node_create(spec: ServerSpec):
         hostname=f"{spec.name}.{HOSTNAME_DOMAIN}",
         ip_address=simulated_ip(spec.server_id),
         ssh_keys=list(spec.ssh_keys),
+        size=simulated_size(spec),
         ready_at=timezone.now() + timedelta(seconds=settings.SIMULATED_PROVISIONING_DELAY_SECONDS),
     )
     try:
@@ -91,6 +110,7 @@ class SimulatedBackend:
             raise ProvisioningPermanentError(
                 f"The simulated provider has no node {spec.provider_node_id or spec.node_name!r}"
             )
+        simulated_failure_take(node)
         time.sleep(settings.SIMULATED_PROVISIONING_DELAY_SECONDS)
         SimulatedNode.objects.filter(pk=node.pk).update(**changes)
 
@@ -102,6 +122,10 @@ class SimulatedBackend:
 
     def reboot(self, spec: ServerSpec) -> None:
         self.node_act(spec, power_state="running")
+
+    def resize(self, spec: ServerSpec) -> None:
+        """Resize to the spec's size; the machine comes back as it was (running or stopped)."""
+        self.node_act(spec, size=simulated_size(spec))
 
     def destroy(self, spec: ServerSpec) -> None:
         self.node_act(spec, power_state="stopped", destroyed_at=timezone.now())

@@ -102,3 +102,26 @@ def fake_cloud_register():
         set_driver(PROVIDER, "servers.tests.fake_cloud", "FakeCloudDriver")
     FakeCloudDriver.reset()
     return FakeCloudDriver
+
+
+RESIZABLE_PROVIDER = "fake-cloud-resizable"
+
+
+class ResizableFakeCloudDriver(FakeCloudDriver):
+    """The same account at a provider whose Libcloud driver can resize (as DigitalOcean's,
+    Linode's, OpenStack's and Vultr's can, by `ex_resize_node`)."""
+
+    def ex_resize_node(self, node, size):
+        FakeCloudDriver.action_calls.append(("ex_resize_node", node.id, size.id))
+        pending = FakeCloudDriver.action_failures.get("ex_resize_node") or []
+        if pending:
+            raise pending.pop(0)
+        node.size = size
+        return True
+
+
+def resizable_fake_cloud_register():
+    if RESIZABLE_PROVIDER not in DRIVERS:
+        set_driver(RESIZABLE_PROVIDER, "servers.tests.fake_cloud", "ResizableFakeCloudDriver")
+    FakeCloudDriver.reset()
+    return ResizableFakeCloudDriver
