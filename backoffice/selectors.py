@@ -119,7 +119,8 @@ def customer_timeline(customer, limit=TIMELINE_LIMIT):
                 a.created_at,
                 "staff action",
                 targets[a.target_type][a.target_id],
-                f"{a.action}: {a.reason} (from {a.ip_address or 'no address'}, via {a.via})",
+                # What was done first ("Unsuspend"), then the permission it needed.
+                f"{a.label}, {a.action}: {a.reason} (from {a.ip_address or 'no address'}, via {a.via})",
                 a.actor,
             )
             for a in audited.order_by("-created_at")[:limit]

@@ -252,3 +252,12 @@ def test_a_server_action_from_the_admin_is_recorded_with_who_and_from_which_addr
     record = StaffAction.objects.filter(action=codename).first()
     assert record is not None, f"staff {key} left no staff-audit record"
     assert record.actor == boss and record.ip_address == "203.0.113.7" and record.reason == "Abuse report #12"
+
+
+def test_the_customers_history_says_an_unsuspend_is_an_unsuspend(helpdesk, alice, plan):
+    """Suspend and unsuspend need one permission; the history named only the permission."""
+    server = server_in(alice, plan, "suspended", suspension_reason="staff")
+    grant(helpdesk.user, "servers.suspend_server", "accounts.view_user")
+    helpdesk.post(f"/admin/actions/server/{server.pk}/unsuspend/", {"reason": REASON}, REMOTE_ADDR="198.51.100.23")
+    html = helpdesk.get(f"/admin/customers/{alice.pk}/").text
+    assert f"Unsuspend, servers.suspend_server: {REASON}" in html
