@@ -6,10 +6,9 @@ Razorpay order, capture, the payment funnel, verify) is in payments.services;
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 
 from alerts.services import incident_open
-from core.sql import insert_row
+from core.sql import increment_and_return, insert_row
 from core.templatetags.money import rupees
 
 from . import pricing
@@ -175,12 +174,10 @@ def sequence_next(sequence_model, prefix, day) -> str:
     document, so a rollback consumes no number; the counter row is locked until
     commit."""
     fy = financial_year(day)
-    counter = sequence_model.objects.filter(financial_year=fy)
-    if not counter.update(last_number=F("last_number") + 1):  # first document of the year
-        sequence_model.objects.get_or_create(financial_year=fy)  # the unique constraint settles a tie
-        counter.update(last_number=F("last_number") + 1)
-    # The UPDATE holds the row's lock until commit: this reads our own increment.
-    number = counter.values_list("last_number", flat=True).get()
+    number = increment_and_return(sequence_model, "last_number", financial_year=fy)
+    if number is None:  # first document of the year; the unique constraint settles a tie
+        sequence_model.objects.get_or_create(financial_year=fy)
+        number = increment_and_return(sequence_model, "last_number", financial_year=fy)
     return f"{prefix}/{fy[2:]}/{number:06d}"
 
 

@@ -37,7 +37,7 @@ from django.utils import timezone
 from billing.models import Order
 from billing.recurring import recurring_metadata
 from billing.services import order_build, order_events, order_flag
-from core.sql import insert_unless_exists
+from core.sql import insert_unless_exists, select_row, update_row
 from core.templatetags.money import months, rupees
 from outbox.services import mail_queue
 from servers.models import RenewalExtension, Server
@@ -181,9 +181,9 @@ def renewal_extend(order, *, source, actor=None) -> tuple[Server, str]:
     renewal paid for a server terminated or being terminated: nothing is revived;
     the caller flags the payment for a refund). A server suspended `overdue` is
     brought back (a start is queued); a `staff` suspension stays."""
-    server = Server.objects.select_for_update().filter(pk=order.renews_server_id).first()
-    # For the mail's address only (the order's user is the server's).
-    server.user = get_user_model().objects.only("email").get(pk=order.user_id)
+    server = select_row(Server, for_update=True, id=order.renews_server_id)
+    # For the mail's address only (the order's user is the server's), by a kept statement.
+    server.user = select_row(get_user_model(), fields=("email",), id=order.user_id)
     if server.status == Server.Status.TERMINATED or termination_decided(server.pk):
         return server, "server_terminated"
     old = server.paid_until or order.paid_at or timezone.now()
@@ -198,7 +198,7 @@ def renewal_extend(order, *, source, actor=None) -> tuple[Server, str]:
     if not insert_unless_exists(extension, "order"):
         return server, "already_extended"
     server.paid_until, server.billing_cycle_months = extension.new_paid_until, order.billing_cycle_months
-    server.save(update_fields=["paid_until", "billing_cycle_months", "updated_at"])
+    update_row(server, ("paid_until", "billing_cycle_months", "updated_at"))
     server_event(
         server.pk,
         "renewed",

@@ -27,7 +27,7 @@ from billing.services import (
     order_flag,
     order_transition,
 )
-from core.sql import insert_row, insert_unless_exists
+from core.sql import insert_row, insert_unless_exists, select_row, update_row
 from core.templatetags.money import months, rupees
 from servers.services import server_create_for_paid_order
 from sshkeys.services import order_ssh_keys_attach
@@ -182,14 +182,6 @@ class CaptureDecision(StrEnum):
     BUSY = "busy"  # another payment holds the claim: leave this one authorized
 
 
-def order_by_gateway_id(orders, razorpay_order_id):
-    """The order of `orders` with this Razorpay order id, or None. No id finds
-    nothing: never `IS NULL`, "any order not yet sent to Razorpay"."""
-    if razorpay_order_id is None:
-        return None
-    return orders.filter(razorpay_order_id=razorpay_order_id).first()
-
-
 def capture_claim(razorpay_order_id, payment_id, *, now=None, takeover=False) -> CaptureDecision:
     """Decide, under the order's row lock, whether `payment_id` may be captured,
     and if so claim the capture for it (committed before the capture call, so
@@ -204,7 +196,7 @@ def capture_claim(razorpay_order_id, payment_id, *, now=None, takeover=False) ->
     """
     now = now or timezone.now()
     with transaction.atomic():
-        order = order_by_gateway_id(Order.objects.select_for_update().only(*CAPTURE_FIELDS), razorpay_order_id)
+        order = select_row(Order, fields=CAPTURE_FIELDS, for_update=True, razorpay_order_id=razorpay_order_id)
         if order is None:
             raise OrderNotFound(f"No portal order has Razorpay order id {razorpay_order_id}")
         if order.status != Order.Status.CREATED or order.payments.filter(status=Payment.Status.CAPTURED).exists():
@@ -214,7 +206,7 @@ def capture_claim(razorpay_order_id, payment_id, *, now=None, takeover=False) ->
             return CaptureDecision.BUSY
         order.capture_payment_id = payment_id
         order.capture_claimed_until = now + timedelta(seconds=CAPTURE_CLAIM_SECONDS)
-        order.save(update_fields=["capture_payment_id", "capture_claimed_until", "updated_at"])
+        update_row(order, ("capture_payment_id", "capture_claimed_until", "updated_at"))
     return CaptureDecision.CLAIMED
 
 
@@ -316,7 +308,7 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
     """
     started = time.monotonic()
     with transaction.atomic():
-        order = order_by_gateway_id(Order.objects.select_for_update(), razorpay_order_id)
+        order = select_row(Order, for_update=True, razorpay_order_id=razorpay_order_id)
         if order is None:
             raise OrderNotFound(f"No portal order has Razorpay order id {razorpay_order_id}")
         payment = payment_record(order, gateway_payment)
@@ -372,9 +364,7 @@ def payment_apply(*, razorpay_order_id, gateway_payment: GatewayPayment, source,
             # Last before commit: every payment waits on the year's invoice counter
             # row, so it is held for as short a time as possible.
             invoice_number_assign(order, timezone.localdate(order.paid_at))
-            order.save(
-                update_fields=["status", "paid_at", "payment_metadata", "invoice_number", "invoice_date", "updated_at"]
-            )
+            update_row(order, ("status", "paid_at", "payment_metadata", "invoice_number", "invoice_date", "updated_at"))
             insert_row(invoice_document(order))  # the stored tax invoice: one INSERT, rendered as written
             outcome = PaymentOutcome(order, server, payment, "paid")
         for handler in hooks.payment_applied_handlers:  # lifecycle's autopay: only its own orders cost anything
@@ -436,7 +426,7 @@ def payment_verify(*, user, razorpay_order_id, razorpay_payment_id, razorpay_sig
     """
     started = time.monotonic()
     # Only what the checks and the answer need: this runs on every confirmation.
-    order = order_by_gateway_id(Order.objects.only(*VERIFY_ORDER_FIELDS).filter(user_id=user.pk), razorpay_order_id)
+    order = select_row(Order, fields=VERIFY_ORDER_FIELDS, user_id=user.pk, razorpay_order_id=razorpay_order_id)
     if order is None:
         raise OrderNotFound("No such order.")
     if not payment_signature_valid(order.razorpay_order_id, razorpay_payment_id, razorpay_signature):

@@ -10,7 +10,7 @@ by `webhook_events_retry` (Celery beat), so no event is ever lost.
 import json
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -189,10 +189,19 @@ def webhook_event_apply(event: dict, *, event_id="") -> str:
     return "ignored"
 
 
+WAITING_EXISTS_SQL = (
+    f"SELECT 1 FROM {WebhookEvent._meta.db_table} WHERE status = %s AND razorpay_payment_id = %s LIMIT 1"
+)
+
+
 def webhook_events_waiting_apply(razorpay_payment_id) -> int:
     """Apply the events kept for a payment that has just been recorded. Runs after
     the funnel's commit; webhook_events_retry is the net if this never runs. The
-    usual answer, "none", costs one indexed statement."""
+    usual answer, "none", costs one indexed statement built once."""
+    with connection.cursor() as cursor:
+        cursor.execute(WAITING_EXISTS_SQL, [WebhookEvent.Status.WAITING, razorpay_payment_id])
+        if cursor.fetchone() is None:
+            return 0
     events = list(
         WebhookEvent.objects.filter(
             status=WebhookEvent.Status.WAITING, razorpay_payment_id=razorpay_payment_id

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from billing.models import Order
 from core import claims
+from core.sql import row_exists
 from sshkeys.selectors import order_ssh_keys
 
 from .models import Server, ServerOperation
@@ -125,11 +126,13 @@ def operations_overdue(now=None):
 
 
 def termination_decided(server_id) -> bool:
-    return ServerOperation.objects.filter(
+    # A kept statement: a renewal's payment asks this under the server's lock.
+    return row_exists(
+        ServerOperation,
         server_id=server_id,
         purpose=ServerOperation.Purpose.TERMINATE,
         status__in=(*ServerOperation.OPEN, ServerOperation.Status.SUCCEEDED),
-    ).exists()
+    )
 
 
 @dataclass(frozen=True)
