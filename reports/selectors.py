@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from billing import pricing
@@ -189,18 +189,20 @@ def revenue_reports(months) -> list[Report]:
 
 
 def mrr_report() -> Report:
-    """Each active server's renewal price per month (the plan's current price for its
+    """Each active server's renewal price per month (the current price of the plan its
+    next renewal is priced at: a scheduled downgrade's, else the plan it runs, for its
     cycle, less the cycle discount, GST excluded): one statement and the plans."""
     groups = list(
         Server.objects.filter(status=Server.Status.ACTIVE)
-        .values("order__plan_id", "billing_cycle_months")
+        .annotate(renewal_plan_id=Coalesce("plan_change_to_id", "plan_id", "order__plan_id"))
+        .values("renewal_plan_id", "billing_cycle_months")
         .annotate(n=Count("pk"))
         .order_by()
     )
-    plans = HostingPlan.objects.in_bulk({group["order__plan_id"] for group in groups})
+    plans = HostingPlan.objects.in_bulk({group["renewal_plan_id"] for group in groups})
     monthly, servers = defaultdict(int), defaultdict(int)
     for group in groups:
-        plan = plans[group["order__plan_id"]]
+        plan = plans[group["renewal_plan_id"]]
         cycle_price = pricing.quote(plan, group["billing_cycle_months"]).subtotal_paise
         monthly[plan.name] += pricing.divide_half_up(cycle_price * group["n"], group["billing_cycle_months"])
         servers[plan.name] += group["n"]

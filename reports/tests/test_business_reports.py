@@ -162,3 +162,12 @@ def test_the_csv_holds_the_tables_numbers_with_rupees_to_the_paisa(world, client
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows == [["Plan", "MRR", "Active servers"], ["Large", "3800.00", "2"], ["Small", "2000.00", "2"]]
     assert client.get("/admin/reports/nothing.csv").status_code == 404
+
+
+def test_mrr_counts_an_upgraded_server_at_its_new_plan_and_a_scheduled_downgrade_at_the_plan_it_renews_at(db):
+    small = HostingPlanFactory(slug="small", name="Small", price_paise=100000)
+    large = HostingPlanFactory(slug="large", name="Large", price_paise=200000)
+    ServerFactory(order__plan=small, plan=large, status="active")  # upgraded: runs Large now
+    ServerFactory(order__plan=large, status="active", plan_change_to=small)  # renews as Small
+    mrr = report("mrr")
+    assert dict(zip(mrr.labels, mrr.columns[0][1], strict=True)) == {"Large": 200000, "Small": 100000}
