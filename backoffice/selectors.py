@@ -6,6 +6,7 @@ from itertools import chain
 from django.db.models import Prefetch, Q
 
 from billing.models import CreditNote, Order, OrderEvent, Payment
+from lifecycle.autopay.models import AutopayMandateChange
 from security.models import StaffAction
 from servers.models import PlanChange, Server, ServerEvent, ServerStatusChange
 from support.models import Ticket, TicketEvent, TicketMessage
@@ -87,7 +88,20 @@ def customer_timeline(customer, limit=TIMELINE_LIMIT):
         | Q(target_type="accounts.user", target_id=str(customer.pk))
     ).select_related("actor")
     targets = {"billing.order": orders, "servers.server": servers, "accounts.user": {str(customer.pk): customer}}
+    autopay = AutopayMandateChange.objects.filter(mandate__user=customer).select_related("mandate__server", "actor")
     entries = chain(
+        (
+            HistoryEntry(
+                c.created_at,
+                "autopay",
+                c.mandate.server,
+                f"autopay {c.mandate.razorpay_token_id}: {c.from_status or '—'} → {c.to_status}"
+                + (f": {c.note}" if c.note else "")
+                + f" [{c.source}]",
+                c.actor,
+            )
+            for c in autopay.order_by("-created_at")[:limit]
+        ),
         (
             HistoryEntry(e.at, "order", e.order, order_event_text(e), e.actor)
             for e in order_events.order_by("-at")[:limit]

@@ -7,9 +7,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from billing import pricing
-from billing.models import BILLING_CYCLES, HostingPlan, Order
+from billing.models import BILLING_CYCLES, HostingPlan, Order, RazorpayCustomer
 from servers.models import Server
 from servers.selectors import unpaid_renewals
+
+from .autopay.models import AutopayDebit
+from .autopay.selectors import mandate_current
 
 # Timeline entries a customer sees (kind -> label); others (operation failures, with
 # provider errors meant for staff) stay in the admin.
@@ -62,6 +65,10 @@ class Subscription:
     cycle_quotes: list  # (months, Quote) for the renew form
     plan_options: list  # PlanOption for the change-plan form (empty when no change is possible now)
     upgrade: Order | None  # the unpaid upgrade order
+    autopay: object = None  # the server's latest AutopayMandate, or None
+    debit: object = None  # the unpaid renewal's AutopayDebit, or None
+    contact_known: bool = False  # a mobile number for autopay is remembered
+    autopay_limit_paise: int = 0
 
 
 @dataclass
@@ -104,11 +111,12 @@ def server_subscription(server, now=None) -> Subscription:
     now = now or timezone.now()
     due = server.paid_until
     plan = server.renewal_plan
+    renewal = unpaid_renewals(server.pk).first()
     return Subscription(
         server=server,
         paid_until=due,
         days_left=days_left(due, now),
-        renewal=unpaid_renewals(server.pk).first(),
+        renewal=renewal,
         suspend_on=due and due + timedelta(days=settings.SUSPEND_AFTER_DAYS),
         terminate_on=due and due + timedelta(days=settings.TERMINATE_AFTER_DAYS),
         overdue=bool(due and due <= now and server.status in (Server.Status.ACTIVE, Server.Status.SUSPENDED)),
@@ -118,6 +126,10 @@ def server_subscription(server, now=None) -> Subscription:
         upgrade=Order.objects.filter(upgrades_server=server, status=Order.Status.CREATED).first()
         if server.status == Server.Status.ACTIVE
         else None,
+        autopay=mandate_current(server.pk),
+        debit=AutopayDebit.objects.filter(order=renewal).first() if renewal else None,
+        contact_known=RazorpayCustomer.objects.filter(user_id=server.user_id).exists(),
+        autopay_limit_paise=settings.AUTOPAY_MAX_PAISE,
     )
 
 

@@ -7,11 +7,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from billing.models import BILLING_CYCLES, HostingPlan, Order
+from billing.recurring import ContactInvalid
 from billing.services import OrderError
 from payments.gateways import GatewayError
+from payments.recurring import recurring_customer_ensure
 from payments.services import order_gateway_ensure
 from servers import selectors
 
+from .autopay.mandates import AutopayRefused, mandate_turn_off
 from .plan_changes import PlanChangeInvalid, PlanChangeRefused, plan_change_cancel, plan_change_request
 from .renewals import RenewalRefused, cancellation_set, renewal_issue
 
@@ -33,9 +36,14 @@ def server_renew(request, pk):
         messages.error(request, "Choose 1, 3, 6 or 12 months.")
         return redirect("servers:detail", pk=server.pk)
     try:
-        order = renewal_issue(server.pk, billing_cycle_months=months, source="web", actor=request.user)
+        customer = None
+        if request.POST.get("autopay") == "1":
+            customer = recurring_customer_ensure(request.user, request.POST.get("contact") or None)
+        order = renewal_issue(
+            server.pk, billing_cycle_months=months, source="web", actor=request.user, recurring_customer=customer
+        )
         order_gateway_ensure(order)
-    except (RenewalRefused, OrderError) as exc:
+    except (RenewalRefused, OrderError, ContactInvalid) as exc:
         messages.error(request, str(exc))
         return redirect("servers:detail", pk=server.pk)
     except GatewayError as exc:
@@ -93,4 +101,18 @@ def server_plan_change_cancel(request, pk):
         messages.error(request, str(exc))
     else:
         messages.success(request, "Done: the server stays on its plan.")
+    return redirect("servers:detail", pk=server.pk)
+
+
+@login_required
+@require_POST
+def server_autopay_off(request, pk):
+    """The server page's "Turn off autopay": the same service as DELETE /api/v1/servers/<id>/autopay/."""
+    server = own_server(request, pk)
+    try:
+        mandate_turn_off(server.pk, source="web", actor=request.user)
+    except AutopayRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Autopay is off: no renewal of this server will be debited automatically.")
     return redirect("servers:detail", pk=server.pk)

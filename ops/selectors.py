@@ -8,6 +8,7 @@ Server(status, waiting_since) and Server(status, status_changed_at).
 from django.db.models import Exists, OuterRef
 
 from billing.models import Order, WebhookEvent
+from lifecycle.autopay.selectors import debits_failed_this_week
 from servers.models import Server
 from servers.selectors import failed_operations, operations_overdue
 from servers.selectors import stuck_servers as servers_stuck
@@ -65,7 +66,7 @@ def failed_webhook_events():
 
 
 def ops_counts(now=None, *, orphaned=None) -> dict:
-    """The four counts shown on the admin index and the dashboard: one COUNT query
+    """The counts shown on the admin index and the dashboard: one COUNT query
     each (three when the caller already counted the orphaned orders)."""
     return {
         "orphaned_orders": orphaned_orders().count() if orphaned is None else orphaned,
@@ -73,4 +74,5 @@ def ops_counts(now=None, *, orphaned=None) -> dict:
         "amount_mismatches": amount_mismatch_orders().count(),
         "failed_webhooks": failed_webhook_events().count(),
         "failed_operations": failed_operations().count(),
+        "autopay_failed_week": debits_failed_this_week(now),
     }

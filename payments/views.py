@@ -19,6 +19,7 @@ from . import services
 from .forms import CheckoutForm
 from .gateways import GatewayError
 from .gateways.simulated import simulated_checkout_response
+from .recurring import ContactInvalid, recurring_customer_ensure
 
 
 def plans(request):
@@ -79,13 +80,20 @@ def checkout_submit(request, plan, form):
     cycle = form.cleaned_data["billing_cycle_months"]
     billing_details_remember(request.user, **form.buyer())
     try:
+        customer = None
+        if form.cleaned_data["autopay"]:
+            customer = recurring_customer_ensure(request.user, form.cleaned_data["contact"])
         order = services.order_create(
             user=request.user,
             plan=plan,
             billing_cycle_months=cycle,
             buyer=form.buyer(),
             ssh_keys=list(form.cleaned_data["ssh_keys"]),
+            recurring_customer=customer,
         )
+    except ContactInvalid as exc:
+        form.add_error("contact", str(exc))
+        return checkout_page(request, plan, form, cycle, form.cleaned_data["state"], status=400)
     except services.OrderError as exc:
         messages.error(request, str(exc))
         return redirect("billing:plans")

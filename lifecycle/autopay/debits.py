@@ -299,6 +299,18 @@ def debits_settle_asked(debits, requested, failed, ctx):
             rows, ["status", "razorpay_payment_id", "error", "asked_at", "lease_until", "updated_at"]
         )
         mails_queue_for_sweep(notices)
+    failed_orders = [by_pk[row.pk].order_id for row in rows if row.status == AutopayDebit.Status.FAILED]
+    if failed_orders:
+        orders_mark_debit_failed(failed_orders)
+
+
+def orders_mark_debit_failed(order_ids):
+    """The orders' pages no longer say a debit is in progress. After the debits'
+    transaction: the funnel locks an order before its debit, never the other way."""
+    with transaction.atomic():
+        for order in Order.objects.select_for_update().filter(pk__in=order_ids, status=Order.Status.CREATED):
+            order.payment_metadata = {**order.payment_metadata, "autopay_debit": "failed"}
+            order.save(update_fields=["payment_metadata", "updated_at"])
 
 
 def debits_lost_resolve(ctx, pool):

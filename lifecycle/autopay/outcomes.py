@@ -47,6 +47,9 @@ def autopay_payment_applied(order, gateway_payment, result, server, *, source):
         AutopayDebit.Status.REQUESTED,
     ):
         debit_settle(debit, AutopayDebit.Status.FAILED, gateway_payment)
+        # The order's page no longer says a debit is in progress (the order's lock is held).
+        order.payment_metadata = {**order.payment_metadata, "autopay_debit": "failed"}
+        order.save(update_fields=["payment_metadata", "updated_at"])
         email = mandate_email(debit.mandate)
         mails_queue_for_sweep([mails.debit_failed(order, email)])
         if token_gone(gateway_payment):

@@ -1,0 +1,56 @@
+"""Staff views of autopay: mandates with their history and debits (read-only: only the
+services write them), and the mandate on the server's admin page."""
+
+from django.contrib import admin
+
+from core.admin_inlines import ReadOnlyTabularInline
+from servers.models import Server
+
+from .models import AutopayDebit, AutopayMandate, AutopayMandateChange
+
+
+class MandateChangeInline(ReadOnlyTabularInline):
+    model = AutopayMandateChange
+    fields = ("created_at", "from_status", "to_status", "source", "actor", "note")
+
+
+class DebitInline(ReadOnlyTabularInline):
+    model = AutopayDebit
+    fields = ("order", "amount_paise", "status", "razorpay_payment_id", "asked_at", "error")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AutopayMandate)
+class AutopayMandateAdmin(ReadOnlyAdmin):
+    list_display = ("razorpay_token_id", "server", "user", "status", "method", "max_amount_paise", "created_at")
+    list_filter = ("status", "method")
+    search_fields = ("razorpay_token_id", "razorpay_customer_id", "user__email")
+    inlines = [MandateChangeInline, DebitInline]
+
+
+@admin.register(AutopayDebit)
+class AutopayDebitAdmin(ReadOnlyAdmin):
+    list_display = ("order", "mandate", "amount_paise", "status", "asked_at", "updated_at")
+    list_filter = ("status",)
+    search_fields = ("order__number", "razorpay_payment_id", "razorpay_order_id")
+
+
+class ServerMandateInline(ReadOnlyTabularInline):
+    model = AutopayMandate
+    fields = ("razorpay_token_id", "status", "method", "max_amount_paise", "created_at", "razorpay_cancelled_at")
+    verbose_name_plural = "Autopay mandates"
+
+
+# The subscription layer adds its mandates to the server's page (servers does not know them).
+if (server_admin := admin.site._registry.get(Server)) is not None:
+    server_admin.inlines = [*server_admin.inlines, ServerMandateInline]
