@@ -269,3 +269,60 @@ def test_reconcile_applies_a_captured_debit_whose_webhook_was_lost(debit_world, 
     fake_razorpay.recurring_settle(AutopayDebit.objects.get().razorpay_payment_id, "captured")
     payments_reconcile(since_hours=24 * 30, now=now + DAY)
     assert renewal_of(server).status == "paid" and AutopayDebit.objects.get().status == "captured"
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_runner_killed_after_razorpay_answered_asks_none_again(api, client, alice, plan, fake_razorpay):
+    """A real run_billing process is killed (SIGKILL) after Razorpay made the debit and
+    before its answer was recorded; the next pass looks the payment up and asks nothing."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+    from django.db import connection
+
+    from lifecycle.autopay.debits import LEASE
+
+    now = timezone.now()
+    server, mandate = autopay_server(api, client, alice, plan, fake_razorpay, now)
+    fake_razorpay.hold_recurring_answer = threading.Event()
+    fake_razorpay.recurring_asked.clear()
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "CELERY_BROKER_URL": "memory://",
+        "RAZORPAY_KEY_ID": fake_razorpay.key_id,
+        "RAZORPAY_KEY_SECRET": fake_razorpay.key_secret,
+        "RAZORPAY_WEBHOOK_SECRET": fake_razorpay.webhook_secret,
+        "RAZORPAY_API_BASE": fake_razorpay.base_url,
+        "RAZORPAY_TIMEOUT_SECONDS": "30",
+    }
+    runner = subprocess.Popen(
+        [sys.executable, "manage.py", "run_billing", "--json"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert fake_razorpay.recurring_asked.wait(90), "the runner never asked for the debit"
+    finally:
+        runner.kill()
+        runner.wait(30)
+    fake_razorpay.hold_recurring_answer.set()
+    debit = AutopayDebit.objects.get()
+    [payment] = [p for p in fake_razorpay.payments.values() if p.get("notes") == {"order": debit.order.number}]
+    assert debit.status == "asking" and debit.razorpay_payment_id == ""
+
+    billing_run(now=now)  # while the dead runner's lease holds: left alone
+    assert AutopayDebit.objects.get().status == "asking"
+    report = billing_run(now=now + LEASE + timedelta(minutes=1))
+
+    assert len(fake_razorpay.recurring_requests()) == 1
+    debit.refresh_from_db()
+    assert (debit.status, debit.razorpay_payment_id) == ("requested", payment["id"])
+    assert report.autopay_requested == [debit.order.number]
