@@ -11,7 +11,7 @@ from billing.models import BILLING_CYCLES, HostingPlan, Order, RazorpayCustomer
 from servers.models import Server
 from servers.selectors import unpaid_renewals
 
-from .autopay.models import AutopayDebit
+from .autopay.models import AutopayDebit, AutopayMandate
 from .autopay.selectors import mandate_current
 
 # Timeline entries a customer sees (kind -> label); others (operation failures, with
@@ -107,6 +107,18 @@ def days_left(paid_until, now) -> int | None:
     return None if paid_until is None else (timezone.localdate(paid_until) - timezone.localdate(now)).days
 
 
+def autopay_shown(server):
+    """The server's latest mandate for its page: from servers_for_user's annotation
+    (no query) when there, with its status's label; else read."""
+    if not hasattr(server, "autopay_latest"):
+        return mandate_current(server.pk)
+    if server.autopay_latest is None:
+        return None
+    latest = dict(server.autopay_latest)
+    status = latest["status"]
+    return {**latest, "get_status_display": AutopayMandate.Status(status).label}
+
+
 def server_subscription(server, now=None) -> Subscription:
     now = now or timezone.now()
     due = server.paid_until
@@ -126,9 +138,13 @@ def server_subscription(server, now=None) -> Subscription:
         upgrade=Order.objects.filter(upgrades_server=server, status=Order.Status.CREATED).first()
         if server.status == Server.Status.ACTIVE
         else None,
-        autopay=mandate_current(server.pk),
+        autopay=autopay_shown(server),
         debit=AutopayDebit.objects.filter(order=renewal).first() if renewal else None,
-        contact_known=RazorpayCustomer.objects.filter(user_id=server.user_id).exists(),
+        contact_known=(
+            server.autopay_contact_known
+            if hasattr(server, "autopay_contact_known")  # annotated by servers_for_user
+            else RazorpayCustomer.objects.filter(user_id=server.user_id).exists()
+        ),
         autopay_limit_paise=settings.AUTOPAY_MAX_PAISE,
     )
 

@@ -6,7 +6,7 @@ from django.db.models import Exists, JSONField, OuterRef, Q, Subquery
 from django.db.models.functions import JSONObject
 from django.utils import timezone
 
-from billing.models import Order
+from billing.models import Order, RazorpayCustomer
 from core import claims
 from core.sql import row_exists
 from sshkeys.selectors import order_ssh_keys
@@ -29,7 +29,12 @@ def servers_for_user(user):
     return (
         Server.objects.filter(user=user)
         .select_related("order__plan", "plan", "plan_change_to")
-        .annotate(renewal_number=Subquery(unpaid), autopay_latest=autopay_latest())
+        .annotate(
+            renewal_number=Subquery(unpaid),
+            autopay_latest=autopay_latest(),
+            # A mobile number for autopay is remembered (the renew form asks for one otherwise).
+            autopay_contact_known=Exists(RazorpayCustomer.objects.filter(user_id=OuterRef("user_id"))),
+        )
         .order_by("-created_at")
     )
 
