@@ -56,6 +56,7 @@ def test_staff_see_counts_and_every_list_with_customer_amount_and_age(staff_clie
     counts = response.context["counts"]
     assert counts == {
         "orphaned_orders": 1, "stuck_servers": 1, "amount_mismatches": 1, "failed_webhooks": 1, "failed_operations": 0,
+        "autopay_failed_week": 0,
     }  # fmt: skip
     assert problems["orphan"].number in page and "alice@example.com" in page and "₹2,643.20" in page
     assert "2\xa0hours ago" in page  # age of the orphaned order
