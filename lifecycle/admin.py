@@ -4,6 +4,7 @@ services write them), and the mandate on the server's admin page."""
 from django.contrib import admin
 
 from core.admin_inlines import ReadOnlyTabularInline
+from core.display import rupee_field
 from servers.models import Server
 
 from .models import AutopayDebit, AutopayMandate, AutopayMandateChange
@@ -16,7 +17,8 @@ class MandateChangeInline(ReadOnlyTabularInline):
 
 class DebitInline(ReadOnlyTabularInline):
     model = AutopayDebit
-    fields = ("order", "amount_paise", "status", "razorpay_payment_id", "asked_at", "error")
+    fields = ("order", "amount", "status", "razorpay_payment_id", "asked_at", "error")
+    amount = rupee_field("amount_paise", "amount")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -32,7 +34,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AutopayMandate)
 class AutopayMandateAdmin(ReadOnlyAdmin):
-    list_display = ("razorpay_token_id", "server", "user", "status", "method", "max_amount_paise", "created_at")
+    list_display = ("razorpay_token_id", "server", "user", "status", "method", "max_amount", "created_at")
+    max_amount = rupee_field("max_amount_paise", "limit")
     list_filter = ("status", "method")
     search_fields = ("razorpay_token_id", "razorpay_customer_id", "user__email")
     inlines = [MandateChangeInline, DebitInline]
@@ -40,14 +43,16 @@ class AutopayMandateAdmin(ReadOnlyAdmin):
 
 @admin.register(AutopayDebit)
 class AutopayDebitAdmin(ReadOnlyAdmin):
-    list_display = ("order", "mandate", "amount_paise", "status", "asked_at", "updated_at")
+    list_display = ("order", "mandate", "amount", "status", "asked_at", "updated_at")
+    amount = rupee_field("amount_paise", "amount")
     list_filter = ("status",)
     search_fields = ("order__number", "razorpay_payment_id", "razorpay_order_id")
 
 
 class ServerMandateInline(ReadOnlyTabularInline):
     model = AutopayMandate
-    fields = ("razorpay_token_id", "status", "method", "max_amount_paise", "created_at", "razorpay_cancelled_at")
+    fields = ("razorpay_token_id", "status", "method", "max_amount", "created_at", "razorpay_cancelled_at")
+    max_amount = rupee_field("max_amount_paise", "limit")
     verbose_name_plural = "Autopay mandates"
 
 
