@@ -36,6 +36,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class AutopayMandateAdmin(ReadOnlyAdmin):
     list_display = ("razorpay_token_id", "server", "user", "status", "method", "max_amount", "created_at")
     max_amount = rupee_field("max_amount_paise", "limit")
+    exclude = ("max_amount_paise",)  # shown in rupees on the change page too
+    readonly_fields = ("max_amount",)
     list_filter = ("status", "method")
     search_fields = ("razorpay_token_id", "razorpay_customer_id", "user__email")
     inlines = [MandateChangeInline, DebitInline]
@@ -45,6 +47,8 @@ class AutopayMandateAdmin(ReadOnlyAdmin):
 class AutopayDebitAdmin(ReadOnlyAdmin):
     list_display = ("order", "mandate", "amount", "status", "asked_at", "updated_at")
     amount = rupee_field("amount_paise", "amount")
+    exclude = ("amount_paise",)  # shown in rupees on the change page too
+    readonly_fields = ("amount",)
     list_filter = ("status",)
     search_fields = ("order__number", "razorpay_payment_id", "razorpay_order_id")
 
