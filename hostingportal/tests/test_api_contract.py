@@ -19,8 +19,8 @@ SERVER_FIELDS = {
     "id", "name", "hostname", "ip_address", "status", "plan", "order", "created_at",
     # The subscription (issue 12).
     "paid_until", "billing_cycle_months", "renewal", "cancel_at_period_end", "suspension_reason", "power_state",
-    # Autopay (issue 24).
-    "autopay",
+    # Autopay (issue 24) and plan changes (issue 25).
+    "autopay", "plan_change",
 }  # fmt: skip
 ORDER_CREATED_FIELDS = {
     "number",
