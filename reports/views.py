@@ -3,11 +3,10 @@
 import csv
 import io
 import tempfile
-from functools import wraps
 
 from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.decorators import permission_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,19 +16,6 @@ from .gstr1 import BadMonth, gstr1_write, month_parse, next_month, previous_mont
 from .gstr1 import rupees as rupees_decimal
 
 
-def staff_may(permission):
-    def decorator(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not request.user.has_perm(permission):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
 def month_or_404(text):
     try:
         return month_parse(text, timezone.localdate())
@@ -37,13 +23,13 @@ def month_or_404(text):
         raise Http404("No such month") from None
 
 
-@staff_may("billing.view_gst_return")
+@permission_required("billing.view_gst_return", raise_exception=True)
 def gst_latest(request):
     """The return being filed now: last month's."""
     return redirect("reports:gst-month", f"{previous_month(timezone.localdate().replace(day=1)):%Y-%m}")
 
 
-@staff_may("billing.view_gst_return")
+@permission_required("billing.view_gst_return", raise_exception=True)
 def gst_month(request, month):
     first = month_or_404(month)
     today = timezone.localdate()
@@ -60,7 +46,7 @@ def gst_month(request, month):
     return render(request, "admin/reports/gst_month.html", context)
 
 
-@staff_may("billing.view_gst_return")
+@permission_required("billing.view_gst_return", raise_exception=True)
 def gst_month_json(request, month):
     """The same JSON as `gstr1 YYYY-MM`, spooled to a temporary file and sent from it."""
     first = month_or_404(month)
@@ -76,7 +62,7 @@ def gst_month_json(request, month):
     return FileResponse(spool, as_attachment=True, filename=filename, content_type="application/json")
 
 
-@staff_may("billing.view_business_reports")
+@permission_required("billing.view_business_reports", raise_exception=True)
 def index(request):
     today = timezone.localdate()
     context = {
@@ -88,7 +74,7 @@ def index(request):
     return render(request, "admin/reports/index.html", context)
 
 
-@staff_may("billing.view_business_reports")
+@permission_required("billing.view_business_reports", raise_exception=True)
 def report_csv(request, key):
     """The numbers of one report's table; money in rupees with two decimals."""
     report = selectors.business_report(key, timezone.localdate())
