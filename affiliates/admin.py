@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from core.admin_inlines import ReadOnlyTabularInline
+from core.admin_inlines import ReadOnlyModelAdmin, ReadOnlyTabularInline
 from core.display import rupee_field
 from core.templatetags.money import rupees
 
@@ -10,21 +10,8 @@ from . import selectors
 from .models import Affiliate, Commission, CommissionEvent, Payout, Referral
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by the services; staff read them here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Affiliate)
-class AffiliateAdmin(ReadOnlyAdmin):
+class AffiliateAdmin(ReadOnlyModelAdmin):
     """Customers who referred someone, with what they are owed and a payout action."""
 
     list_display = ["email", "referral_code", "referrals", "pending", "approved", "paid", "payout_link"]
@@ -77,7 +64,7 @@ class CommissionEventInline(ReadOnlyTabularInline):
 
 
 @admin.register(Commission)
-class CommissionAdmin(ReadOnlyAdmin):
+class CommissionAdmin(ReadOnlyModelAdmin):
     list_display = ["order", "affiliate", "amount", "status", "created_at", "hold_until", "approved_at", "paid_at"]
     list_filter = ["status"]
     search_fields = ["order__number", "affiliate__email", "order__user__email"]
@@ -112,7 +99,7 @@ class PayoutCommissionInline(ReadOnlyTabularInline):
 
 
 @admin.register(Payout)
-class PayoutAdmin(ReadOnlyAdmin):
+class PayoutAdmin(ReadOnlyModelAdmin):
     list_display = ["affiliate", "amount", "reference", "paid_on", "recorded_by", "recorded_at"]
     search_fields = ["affiliate__email", "reference"]
     list_select_related = ["affiliate", "recorded_by"]
@@ -133,7 +120,7 @@ class PayoutAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Referral)
-class ReferralAdmin(ReadOnlyAdmin):
+class ReferralAdmin(ReadOnlyModelAdmin):
     list_display = ["referred", "referrer", "code", "created_at"]
     search_fields = ["referred__email", "referrer__email", "code"]
     list_select_related = ["referred", "referrer"]

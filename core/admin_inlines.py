@@ -25,3 +25,17 @@ class ReadOnlyTabularInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 class ReadOnlyStackedInline(ReadOnlyInlineMixin, admin.StackedInline):
     pass
+
+
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """A model whose rows are written only by the services (mandates, debits,
+    commissions): staff read them in the admin and never add, edit or delete them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

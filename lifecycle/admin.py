@@ -3,7 +3,7 @@ services write them), and the mandate on the server's admin page."""
 
 from django.contrib import admin
 
-from core.admin_inlines import ReadOnlyTabularInline
+from core.admin_inlines import ReadOnlyModelAdmin, ReadOnlyTabularInline
 from core.display import rupee_field
 from servers.models import Server
 
@@ -21,19 +21,9 @@ class DebitInline(ReadOnlyTabularInline):
     amount = rupee_field("amount_paise", "amount")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AutopayMandate)
-class AutopayMandateAdmin(ReadOnlyAdmin):
+class AutopayMandateAdmin(ReadOnlyModelAdmin):
     list_display = ("razorpay_token_id", "server", "user", "status", "method", "max_amount", "created_at")
     max_amount = rupee_field("max_amount_paise", "limit")
     exclude = ("max_amount_paise",)  # shown in rupees on the change page too
@@ -44,7 +34,7 @@ class AutopayMandateAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AutopayDebit)
-class AutopayDebitAdmin(ReadOnlyAdmin):
+class AutopayDebitAdmin(ReadOnlyModelAdmin):
     list_display = ("order", "mandate", "amount", "status", "asked_at", "updated_at")
     amount = rupee_field("amount_paise", "amount")
     exclude = ("amount_paise",)  # shown in rupees on the change page too
