@@ -116,13 +116,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # A health check or a stuck lock must never hold a request for long.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    # DATABASE_URL points at a transaction-pooling PgBouncer: each transaction may
+    # run on another server connection, so nothing may outlive a transaction there
+    # (docs/deploy.md, "PgBouncer"): no statements prepared on the server (PgBouncer
+    # 1.18 cannot track them; 1.21 can, with max_prepared_statements), no cursor
+    # declared for .iterator() (its next FETCH may reach another server connection;
+    # rows then come in one result), and no `options` startup parameter, which
+    # PgBouncer refuses. A kept client connection to PgBouncer costs nothing on the
+    # server between transactions, so CONN_MAX_AGE and the health check stay.
+    _transaction_pooling = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
     # Web requests (hostingportal/wsgi.py marks the process) give up on any one
     # statement, a lock wait included, after WEB_STATEMENT_TIMEOUT_MS: a stuck lock
     # answers an error in seconds instead of holding a gunicorn worker until it is
     # killed. Workers, beat and manage.py (migrations) are not limited. Sent as a
-    # connection option, so it costs no round trip (a transaction-pooling PgBouncer
-    # drops it: set statement_timeout on the database role there instead).
-    if env.str("PORTAL_PROCESS", default="") == "web":
+    # connection option, so it costs no round trip; behind a transaction pooler the
+    # web nodes' database role carries it instead (ALTER ROLE ... SET statement_timeout).
+    if env.str("PORTAL_PROCESS", default="") == "web" and not _transaction_pooling:
         _statement_timeout_ms = env.int("WEB_STATEMENT_TIMEOUT_MS", default=5000)
         DATABASES["default"]["OPTIONS"]["options"] = (
             DATABASES["default"]["OPTIONS"].get("options", "") + f" -c statement_timeout={_statement_timeout_ms}"
@@ -130,10 +139,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Parameters sent apart from the SQL, and statements run twice on a connection
     # kept prepared: PostgreSQL then skips parsing and planning, which on the
     # payment path is about a third of the database's CPU (docs/benchmarks.md).
-    # Turn off behind a transaction-pooling PgBouncer that cannot keep them.
-    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=not _transaction_pooling):
+        if _transaction_pooling:
+            raise ImproperlyConfigured(
+                "DATABASE_PREPARED_STATEMENTS=true cannot work with DATABASE_TRANSACTION_POOLING=true: "
+                "a transaction-pooling PgBouncer runs the next statement on a server connection "
+                "that has not prepared it."
+            )
         DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
         DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 2)
+    if _transaction_pooling:
+        # Explicit, whatever else asked for them: psycopg on its own prepares a statement run 5 times.
+        DATABASES["default"]["OPTIONS"].update(server_side_binding=False, prepare_threshold=None)
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The development portal: web, worker and beat write to one file. A transaction
     # takes the write lock when it begins (IMMEDIATE), so two writers queue for up to
