@@ -117,3 +117,21 @@ def test_beat_runs_the_audit_daily():
 
     entry = BEAT_SCHEDULE["ops-audit-ledger"]
     assert entry["schedule"] == 86400.0 and entry["task"] == audit_ledger_daily.name
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_audit_stream_reads_on_when_another_client_takes_its_connection_between_chunks(alice, plan):
+    """Behind a transaction-pooling PgBouncer (.ci/run runs this through one) a cursor
+    declared for the stream stays on the server connection it was declared on; when
+    another client is using that one, the next FETCH of the stream runs on another:
+    "cursor ... does not exist". DATABASE_TRANSACTION_POOLING reads without a cursor."""
+    from conftest import transaction_held_open
+    from ops.audit import audited_orders
+
+    numbers = {sound_paid_order(alice, plan).number for _ in range(3)}
+    stream = audited_orders().iterator(chunk_size=1)  # autocommit: each FETCH its own transaction
+    first = next(stream)
+    with transaction_held_open(lambda: Order.objects.count()):  # PgBouncer hands it the last freed server
+        rest = [order.number for order in stream]
+    assert {first.number, *rest} == numbers
