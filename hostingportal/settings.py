@@ -328,6 +328,10 @@ PROVISIONING_LEASE_MARGIN_SECONDS = env.float("PROVISIONING_LEASE_MARGIN_SECONDS
 # SERVER_OPERATION_EXPECTED_SECONDS is shown to staff as overdue.
 SERVER_OPERATION_LEASE_SECONDS = env.float("SERVER_OPERATION_LEASE_SECONDS", default=90)
 SERVER_OPERATION_EXPECTED_SECONDS = env.float("SERVER_OPERATION_EXPECTED_SECONDS", default=900)
+# A periodic job's lease (core.periodic): renewed by a heartbeat while the job runs, so a
+# worker killed mid-job leaves a lease that runs out this long after its last renewal,
+# after which the job's next send takes it over.
+PERIODIC_JOB_LEASE_SECONDS = env.float("PERIODIC_JOB_LEASE_SECONDS", default=90)
 # The user the provider installs customers' SSH keys for (Libcloud's NodeAuthSSHKey: root on most images).
 SERVER_LOGIN_USER = env.str("SERVER_LOGIN_USER", default="root")
 # A customer may ask for this many reboots, stops and starts an hour, over all their servers.

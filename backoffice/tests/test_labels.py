@@ -7,7 +7,9 @@ from django.apps import apps
 # Abbreviations and units that read wrongly when Django derives a label from a column
 # name ("Gst rate percent", "Ip address", "Price paise").
 RAW = re.compile(r"(^|_)(gst|cgst|sgst|igst|gstin|ip|id|vcpu|gb|razorpay|paise|percent|sha256|api|ssh|otp|totp)(_|$)")
-OURS = {"accounts", "affiliates", "alerts", "billing", "lifecycle", "outbox", "security", "servers", "sshkeys", "support"}
+OURS = {
+    "accounts", "affiliates", "alerts", "billing", "core", "lifecycle", "outbox", "security", "servers", "sshkeys", "support",
+}  # fmt: skip
 
 
 def test_every_field_whose_column_name_holds_an_abbreviation_or_unit_has_a_human_label():
