@@ -82,6 +82,21 @@ def bob(db):
     return UserFactory(email="bob@example.com")
 
 
+def periodic_job_interval_passes(name):
+    """The beat's next send of periodic job `name` (core.periodic): its last start
+    moves back one schedule interval, as if the next minute (or hour) had come.
+    Time moves for the gap only; a lease still held stays held."""
+    from datetime import timedelta
+
+    from django.db.models import F
+
+    from core.models import PeriodicJob
+    from hostingportal.schedule import BEAT_SCHEDULE
+
+    interval = timedelta(seconds=BEAT_SCHEDULE[name]["schedule"])
+    assert PeriodicJob.objects.filter(name=name).update(last_started_at=F("last_started_at") - interval) == 1
+
+
 def api_client_for(user):
     from rest_framework.test import APIClient
 

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from core.periodic import periodic_job
+
 from .billing_day import billing_run
 from .reminders import reminder_send, reminders_sweep
 
@@ -13,12 +15,14 @@ def send_reminders(reminder_ids):
 
 
 @shared_task
+@periodic_job
 def run_billing():
     """Hourly (beat): one pass of the billing day, as `manage.py run_billing`."""
     return billing_run().as_json()
 
 
 @shared_task
+@periodic_job
 def sweep_reminders():
     """Every minute: reminders whose hand-off to the worker was lost (see reminders_sweep)."""
     return reminders_sweep()

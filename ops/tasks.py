@@ -1,10 +1,12 @@
-"""Periodic safety nets (scheduled by ops.schedule.BEAT_SCHEDULE). Thin: each calls one service."""
+"""Periodic safety nets (scheduled by ops.schedule.BEAT_SCHEDULE). Thin: each calls one service,
+once per gap however many beats send it (core.periodic)."""
 
 import logging
 
 from celery import shared_task
 from django.utils import timezone
 
+from core.periodic import periodic_job
 from ops.audit import ledger_audit, month_just_closed
 from payments.reconcile import PERIODIC_SINCE_HOURS, payments_reconcile
 from payments.webhooks import webhook_events_retry
@@ -16,12 +18,14 @@ logger = logging.getLogger("ops.tasks")
 
 
 @shared_task
+@periodic_job
 def retry_webhook_events():
     """Every minute: reprocess stored webhook deliveries that failed or were never processed."""
     return webhook_events_retry()
 
 
 @shared_task
+@periodic_job
 def watch_and_recover():
     """Every 5 minutes: alert on every problem, repair orphaned orders, then
     resolve what the repair fixed. Stuck servers are alerted, not retried here:
@@ -34,6 +38,7 @@ def watch_and_recover():
 
 
 @shared_task
+@periodic_job
 def reconcile_recent_payments():
     """Every 15 minutes: ask Razorpay about the orders still awaiting payment
     within the capture window whose next look is due (payments.reconcile's
@@ -42,6 +47,7 @@ def reconcile_recent_payments():
 
 
 @shared_task
+@periodic_job
 def audit_ledger_daily():
     """Once a day: the ledger audit over every paid or refunded order; each
     problem opens an incident (alert), each one gone resolves it; with the monthly

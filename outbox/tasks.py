@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from core.periodic import periodic_job
+
 from .services import mail_deliver, outbox_sweep
 
 
@@ -11,6 +13,7 @@ def send_outbound_mail(mail_id):
 
 
 @shared_task
+@periodic_job
 def sweep_outbox():
     """Every minute: send what the fast path did not (see outbox_sweep)."""
     return outbox_sweep()

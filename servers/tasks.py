@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.claims import OPERATION_RETRIES, PROVISIONING_RETRIES
+from core.periodic import periodic_job
 from core.queueing import enqueue
 
 from .operations import operation_enqueue, operation_run, operations_sweep
@@ -80,12 +81,14 @@ def dispatch_server_operations(operation_ids, bulk=False):
 
 
 @shared_task
+@periodic_job
 def sweep_server_operations():
     """Every minute: operations whose task never ran, or whose worker's lease expired."""
     return operations_sweep()
 
 
 @shared_task
+@periodic_job
 def enqueue_pending_servers():
     """Every minute: queue pending servers whose task never started."""
     return pending_servers_enqueue()

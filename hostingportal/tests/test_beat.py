@@ -86,3 +86,13 @@ def test_every_safety_net_sweep_runs_on_the_sweep_queue_and_the_procfiles_start_
     for procfile in ("Procfile", "Procfile.dev"):
         text = (settings.BASE_DIR / procfile).read_text()
         assert "sweeper: celery -A hostingportal worker -Q ${CELERY_SWEEP_QUEUE:-sweeps}" in text
+
+
+def test_every_job_of_the_beat_schedule_runs_under_its_lease_and_only_they_do():
+    """Two beats send every entry twice; each task body must sit behind core.periodic's lease."""
+    from hostingportal.celery import app
+    from hostingportal.schedule import BEAT_SCHEDULE
+
+    app.loader.import_default_modules()
+    guarded = {name for name, task in app.tasks.items() if getattr(task.run, "periodic_job_task", None) == name}
+    assert guarded == {entry["task"] for entry in BEAT_SCHEDULE.values()}

@@ -1,0 +1,180 @@
+"""Periodic jobs act once however many beats send them (core.periodic): two copies
+of a job sent at once run its body once, a copy within the gap does nothing, a
+dead worker's lease is taken over only once it has run out, and the next send
+after the gap runs. Real PostgreSQL, real threads and a real killed process."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from billing.models import WebhookEvent
+from conftest import periodic_job_interval_passes
+from core.models import PeriodicJob
+from ops.tasks import retry_webhook_events
+from servers.tests.test_worker import worker_database_url
+
+JOB = "ops-retry-webhook-events"  # every minute; its body's first query reads the webhook events
+
+
+def in_threads(count, call):
+    """Run `call` in `count` threads released together; each thread has its own
+    database connection, as two workers do. Returns their results."""
+    results = [None] * count
+    start = threading.Barrier(count)
+
+    def run(index):
+        try:
+            start.wait()
+            results[index] = call()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def skipped(result):
+    return isinstance(result, dict) and result.get("skipped") is True
+
+
+class TableLock:
+    """Another session holds an exclusive lock on a table, so a job's body that
+    reads it waits there: its run lasts as long as the test says."""
+
+    def __init__(self, model):
+        self.table = model._meta.db_table
+        self.session = psycopg.connect(worker_database_url().replace("postgres://", "postgresql://"), autocommit=False)
+
+    def __enter__(self):
+        self.session.execute(f'LOCK TABLE "{self.table}" IN ACCESS EXCLUSIVE MODE')
+        return self
+
+    def waiting(self) -> int:
+        """Sessions waiting for the lock (asked from our own session, which sees them)."""
+        row = self.session.execute(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = %s::regclass", [self.table]
+        ).fetchone()
+        return row[0]
+
+    def wait_for_waiters(self, count, seconds=20):
+        deadline = time.monotonic() + seconds
+        while self.waiting() < count:
+            assert time.monotonic() < deadline, f"nobody waited on {self.table} within {seconds} s"
+            time.sleep(0.05)
+
+    def __exit__(self, *exc_info):
+        self.session.rollback()
+        self.session.close()
+        return False
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_eight_workers_handed_the_same_job_at_the_same_instant_run_its_body_once():
+    results = in_threads(8, retry_webhook_events)
+    ran = [result for result in results if not skipped(result)]
+    assert ran == [0], results  # the body's own answer (no event to retry), once
+    assert PeriodicJob.objects.get(name=JOB).runs == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_copy_sent_while_the_job_runs_is_skipped_because_the_lease_is_held():
+    results = {}
+    with TableLock(WebhookEvent) as lock:
+        first = threading.Thread(target=lambda: results.update(first=retry_webhook_events()) or connection.close())
+        first.start()
+        lock.wait_for_waiters(1)  # the first run is inside its body
+        second = threading.Thread(target=lambda: results.update(second=retry_webhook_events()) or connection.close())
+        second.start()
+        second.join(timeout=10)
+        blocked = second.is_alive()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    assert not blocked, "the second copy ran its body too (it waited on the first run's table)"
+    assert results["second"] == {"skipped": True, "job": JOB, "reason": "held"}
+    assert results["first"] == 0
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_copy_within_the_gap_is_skipped_and_the_next_send_after_the_gap_runs():
+    assert retry_webhook_events() == 0
+    assert retry_webhook_events() == {"skipped": True, "job": JOB, "reason": "recent"}  # the other beat's copy
+    periodic_job_interval_passes(JOB)
+    assert retry_webhook_events() == 0
+    job = PeriodicJob.objects.get(name=JOB)
+    assert (job.runs, job.last_outcome, job.lease_until) == (2, "succeeded", None)
+    assert job.last_finished_at >= job.last_started_at
+
+
+DEAD_WORKER = """
+import django
+django.setup()
+from ops.tasks import retry_webhook_events
+retry_webhook_events()
+"""
+
+
+@pytest.mark.postgres_only
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_worker_was_killed_is_taken_over_only_once_its_lease_has_run_out(tmp_path):
+    lease_seconds = 3
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hostingportal.settings",
+        "DATABASE_URL": worker_database_url(),
+        "PERIODIC_JOB_LEASE_SECONDS": str(lease_seconds),
+    }
+    log_path = tmp_path / "worker.log"
+    with TableLock(WebhookEvent) as lock, open(log_path, "w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-c", DEAD_WORKER], cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            lock.wait_for_waiters(1)  # the worker is inside the job's body
+            time.sleep(lease_seconds + 1)  # longer than its lease: its heartbeat keeps it
+            os.kill(worker.pid, signal.SIGKILL)
+        finally:
+            worker.kill()
+            worker.wait()
+    assert retry_webhook_events() == {"skipped": True, "job": JOB, "reason": "held"}, log_path.read_text()
+    periodic_job_interval_passes(JOB)  # the next minute's send comes while the dead worker's lease still holds
+    assert retry_webhook_events() == {"skipped": True, "job": JOB, "reason": "held"}
+    dead = PeriodicJob.objects.get(name=JOB)
+    assert dead.last_outcome == "running" and dead.holder == f"{socket.gethostname()} pid {worker.pid}"
+
+    while PeriodicJob.objects.get(name=JOB).lease_until >= timezone.now():
+        time.sleep(0.1)  # nobody renews it: it runs out within one lease
+    assert retry_webhook_events() == 0  # taken over
+    job = PeriodicJob.objects.get(name=JOB)
+    assert (job.runs, job.last_outcome, job.lease_until) == (2, "succeeded", None)
+    assert job.holder == f"{socket.gethostname()} pid {os.getpid()}"
+
+
+@pytest.mark.django_db
+def test_staff_read_when_each_job_last_ran_and_who_holds_it_and_cannot_change_it(staff):
+    retry_webhook_events()
+    client = Client()
+    client.force_login(staff)
+    page = client.get("/admin/core/periodicjob/").content.decode()
+    assert JOB in page and "succeeded" in page
+    assert client.get("/admin/core/periodicjob/add/").status_code == 403
+    row = client.get(f"/admin/core/periodicjob/{JOB}/change/")
+    assert row.status_code == 200 and b"Save" not in row.content
