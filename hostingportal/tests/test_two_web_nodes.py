@@ -1,0 +1,117 @@
+"""Two web nodes, one portal: a session, a sign-in lockout, an API throttle and the staff
+second factor hold whichever node a request lands on (issue 27).
+
+Two real gunicorn processes (the Procfile's gthread workers) with production settings
+(DEBUG=False, one SECRET_KEY, the test database, Redis as CACHE_URL, TRUSTED_PROXY_COUNT=1
+as behind one load balancer) are driven with real HTTP by bench/cross_node.py, which
+alternates the nodes; the cluster trial runs the same checks against its nodes."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+import requests
+from django.conf import settings
+
+from bench.cross_node import cross_node_accounts, cross_node_checks
+from servers.tests.test_worker import REDIS_URL, redis_reachable, worker_database_url
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
+
+ANON_BUDGET = 6  # API_THROTTLE_ANON of the nodes, per minute
+READY_DEADLINE_SECONDS = 45
+
+
+class WebNode:
+    """One gunicorn on a socket bound here (no race for a free port), logging to a file."""
+
+    def __init__(self, name, env, log_dir):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.log_path = log_dir / f"node-{name}.log"
+        fd = self.listener.fileno()
+        command = [
+            sys.executable, "-m", "gunicorn", "hostingportal.wsgi", "--bind", f"fd://{fd}",
+            "--worker-class", "gthread", "--workers", "1", "--threads", "4", "--timeout", "30",
+        ]  # fmt: skip
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                command, cwd=settings.BASE_DIR, env=env, pass_fds=(fd,), stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def wait_ready(self, deadline):
+        while True:
+            assert self.process.poll() is None, f"node exited:\n{self.log_path.read_text()[-3000:]}"
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass  # still starting
+            assert time.monotonic() < deadline, f"no /healthz in time:\n{self.log_path.read_text()[-3000:]}"
+            time.sleep(0.2)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.listener.close()
+
+
+@pytest.fixture(scope="module")
+def two_nodes(django_db_setup, tmp_path_factory):
+    if not redis_reachable():
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    queue = f"test-two-nodes-{os.getpid()}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hostingportal.tests.node_settings",
+        "DEBUG": "False",
+        "SECRET_KEY": "two-web-nodes-" + "s" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": worker_database_url(),
+        "CONN_MAX_AGE": "0",  # nothing left connected to the test database when its test ends
+        "CACHE_URL": REDIS_URL,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "TRUSTED_PROXY_COUNT": "1",
+        "API_THROTTLE_ANON": f"{ANON_BUDGET}/min",
+        "RAZORPAY_KEY_ID": "rzp_test_two_nodes",
+        "RAZORPAY_KEY_SECRET": "two-nodes-key-secret",
+        "RAZORPAY_WEBHOOK_SECRET": "two-nodes-webhook-secret",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "LOG_LEVEL": "WARNING",
+    }
+    log_dir = tmp_path_factory.mktemp("two-nodes")
+    nodes = []
+    try:
+        nodes = [WebNode(name, env, log_dir) for name in ("a", "b")]
+        deadline = time.monotonic() + READY_DEADLINE_SECONDS
+        for node in nodes:
+            node.wait_ready(deadline)
+        yield nodes
+    finally:
+        for node in nodes:
+            node.stop()
+        redis.Redis.from_url(REDIS_URL).delete(queue, f"_kombu.binding.{queue}")
+
+
+@pytest.fixture
+def accounts(transactional_db):
+    return cross_node_accounts()
+
+
+def test_a_session_made_on_one_node_is_used_and_ended_on_the_other(two_nodes, accounts):
+    a, b = two_nodes
+    result = cross_node_checks(a.url, b.url, accounts=accounts, anon_budget=ANON_BUDGET)
+    print(result)
+    assert result["ok"]
