@@ -27,6 +27,7 @@ import json
 import secrets
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -164,9 +165,7 @@ def lockout_check(node_a, node_b, accounts, host=None, failure_limit=5):
     the same email from another address still signs in."""
     guesser = Browser(host)
     nodes = [node_a, node_b] * failure_limit
-    failures = [
-        guesser.sign_in(node, accounts.target_email, "not-the-password") for node in nodes[:failure_limit]
-    ]
+    failures = [guesser.sign_in(node, accounts.target_email, "not-the-password") for node in nodes[:failure_limit]]
     right_on_b = guesser.sign_in(node_b, accounts.target_email, accounts.password)
     right_on_a_admin = guesser.sign_in(node_a, accounts.target_email, accounts.password, path="/admin/login/")
     api_on_b = guesser.post(
@@ -189,20 +188,31 @@ def lockout_check(node_a, node_b, accounts, host=None, failure_limit=5):
     }
 
 
-def throttle_check(node_a, node_b, anon_budget, host=None):
+def throttle_check(node_a, node_b, anon_budget, host=None, concurrency=8):
     """The anonymous API budget (API_THROTTLE_ANON, per minute) is one budget over both
-    nodes: spent alternating A and B, the next request is refused on either."""
+    nodes: spent alternating A and B, the next request is refused on either. And from
+    another address, four budgets' worth sent `concurrency` at a time over both nodes
+    get exactly one budget through."""
     client = Browser(host)
     spent = [client.get(f"{node}/api/v1/plans/") for node in [node_a, node_b] * anon_budget][:anon_budget]
     over_on_a = client.get(f"{node_a}/api/v1/plans/")
     over_on_b = client.get(f"{node_b}/api/v1/plans/")
+    burst_address = client_address()
+    urls = [f"{node}/api/v1/plans/" for node in [node_a, node_b] * (2 * anon_budget)]
+    with ThreadPoolExecutor(concurrency) as pool:
+        burst_statuses = list(pool.map(lambda url: Browser(host, burst_address).get(url).status_code, urls))
     return {
-        "ok": statuses(spent) == [200] * anon_budget and over_on_a.status_code == 429 and over_on_b.status_code == 429,
+        "ok": statuses(spent) == [200] * anon_budget
+        and over_on_a.status_code == 429
+        and over_on_b.status_code == 429
+        and burst_statuses.count(200) == anon_budget,
         "budget": anon_budget,
         "spent_alternating_a_b": statuses(spent),
         "next_on_a": over_on_a.status_code,
         "next_on_b": over_on_b.status_code,
         "retry_after": over_on_b.headers.get("Retry-After"),
+        "concurrent_sent": len(burst_statuses),
+        "concurrent_allowed": burst_statuses.count(200),
     }
 
 

@@ -1,12 +1,22 @@
 """API throttles whose rates come from settings at request time (so they can be
 tuned per deployment by environment variable). Counters live in the default
 cache: set CACHE_URL to Redis in production so all web nodes share them.
+
+Each request is counted with the cache's atomic increment, never by reading a count
+and writing it back: DRF's own throttle reads its list of request times and stores
+it again, so requests arriving together on two nodes (or two threads) each saw room,
+and 11 to 16 of 24 simultaneous requests passed a budget of 6
+(hostingportal/tests/test_two_web_nodes.py). The window slides as an estimate, from
+two fixed windows: the previous minute's count, weighted by how much of it still lies
+within the last minute, plus this minute's (docs/decisions.md, "Throttles count
+atomically").
 While that cache is unavailable the throttles let requests through (docs/decisions.md,
 "The shared cache fails open"): a limit on request rates is not worth refusing every
 customer, and password guessing stays bounded by the lockout, which then counts in the
 database."""
 
 import logging
+import math
 
 from django.conf import settings
 from redis.exceptions import RedisError
@@ -19,11 +29,43 @@ logger = logging.getLogger("core.throttles")
 
 class SettingsRateMixin:
     def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
         try:
-            return super().allow_request(request, view)
+            return self.count_request()
         except RedisError as exc:
             logger.warning("throttle_skipped scope=%s cache_error=%r", self.scope, exc)
             return True
+
+    def count_request(self):
+        """Count this request in the current window and let it through while the estimate of
+        requests within the last `duration` seconds is within the budget. A refused request
+        takes its count back, so hammering a closed door does not keep it closed."""
+        window, into = divmod(self.timer(), self.duration)
+        current_key, previous_key = f"{self.key}:{int(window)}", f"{self.key}:{int(window) - 1}"
+        # Kept through the next window too, which weighs it as its previous one.
+        self.cache.add(current_key, 0, timeout=2 * self.duration)
+        current = self.cache.incr(current_key)
+        previous = self.cache.get(previous_key, 0)
+        if previous * (1 - into / self.duration) + current <= self.num_requests:
+            return True
+        self.cache.decr(current_key)
+        self.wait_seconds = self.seconds_until_room(previous, current - 1, into)
+        return False
+
+    def seconds_until_room(self, previous, current, into):
+        """When one more request would fit, with `previous` and `current` counted so far."""
+        room = self.num_requests - current - 1  # what the previous window's weight must fall to
+        if room >= 0 and previous > 0:
+            return self.duration * (1 - room / previous) - into
+        # This window is full by itself: wait for it to end and then to weigh little enough.
+        return self.duration - into + self.duration * max(0.0, 1 - (self.num_requests - 1) / max(current, 1))
+
+    def wait(self):
+        return math.ceil(self.wait_seconds)
 
     def get_rate(self):
         return settings.API_THROTTLE_RATES.get(self.scope)

@@ -1,0 +1,68 @@
+"""The API throttles count each request atomically in the shared cache, over a window
+that slides (an estimate from this and the previous fixed window)."""
+
+import os
+import threading
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.test import RequestFactory
+
+from core.throttles import AnonThrottle
+from servers.tests.test_worker import REDIS_URL, redis_reachable
+
+MINUTE_START = 1_800_000_000.0  # a whole minute since the epoch: window boundaries are easy to read
+
+
+@pytest.fixture(autouse=True)
+def _budget_of_six(settings):
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "anon": "6/min"}
+
+
+def ask(at, address="203.0.113.7"):
+    """One anonymous request at time `at`; (allowed, Retry-After seconds or None)."""
+    request = RequestFactory().get("/api/v1/plans/", REMOTE_ADDR=address)
+    request.user = AnonymousUser()
+    throttle = AnonThrottle()
+    throttle.timer = lambda: at  # DRF's clock hook
+    allowed = throttle.allow_request(request, None)
+    return allowed, None if allowed else throttle.wait()
+
+
+def test_the_budget_holds_within_a_window_and_a_refused_request_does_not_count():
+    answers = [ask(MINUTE_START + n) for n in range(7)]
+    assert [allowed for allowed, _ in answers] == [True] * 6 + [False]
+    # The next minute weighs this one's six: room for one more once 1/6 of it has passed.
+    assert answers[6][1] == 60 - 6 + 10
+    assert [ask(MINUTE_START + 20)[0] for _ in range(3)] == [False] * 3  # refusals spent nothing
+    assert ask(MINUTE_START + 70)[0] and not ask(MINUTE_START + 70)[0]
+    assert ask(MINUTE_START + 5, address="203.0.113.8")[0]  # another client has its own budget
+
+
+def test_the_previous_window_counts_for_the_part_of_it_still_within_the_last_minute():
+    assert all(ask(MINUTE_START + 59)[0] for _ in range(6))
+    halfway = MINUTE_START + 60 + 30  # half of the previous minute's six still count: three more
+    assert [ask(halfway)[0] for _ in range(4)] == [True, True, True, False]
+    assert ask(MINUTE_START + 60 + 55)[0]  # by then the six weigh 0.5
+
+
+@pytest.mark.skipif(not redis_reachable(), reason=f"Redis is not reachable at {REDIS_URL}")
+def test_requests_at_the_same_moment_spend_one_budget_in_redis(settings):
+    """The finding in one process: DRF's throttle read the request times and wrote them
+    back, so threads at the same moment each saw room (two web nodes: 11 to 16 of 24)."""
+    settings.CACHES = {
+        "default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": f"throttles-{os.getpid()}"}
+    }
+    address = f"2001:db8::{os.getpid():x}"
+    barrier, answers = threading.Barrier(8), []
+
+    def spend():
+        barrier.wait()
+        answers.extend(ask(MINUTE_START + 1, address)[0] for _ in range(3))
+
+    threads = [threading.Thread(target=spend) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(answers) == 24 and answers.count(True) == 6, answers.count(True)
