@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from core.api_errors import error_responses
 from core.throttles import TokenIssueThrottle
-from security.lockout import lockout_response
+from security.lockout import lockout_response, lockout_sign_in_succeeded
 
 from .authentication import TokenAuthentication
 from .tokens import token_issue
@@ -64,6 +64,7 @@ class TokenView(APIView):
             return Response(
                 {"detail": "Unable to sign in with that email and password."}, status=status.HTTP_400_BAD_REQUEST
             )
+        lockout_sign_in_succeeded(request, user)
         _, key = token_issue(user, name="POST /api/v1/auth/token/")
         return Response({"token": key})
 

@@ -45,7 +45,8 @@ CHEAP_PBKDF2_ITERATIONS = 1000
 class CrossNodeAccounts:
     customer_email: str  # signs in for the session check
     target_email: str  # is locked out by the lockout check
-    password: str  # of all three
+    burst_email: str  # is guessed at concurrently; its password hash costs what production's does
+    password: str  # of all four
     staff_email: str  # is_staff and superuser, with one confirmed TOTP device
     totp_secret: str  # that device's key in base32, as `staff_totp` prints it
 
@@ -69,9 +70,13 @@ def cross_node_accounts(run_id=None) -> CrossNodeAccounts:
         return User.objects.create(email=f"cross-node-{run_id}-{role}@example.com", password=hashed, **flags)
 
     customer, target = user("customer"), user("target")
+    # Guesses in flight together must take as long as real ones: that is the window they race in.
+    burst = user("burst")
+    burst.password = PBKDF2PasswordHasher().encode(password, secrets.token_hex(8))
+    burst.save(update_fields=["password"])
     staff = user("staff", is_staff=True, is_superuser=True)
     device = TOTPDevice.objects.create(user=staff, name="cross-node phone", confirmed=True)
-    return CrossNodeAccounts(customer.email, target.email, password, staff.email, totp_secret(device))
+    return CrossNodeAccounts(customer.email, target.email, burst.email, password, staff.email, totp_secret(device))
 
 
 def client_address():
@@ -188,6 +193,30 @@ def lockout_check(node_a, node_b, accounts, host=None, failure_limit=5):
     }
 
 
+def lockout_burst_check(node_a, node_b, accounts, host=None, per_node=3):
+    """Wrong passwords sent together (`per_node` to each node, fewer than a node's threads),
+    then, while they are being checked, the right one: it is the sixth guess or later, so
+    it must be refused, however many of the wrong ones have finished."""
+    address = client_address()
+    Browser(host, address).get(f"{node_a}/accounts/login/")  # warm: the burst should not wait on a cold node
+
+    def guess(node, password):
+        browser = Browser(host, address)
+        return browser.sign_in(node, accounts.burst_email, password).status_code
+
+    nodes = [node_a, node_b] * per_node
+    with ThreadPoolExecutor(len(nodes)) as pool:
+        wrong = [pool.submit(guess, node, "not-the-password") for node in nodes]
+        time.sleep(0.5)  # every wrong guess is at the password check by now (each takes longer)
+        right = guess(node_a, accounts.password)
+        wrong_statuses = [future.result() for future in wrong]
+    return {
+        "ok": right == 429 and wrong_statuses.count(200) <= 4,
+        "wrong_together_statuses": sorted(wrong_statuses),
+        "right_password_while_they_are_checked": right,
+    }
+
+
 def throttle_check(node_a, node_b, anon_budget, host=None, concurrency=8):
     """The anonymous API budget (API_THROTTLE_ANON, per minute) is one budget over both
     nodes: spent alternating A and B, the next request is refused on either. And from
@@ -273,13 +302,14 @@ def second_factor_check(node_a, node_b, accounts, host=None):
 
 def cross_node_checks(node_a_url, node_b_url, *, accounts, anon_budget=60, host=None):
     """Every check against the two nodes' base URLs (http://host:port, no trailing slash);
-    {"ok": all ok, "sessions": …, "lockout": …, "throttle": …, "second_factor": …}.
+    {"ok": all ok, "sessions": …, "lockout": …, "lockout_burst": …, "throttle": …, "second_factor": …}.
     `anon_budget` is the nodes' API_THROTTLE_ANON count per minute; `host` the Host header
     to send (in their ALLOWED_HOSTS; default each URL's own)."""
     node_a, node_b = node_a_url.rstrip("/"), node_b_url.rstrip("/")
     results = {
         "sessions": sessions_check(node_a, node_b, accounts, host),
         "lockout": lockout_check(node_a, node_b, accounts, host),
+        "lockout_burst": lockout_burst_check(node_a, node_b, accounts, host),
         "throttle": throttle_check(node_a, node_b, anon_budget, host),
         "second_factor": second_factor_check(node_a, node_b, accounts, host),
     }

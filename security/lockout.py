@@ -7,12 +7,15 @@ so the rule holds through a Redis outage and no one is refused wholesale.
 This module holds what axes calls back: the handler that counts, the email it counts
 by, the page or JSON it answers with, and the alert for a burst of lockouts."""
 
+import contextlib
 import logging
 from datetime import UTC, timedelta
 
 from axes.handlers.base import AbstractAxesHandler, AxesBaseHandler
 from axes.handlers.cache import AxesCacheHandler
 from axes.handlers.database import AxesDatabaseHandler
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_cache_timeout, get_client_cache_keys, get_client_username, get_failure_limit
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.core.cache import cache
@@ -32,6 +35,12 @@ LOCKOUT_MESSAGE = "Too many failed sign-ins for this email from your address. Tr
 class CacheOrDatabaseAxesHandler(AbstractAxesHandler, AxesBaseHandler):
     """Axes' cache handler, and its database handler for any call the cache cannot answer.
 
+    In the cache, a sign-in takes one of the pair's five attempts before its password is
+    checked (`is_allowed`), by an atomic increment: axes counts a failure only after the
+    check, so guesses in flight together were all checked (one per thread of every web
+    node) and the right password among them signed in. A refused attempt gives its count
+    back; a failed one keeps it; a successful one resets the pair (AXES_RESET_ON_SUCCESS).
+
     A failure counted in the database during an outage is not seen by the cache once it is back (and
     the reverse): for those 15 minutes a guesser may get up to twice five tries, never an unlimited
     number, and no customer is locked out by the outage itself."""
@@ -48,11 +57,55 @@ class CacheOrDatabaseAxesHandler(AbstractAxesHandler, AxesBaseHandler):
             logger.warning("lockout_counts_in_database call=%s cache_error=%r", method, exc)
             return getattr(self.in_database, method)(*args, **kwargs)
 
+    def is_allowed(self, request, credentials=None):
+        if (
+            credentials is None
+            or self.is_blacklisted(request, credentials)
+            or self.is_whitelisted(request, credentials)
+        ):
+            return super().is_allowed(request, credentials)
+        try:
+            return self.attempt_take(request, credentials)
+        except RedisError as exc:
+            logger.warning("lockout_counts_in_database call=is_allowed cache_error=%r", exc)
+            return super().is_allowed(request, credentials)  # counts through get_failures: the database now
+
+    def attempt_take(self, request, credentials):
+        """True, with the attempt counted, while the pair has attempts left; False (nothing
+        counted) once it has had its five."""
+        keys = get_client_cache_keys(request, credentials)
+        counts = [attempt_count_up(key, get_cache_timeout(request)) for key in keys]
+        if max(counts) <= get_failure_limit(request, credentials):
+            request.axes_attempt_counted = max(counts)
+            return True
+        for key in keys:
+            # A sign-in that succeeded meanwhile deleted the count: nothing to give back then.
+            with contextlib.suppress(ValueError):
+                cache.decr(key)
+        return False
+
     def get_failures(self, request, credentials=None):
         return self.counted("get_failures", request, credentials)
 
     def user_login_failed(self, sender, credentials, request=None, **kwargs):
-        return self.counted("user_login_failed", sender, credentials, request, **kwargs)
+        counted = getattr(request, "axes_attempt_counted", None)
+        if counted is None:  # refused before its password was checked, or counted in the database
+            return self.counted("user_login_failed", sender, credentials, request, **kwargs)
+        try:  # the 15 minutes run from the latest failure, as in axes' own cache handler
+            for key in get_client_cache_keys(request, credentials):
+                cache.touch(key, get_cache_timeout(request))
+        except RedisError as exc:
+            logger.warning("lockout_cool_off_not_renewed cache_error=%r", exc)
+        request.axes_failures_since_start = counted
+        if counted >= get_failure_limit(request, credentials):
+            request.axes_locked_out = True
+            request.axes_credentials = credentials
+            user_locked_out.send(
+                "axes",
+                request=request,
+                username=get_client_username(request, credentials),
+                ip_address=request.axes_ip_address,
+            )
 
     def user_logged_in(self, sender, request, user, **kwargs):
         return self.counted("user_logged_in", sender, request, user, **kwargs)
@@ -78,6 +131,26 @@ class CacheOrDatabaseAxesHandler(AbstractAxesHandler, AxesBaseHandler):
 
     def post_delete_access_attempt(self, instance, **kwargs):
         """Nothing to do."""
+
+
+def attempt_count_up(key, timeout):
+    """The key's count plus one, made at 1 if missing. Made and raised in two steps (the
+    cache API has no upsert), so a successful sign-in resetting the pair in between is
+    answered by making it again."""
+    for _ in range(3):
+        if cache.add(key, 1, timeout=timeout):
+            return 1
+        try:
+            return cache.incr(key)
+        except ValueError:
+            continue  # deleted by a reset after our add found it: add it again
+    raise RedisError(f"the count {key} kept vanishing")
+
+
+def lockout_sign_in_succeeded(request, user):
+    """For a door that signs in without Django's login() (the API's token): the pair's count
+    is reset as a page's sign-in resets it, which also ends the attempt taken for it."""
+    AxesProxyHandler.user_logged_in(sender=type(user), request=request, user=user)
 
 
 def lockout_username(request, credentials):

@@ -19,6 +19,7 @@ from django.conf import settings
 
 from bench.cross_node import (
     cross_node_accounts,
+    lockout_burst_check,
     lockout_check,
     second_factor_check,
     sessions_check,
@@ -127,6 +128,17 @@ def test_failed_sign_ins_on_both_nodes_lock_the_pair_out_at_the_fifth_on_both(tw
     result = lockout_check(a.url, b.url, accounts)
     assert result["failures_alternating_a_b"] == [200, 200, 200, 200, 429], result
     assert result["ok"], result  # refused on both nodes and the API; the same email elsewhere signs in
+
+
+def test_guesses_sent_together_to_both_nodes_get_no_sixth_password_check(two_nodes, accounts):
+    """The finding: a guess was checked if fewer than five failures had been counted when it
+    arrived, so guesses in flight together were all checked (8 of them with 4 threads a node;
+    production's 2 nodes x 3 processes x 8 threads would check 48), and the right password
+    sent among them signed in."""
+    a, b = two_nodes
+    result = lockout_burst_check(a.url, b.url, accounts)
+    assert result["right_password_while_they_are_checked"] == 429, result
+    assert result["ok"], result
 
 
 def test_the_anonymous_api_budget_is_one_budget_over_both_nodes_even_when_spent_at_once(two_nodes, accounts):

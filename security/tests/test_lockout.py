@@ -90,6 +90,16 @@ def test_failures_on_one_door_count_on_the_others(client, victim):
     assert login_page(client, victim.email, DEFAULT_PASSWORD).status_code == 429
 
 
+def test_a_token_issued_resets_the_count_as_a_page_sign_in_does(client, victim, settings):
+    """Each sign-in takes an attempt before its password is checked (security.lockout); the
+    API's door signs in without Django's login(), so it hands its attempt back itself."""
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "token": "100/min"}
+    assert fail(api_token, client, victim.email, 4) == [400] * 4
+    assert api_token(client, victim.email, DEFAULT_PASSWORD).status_code == 200
+    assert fail(api_token, client, victim.email, 4) == [400] * 4
+    assert [api_token(client, victim.email, DEFAULT_PASSWORD).status_code for _ in range(6)] == [200] * 6
+
+
 def test_changing_the_case_of_the_email_does_not_dodge_the_lockout(client, victim):
     for typed in [
         "Victim@example.com",
