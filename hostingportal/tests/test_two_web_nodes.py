@@ -7,6 +7,7 @@ as behind one load balancer) are driven with real HTTP by bench/cross_node.py, w
 alternates the nodes; the cluster trial runs the same checks against its nodes."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import requests
 from django.conf import settings
 
 from bench.cross_node import (
+    Browser,
     cross_node_accounts,
     lockout_burst_check,
     lockout_check,
@@ -46,6 +48,7 @@ class WebNode:
         command = [
             sys.executable, "-m", "gunicorn", "hostingportal.wsgi", "--bind", f"fd://{fd}",
             "--worker-class", "gthread", "--workers", "1", "--threads", "4", "--timeout", "30",
+            "--access-logfile", "-",
         ]  # fmt: skip
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
@@ -112,6 +115,78 @@ def two_nodes(django_db_setup, tmp_path_factory):
         redis.Redis.from_url(REDIS_URL).delete(queue, f"_kombu.binding.{queue}")
 
 
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+# The load balancer as docs/deploy.md ("Several web nodes") asks for it: it appends the
+# client's address to X-Forwarded-For (no `if-none`, no `except`), sets X-Forwarded-Proto
+# itself (TLS ends there in production), and balances every request, no stickiness.
+HAPROXY_CONFIG = """
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    option forwardfor
+frontend portal
+    bind fd@{fd}
+    http-request set-header X-Forwarded-Proto https
+    default_backend web_nodes
+backend web_nodes
+    balance roundrobin
+    server a {a}
+    server b {b}
+"""
+
+
+@pytest.fixture(scope="module")
+def balancer(two_nodes, tmp_path_factory):
+    if not os.path.exists(HAPROXY):
+        pytest.skip("no haproxy (apt-get install haproxy)")
+    a, b = (node.url.removeprefix("http://") for node in two_nodes)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    config = tmp_path_factory.mktemp("haproxy") / "haproxy.cfg"
+    config.write_text(HAPROXY_CONFIG.format(fd=listener.fileno(), a=a, b=b))
+    process = subprocess.Popen(
+        [HAPROXY, "-f", str(config), "-db"], pass_fds=(listener.fileno(),),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            assert process.poll() is None, f"haproxy exited with {process.returncode}"
+            try:
+                if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass  # still starting
+            assert time.monotonic() < deadline, "haproxy did not answer in time"
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.kill()
+        process.wait(10)
+        listener.close()
+
+
+class FromAddress(requests.adapters.HTTPAdapter):
+    """Connects from another loopback address: a client of its own as the balancer sees it."""
+
+    def __init__(self, address):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, source_address=(self.address, 0), **kwargs)
+
+
+def client_at(address, forged):
+    browser = Browser(address=forged)  # what the client itself writes in X-Forwarded-For
+    browser.http.mount("http://", FromAddress(address))
+    return browser
+
+
 @pytest.fixture
 def accounts(transactional_db):
     return cross_node_accounts()
@@ -156,3 +231,24 @@ def test_the_second_factor_continues_is_throttled_and_spent_across_nodes(two_nod
     a, b = two_nodes
     result = second_factor_check(a.url, b.url, accounts)
     assert result["ok"], result
+
+
+def test_behind_haproxy_each_client_is_counted_by_its_own_address_and_needs_no_sticky_session(
+    two_nodes, balancer, accounts
+):
+    """TRUSTED_PROXY_COUNT=1 behind one HAProxy: the nodes see each client's address, not the
+    balancer's, whatever the client writes in X-Forwarded-For itself. (With 0 every client would
+    be the balancer, 127.0.0.1: one lockout for all, one API budget for all.)"""
+    mallory = client_at("127.0.0.2", forged="198.51.100.9")
+    guesses = [mallory.sign_in(balancer, accounts.target_email, "not-the-password").status_code for _ in range(5)]
+    assert guesses == [200, 200, 200, 200, 429]
+    mallory.address = "198.51.100.10"  # a new forged address changes nothing
+    assert mallory.sign_in(balancer, accounts.target_email, accounts.password).status_code == 429
+
+    owner = client_at("127.0.0.3", forged="127.0.0.2")  # nor does pretending to be someone else
+    assert owner.sign_in(balancer, accounts.target_email, accounts.password).status_code == 302
+    marker = f"via-balancer-{os.getpid()}-{time.monotonic_ns()}"
+    pages = [owner.get(f"{balancer}/servers/?{marker}").status_code for _ in range(4)]
+    assert pages == [200] * 4
+    served = [node.log_path.read_text().count(marker) for node in two_nodes]
+    assert served == [2, 2], served  # round robin, and the session held on both
