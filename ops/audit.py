@@ -175,8 +175,9 @@ def renewal_kept_after_termination(order) -> str:
 def ledger_audit(*, alert=True, monthly_for: date | None = None) -> AuditReport:
     """Check every paid or refunded order; record the run; alert each new problem
     and resolve the incidents of problems that are gone. Reads every order in one
-    statement (server-side cursor, CHUNK rows at a time; invoice and server joined,
-    refund and credit-note sums as subqueries)."""
+    statement (server-side cursor, CHUNK rows at a time, or the whole result at once
+    behind a transaction pooler; invoice and server joined, refund and credit-note sums
+    as subqueries)."""
     report = AuditReport()
     for order in audited_orders().iterator(chunk_size=CHUNK):
         report.orders_checked += 1

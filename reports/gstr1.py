@@ -278,7 +278,8 @@ class Month:
 def gstr1_write(first: date, out, *, gstin: str) -> ReturnTotals:
     """Write the GSTR-1 return of the month starting `first` to the text stream `out`
     as one JSON object; return the sums of what was written (paise), by section.
-    Reads only; two statements (server-side cursors), whatever the month's size."""
+    Reads only; two statements (server-side cursors, except behind a transaction
+    pooler: DATABASE_TRANSACTION_POOLING), whatever the month's size."""
     last = month_last_day(first)
     month = Month()
     b2b, b2cl = GroupedSection("ctin", "inv"), GroupedSection("pos", "inv")
