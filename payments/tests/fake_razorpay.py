@@ -36,6 +36,12 @@ def razorpay_id(prefix):
     return f"{prefix}_" + "".join(secrets.choice(ALNUM) for _ in range(14))
 
 
+class FakeServer(ThreadingHTTPServer):
+    # Two web nodes' threads and the workers connect at once: the default backlog of 5
+    # drops SYNs under a burst, and each drop costs the client a one-second retransmit.
+    request_queue_size = 128
+
+
 def sign(message: str, secret: str) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
@@ -62,14 +68,15 @@ class FakeRazorpay:
         self.server = None
 
     # --- lifecycle -------------------------------------------------------------
-    def start(self):
+    def start(self, host="127.0.0.1"):
+        """Serve on `host` (a bridge address when the portal runs in network namespaces)."""
         fake = self
 
         class Handler(RazorpayHandler):
             pass
 
         Handler.fake = fake
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = FakeServer((host, 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
@@ -89,7 +96,8 @@ class FakeRazorpay:
 
     @property
     def base_url(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
 
     # --- what a customer does at Razorpay's end --------------------------------
     def pay(self, order_id, *, status="captured", amount=None, currency=None, method="card"):
