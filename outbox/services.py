@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from core.claims import MAIL_RETRIES, claim, lease_deadline, lease_expired
 from core.queueing import enqueue
+from core.reconnect import on_a_fresh_connection
 from core.sql import insert_many_unless_exist, insert_unless_exists
 
 from .models import OutboundMail
@@ -35,6 +36,8 @@ LEASE_SECONDS = 120  # longer than a send may take (EMAIL_TIMEOUT)
 # The sweeper's first turn comes this long after a mail is queued: its task has had its chance.
 SWEEP_AFTER_SECONDS = 60
 SWEEP_BATCH = 50
+# How long a sender keeps trying to record a send over a lost database connection.
+MARK_SENT_RETRY_SECONDS = 15
 ALERT_CAUSE_PREFIX = "incident:"  # alert mails: their own failure must not alert by mail again
 # Called with (key, title, detail) when a mail is given up, in that transaction: alerts
 # registers incident_open from its AppConfig.ready() (alerts is above the outbox).
@@ -133,11 +136,24 @@ def mail_deliver(mail_id, *, first_attempt=False, now=None) -> str:
         EmailMessage(subject=mail.subject, body=mail.body, to=mail.to).send()
     except Exception as exc:  # noqa: BLE001 - any delivery error is recorded on the row and retried, never lost
         return mail_attempt_failed(mail, exc, now)
-    OutboundMail.objects.filter(pk=mail.pk, attempts=mail.attempts).update(
-        status=OutboundMail.Status.SENT, sent_at=timezone.now(), lease_until=None, last_error=""
-    )
+    mail_sent_mark(mail)
     logger.info("mail_sent id=%s cause=%s attempt=%s", mail.pk, mail.cause_key, mail.attempts)
     return "sent"
+
+
+def mail_sent_mark(mail):
+    """Record that the mail server took the message. A database connection lost since
+    the claim (PgBouncer or PostgreSQL restarting) would otherwise leave the row
+    `sending`, and the sweeper would send it again once the lease expires: the update
+    is tried again on a fresh connection for up to MARK_SENT_RETRY_SECONDS. Past that
+    (the database still down) the window every outbox has remains."""
+
+    def mark():
+        OutboundMail.objects.filter(pk=mail.pk, attempts=mail.attempts).update(
+            status=OutboundMail.Status.SENT, sent_at=timezone.now(), lease_until=None, last_error=""
+        )
+
+    on_a_fresh_connection(mark, seconds=MARK_SENT_RETRY_SECONDS, what=f"mail_sent id={mail.pk}")
 
 
 def mail_attempt_failed(mail, exc, now) -> str:

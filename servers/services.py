@@ -24,6 +24,7 @@ from alerts.services import incident_open
 from billing.mails import payment_received_mail_queue
 from core.claims import PROVISIONING_RETRIES, claim
 from core.queueing import enqueue
+from core.reconnect import CONNECTION_ERRORS, on_a_fresh_connection
 from core.sql import insert_row, insert_unless_exists
 from core.templatetags.money import rupees
 from sshkeys.selectors import order_public_key_lines
@@ -40,6 +41,8 @@ logger = logging.getLogger("servers.provisioning")
 # started is queued again by the sweeper.
 REQUEUE_AFTER = timedelta(minutes=2)
 SWEEP_BATCH = 200
+# How long a worker whose database connection was lost mid-attempt waits for it to come back.
+RECONNECT_SECONDS = 15
 
 
 class InvalidServerTransition(ValueError):
@@ -430,6 +433,8 @@ def server_provision(server_id, *, retry_in_seconds: float | None = None, now=No
         with transaction.atomic():
             attempt_finish(attempt, ProvisioningAttempt.Outcome.PERMANENT_ERROR, str(exc))
             return server_provisioning_fail(server.pk, str(exc), attempt=attempt.number)
+    except CONNECTION_ERRORS as exc:  # our database, not the provider: the attempt is released, not failed
+        provisioning_release_after_connection_loss(server, attempt, exc, retry_in_seconds)
     except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen provider error must fail loudly, not leave the server in provisioning
         logger.exception("provisioning_unexpected_error server=%s attempt=%s", server.pk, attempt.number)
         reason = f"Unexpected {type(exc).__name__}: {exc}"
@@ -437,8 +442,35 @@ def server_provision(server_id, *, retry_in_seconds: float | None = None, now=No
             attempt_finish(attempt, ProvisioningAttempt.Outcome.PERMANENT_ERROR, reason)
             return server_provisioning_fail(server.pk, reason, attempt=attempt.number)
     log_step("backend_create", server, started, attempt=attempt, node=result.provider_node_id)
-    server_activate(server, attempt, result)
+    try:
+        server_activate(server, attempt, result)
+    except CONNECTION_ERRORS as exc:
+        provisioning_release_after_connection_loss(server, attempt, exc, retry_in_seconds)
     return server
+
+
+def provisioning_release_after_connection_loss(server, attempt, exc, retry_in_seconds):
+    """The database connection was lost mid-attempt (PgBouncer or PostgreSQL restarting).
+    Left alone, the attempt would hold its lease, and the customer wait, until the lease
+    expired: minutes, 17 of them with Libcloud. Instead, as soon as the database answers
+    again (within RECONNECT_SECONDS), the attempt ends as a transient error and the
+    server goes back to pending, due in `retry_in_seconds`; ProvisioningTransientError
+    then has the task retry, and the retry finds the machine by its tag before creating
+    one. With no retry left, or the database still away, the error stands and the lease
+    takes its course (the sweeper resumes the server once it expires)."""
+    logger.warning("provisioning_connection_lost server=%s attempt=%s", server.pk, attempt.number)
+    if retry_in_seconds is None:
+        raise exc
+    error = ProvisioningTransientError(f"Database connection lost: {str(exc).splitlines()[0]}")
+    try:
+        on_a_fresh_connection(
+            lambda: provisioning_retry_later(server, attempt, error, retry_in_seconds),
+            seconds=RECONNECT_SECONDS,
+            what=f"provisioning_release server={server.pk}",
+        )
+    except CONNECTION_ERRORS:
+        raise exc from None
+    raise error from exc
 
 
 def provisioning_retry_later(server, attempt, exc, retry_in_seconds):
