@@ -319,6 +319,9 @@ defaults
     retries 2
     option redispatch
     option forwardfor
+    # A new connection to the node per request: reusing an idle one that gunicorn
+    # closes at that moment (its keep-alive is 2 s) answers the client 502
+    option http-server-close
 
 frontend portal
     bind 127.0.0.1:{self.lb_port}
