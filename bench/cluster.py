@@ -48,6 +48,8 @@ TMP_PREFIX = "pc-cluster-"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 WEB_PORT, POSTGRES_PORT, PGBOUNCER_PORT, REDIS_PORT = 8000, 5432, 6432, 6379
 DB_NAME = "portal"
+OWNER_ROLE, WEB_ROLE = "portal", "portal_web"
+WEB_STATEMENT_TIMEOUT_MS = 5000  # the portal's default WEB_STATEMENT_TIMEOUT_MS
 SECRET_KEY = "cluster-" + "k" * 50  # the same on every node: sessions and signed values cross nodes
 AS_POSTGRES = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
 
@@ -90,7 +92,7 @@ class Cluster:
         self.dir.chmod(0o755)  # PostgreSQL and PgBouncer run as `postgres` under it
         self.processes = {}  # name -> Popen; the process leads its own process group
         self.fake = None
-        self.node_env = None
+        self.node_env = self.web_env = None  # workers' and beats', web nodes'
         self.down_done = False
 
     # --- addresses ---------------------------------------------------------------
@@ -98,9 +100,9 @@ class Cluster:
     def lb_url(self):
         return f"http://127.0.0.1:{self.lb_port}"
 
-    def database_url(self, *, direct=False):
+    def database_url(self, *, direct=False, role=OWNER_ROLE):
         port = POSTGRES_PORT if direct else PGBOUNCER_PORT
-        return f"postgres://postgres@{DATA}:{port}/{DB_NAME}"
+        return f"postgres://{role}@{DATA}:{port}/{DB_NAME}"
 
     # --- the network -------------------------------------------------------------
     def network_up(self):
@@ -190,11 +192,19 @@ class Cluster:
             as_postgres=True,
         )  # fmt: skip
         wait_for("PostgreSQL", lambda: run(str(PG_BIN / "pg_isready"), "-q", "-h", DATA, check=False).returncode == 0)
-        run("psql", "-h", DATA, "-U", "postgres", "-q", "-c", f'CREATE DATABASE "{DB_NAME}"')
+        # docs/deploy.md, "PgBouncer": the portal's role owns the database and runs `migrate`,
+        # workers and beat; the web nodes' role is a member of it with a statement timeout.
+        roles = (
+            f"CREATE ROLE {OWNER_ROLE} LOGIN;"
+            f"CREATE ROLE {WEB_ROLE} LOGIN IN ROLE {OWNER_ROLE};"
+            f"ALTER ROLE {WEB_ROLE} SET statement_timeout = '{WEB_STATEMENT_TIMEOUT_MS}ms';"
+        )
+        run("psql", "-h", DATA, "-U", "postgres", "-q", "-c", roles)
+        run("psql", "-h", DATA, "-U", "postgres", "-q", "-c", f'CREATE DATABASE "{DB_NAME}" OWNER {OWNER_ROLE}')
 
     def pgbouncer_config(self):
         users = self.dir / "pgbouncer-users.txt"
-        users.write_text('"postgres" ""\n')
+        users.write_text("".join(f'"{role}" ""\n' for role in ("postgres", OWNER_ROLE, WEB_ROLE)))
         config = self.dir / "pgbouncer.ini"
         config.write_text(
             f"""[databases]
@@ -211,9 +221,6 @@ max_client_conn = 400
 default_pool_size = 20
 reserve_pool_size = 5
 server_lifetime = 3600
-; psycopg sends the web's statement_timeout as the `options` startup parameter,
-; which PgBouncer would refuse (it is dropped: see docs/deploy.md)
-ignore_startup_parameters = extra_float_digits,options
 admin_users = postgres
 """
         )
@@ -238,9 +245,9 @@ admin_users = postgres
         wait_for("Redis", lambda: tcp_open(DATA, REDIS_PORT))
 
     # --- the portal --------------------------------------------------------------
-    def portal_env(self, *, direct=False):
+    def portal_env(self, *, direct=False, role=OWNER_ROLE):
         """What every portal process gets: production settings (DEBUG off), the
-        database through PgBouncer, one Redis for broker and cache, the fake Razorpay."""
+        database through PgBouncer as `role`, one Redis for broker and cache, the fake Razorpay."""
         fake = self.fake
         env = {
             key: value
@@ -249,11 +256,10 @@ admin_users = postgres
         }
         env.update(
             DJANGO_SETTINGS_MODULE="hostingportal.settings",
-            DATABASE_URL=self.database_url(direct=direct),
-            # Transaction pooling: no statement kept prepared, no server-side cursor.
-            DATABASE_TRANSACTION_POOLING="True",
-            DATABASE_PREPARED_STATEMENTS="False",
-            CONN_MAX_AGE="0",
+            DATABASE_URL=self.database_url(direct=direct, role=role),
+            # Transaction pooling: no statement kept prepared, no server-side cursor, no
+            # `options` startup parameter (the web's statement_timeout is its role's).
+            DATABASE_TRANSACTION_POOLING="False" if direct else "True",
             CELERY_BROKER_URL=f"redis://{DATA}:{REDIS_PORT}/0",
             CACHE_URL=f"redis://{DATA}:{REDIS_PORT}/1",
             DEBUG="False",
@@ -276,18 +282,16 @@ admin_users = postgres
         return env
 
     def migrate(self):
-        """Once, before any node starts, straight to PostgreSQL (as a deploy's release
-        step would: one session of DDL, nothing a pooler adds)."""
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=self.portal_env(direct=True), check=True
-        )
+        """Once, before any node starts, through PgBouncer as the owner (docs/deploy.md,
+        "PgBouncer": each migration is one transaction, no advisory lock)."""
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=self.portal_env(), check=True)
 
     def web_start(self, node):
         address = ADDRESSES[node]
         command = [sys.executable, "-m", "gunicorn", "hostingportal.wsgi", "--bind", f"{address}:{WEB_PORT}",
                    "--worker-class", "gthread", "--workers", "2", "--threads", "4", "--timeout", "30",
                    "--log-level", "warning"]  # fmt: skip
-        self.spawn(f"web-{node}", command, namespace=node, env=self.node_env)
+        self.spawn(f"web-{node}", command, namespace=node, env=self.web_env)
 
     def worker_start(self, node):
         command = [sys.executable, "-m", "celery", "-A", "hostingportal", "worker", "-Q", "celery,sweeps",
@@ -372,6 +376,7 @@ backend web
         self.redis_start()
         self.fake = FakeRazorpay().start(host=BRIDGE_ADDRESS)
         self.migrate()
+        self.web_env = self.portal_env(role=WEB_ROLE)
         self.node_env = self.portal_env()
         for node in NODES:
             self.node_start(node)
@@ -380,7 +385,7 @@ backend web
             "both web nodes UP in HAProxy", lambda: list(self.haproxy_states().values()) == ["UP", "UP"], seconds=60
         )
         # This process works on the portal too (orders, payments at the fake, checks).
-        os.environ.update(self.node_env)
+        os.environ.update(self.portal_env())
         import django
 
         django.setup()
@@ -470,7 +475,8 @@ def addresses_print(cluster):
 load balancer  {cluster.lb_url}  (HAProxy stats: echo 'show stat' | socat - {cluster.dir / 'haproxy.sock'})
 web nodes      {', '.join(f'{node} {ADDRESSES[node]}:{WEB_PORT}' for node in NODES)}
 PostgreSQL     {cluster.database_url(direct=True)}
-PgBouncer      {cluster.database_url()}
+PgBouncer      {cluster.database_url()} (role {OWNER_ROLE}: migrate, workers, beats;
+               {WEB_ROLE}: the web nodes, statement_timeout {WEB_STATEMENT_TIMEOUT_MS} ms)
 Redis          redis://{DATA}:{REDIS_PORT}/0 (broker), /1 (cache)
 fake Razorpay  {cluster.fake.base_url}
 logs           {cluster.dir}/*.log""")  # fmt: skip
@@ -483,6 +489,12 @@ def main():
     action.add_argument("--trial", action="store_true", help="the trial under load and faults")
     action.add_argument("--cleanup", action="store_true", help="remove what a crashed run left")
     parser.add_argument("--minutes", type=float, default=10.0, help="trial length (default 10)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=20.0,
+        help="requests a second (default 20: a third buy a server, about what the two workers build on 2 cores)",
+    )
     parser.add_argument("--write", action="store_true", help="put the trial's summary in docs/benchmarks.md")
     parser.add_argument("--port", type=int, default=8280, help="HAProxy's port on 127.0.0.1")
     parser.add_argument("--logs", metavar="DIR", help="copy the processes' logs here before removing the temp dir")
@@ -513,7 +525,7 @@ def main():
         else:
             from bench.cluster_trial import trial_run
 
-            trial_run(cluster, plan, customers, minutes=args.minutes, write=args.write)
+            trial_run(cluster, plan, customers, minutes=args.minutes, rate=args.rate, write=args.write)
     except KeyboardInterrupt:
         print("\ninterrupted; stopping", file=sys.stderr)
     finally:

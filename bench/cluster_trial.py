@@ -66,9 +66,15 @@ def failed(status):
     return status == 0 or status >= 500
 
 
+def http_failed(result):
+    """A request through HAProxy that failed (the trial's own refund calls are not requests)."""
+    return result["kind"] != REFUND and failed(result["status"])
+
+
 class Trial:
-    def __init__(self, cluster, plan, customers, minutes):
+    def __init__(self, cluster, plan, customers, minutes, rate):
         self.cluster, self.plan, self.fake = cluster, plan, cluster.fake
+        self.rate = rate
         self.customers = customers  # [(user, API key)]
         self.auth = {user.pk: {"Authorization": f"Token {key}"} for user, key in customers}
         self.duration = minutes * 60
@@ -278,12 +284,20 @@ class Trial:
                     self.renewing.discard(sent["server"])
 
     def feeder(self, load, end):
+        """Requests arrive at `rate` a second, at most CONCURRENCY in flight (and 2 waiting
+        their turn); a cluster slower than the rate is not made up for in a burst."""
+        due = time.time()
         while time.time() < end:
             with self.lock:
                 busy = self.outstanding
-            if busy >= CONCURRENCY + 2:  # a closed loop: 8 at a time and 2 waiting their turn
+            now = time.time()
+            if now < due:
+                time.sleep(min(0.05, due - now))
+                continue
+            if busy >= CONCURRENCY + 2:
                 time.sleep(0.002)
                 continue
+            due = max(due, now - 1.0) + 1.0 / self.rate
             try:
                 spec = self.urgent.get_nowait()
             except queue.Empty:
@@ -629,7 +643,8 @@ def sha256(text):
 def fault_windows(trial):
     """Per fault: (start, end) of the window its errors are counted in: from the fault
     until QUIET_SECONDS pass without a failed request after its restart (at least)."""
-    failures = sorted(r["start"] for r in trial.results if failed(r["status"]))
+    # When each failed request ended: one in flight on a node as it died started before the kill.
+    failures = sorted(r["start"] + r["ms"] / 1000 for r in trial.results if http_failed(r))
     windows = []
     for fault in trial.faults:
         restarted = fault.get("restarted", fault["at"])
@@ -656,8 +671,9 @@ def log_errors(cluster):
 def summary(trial, results, minutes):
     windows = fault_windows(trial)
 
-    def in_fault(result):
-        return any(start <= result["start"] <= end for start, end in windows)
+    def in_fault(result):  # in flight at any moment of a fault's window
+        began, ended = result["start"], result["start"] + result["ms"] / 1000
+        return any(began <= end and ended >= start for start, end in windows)
 
     by_kind = defaultdict(list)
     for result in trial.results:
@@ -668,8 +684,8 @@ def summary(trial, results, minutes):
     total = sum(len(v) for k, v in by_kind.items() if k != REFUND)
     concurrency = trial.in_flight_sum / max(1, trial.in_flight_samples)
     lines = [
-        f"{total} requests through HAProxy in {wall:.0f} s ({total / wall:.1f} req/s; "
-        f"{concurrency:.1f} in flight on average of {CONCURRENCY}), "
+        f"{total} requests through HAProxy in {wall:.0f} s ({total / wall:.1f} req/s, paced at {trial.rate:g}; "
+        f"{concurrency:.1f} in flight on average, at most {CONCURRENCY}), "
         f"and {len(by_kind[REFUND])} refunds through the refund service.",
         "",
         f"| request | n | p50 ms | p95 ms | p95 steady ms | × `/healthz` p95 steady ({healthz_p95:.1f} ms) | statuses |",
@@ -708,7 +724,11 @@ def summary(trial, results, minutes):
     lines += ["", "| fault | at s | failed requests (statuses) | heal |", "| --- | ---: | --- | --- |"]
     for fault in trial.faults:
         at = fault["at"] - trial.start
-        errors = [r for r in trial.results if fault["at"] <= r["start"] <= fault["errors_end"] and failed(r["status"])]
+        errors = [
+            r
+            for r in trial.results
+            if http_failed(r) and r["start"] <= fault["errors_end"] and r["start"] + r["ms"] / 1000 >= fault["at"]
+        ]
         lines.append(f"| {fault['name']} | {at:.0f} | {len(errors)} {dict(Counter(r['status'] for r in errors))} | "
                      f"{heal_text(trial, fault)} |")  # fmt: skip
     lines += ["", "After the load:", ""]
@@ -762,8 +782,8 @@ def heal_text(trial, fault):
     return "; ".join(parts)
 
 
-def trial_run(cluster, plan, customers, *, minutes, write):
-    trial = Trial(cluster, plan, customers, minutes)
+def trial_run(cluster, plan, customers, *, minutes, rate, write):
+    trial = Trial(cluster, plan, customers, minutes, rate)
     trial.run()
     results = checks(trial)
     text = summary(trial, results, minutes)
