@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, IntegerField, OuterRef, Subquery, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
@@ -34,6 +35,7 @@ from alerts.models import Incident
 from alerts.services import incident_open, incident_resolve
 from billing import pricing
 from billing.models import CreditNote, LedgerAudit, Order, Payment, Refund
+from core.streams import rows_streamed
 from core.templatetags.money import months, rupees
 from lifecycle.plan_changes import upgrade_ledger_problems
 
@@ -175,14 +177,15 @@ def renewal_kept_after_termination(order) -> str:
 def ledger_audit(*, alert=True, monthly_for: date | None = None) -> AuditReport:
     """Check every paid or refunded order; record the run; alert each new problem
     and resolve the incidents of problems that are gone. Reads every order in one
-    statement (server-side cursor, CHUNK rows at a time, or the whole result at once
-    behind a transaction pooler; invoice and server joined, refund and credit-note sums
-    as subqueries)."""
+    statement (a server-side cursor in one transaction, CHUNK rows at a time, also
+    behind a transaction pooler; invoice and server joined, refund and credit-note
+    sums as subqueries)."""
     report = AuditReport()
-    for order in audited_orders().iterator(chunk_size=CHUNK):
-        report.orders_checked += 1
-        for check, problem in order_problems(order):
-            report.problems.append({"order": order.number, "problem": problem, "check": check})
+    with transaction.atomic():  # the stream's cursor lives in this transaction (core/streams.py)
+        for order in rows_streamed(audited_orders(), chunk_size=CHUNK):
+            report.orders_checked += 1
+            for check, problem in order_problems(order):
+                report.problems.append({"order": order.number, "problem": problem, "check": check})
     # Commissions: percent of the subtotal for every paid order of a referred customer, none for a refunded one.
     report.problems += [{**item, "check": "commission"} for item in commission_ledger_problems()]
     monthly = monthly_problems(monthly_for) if monthly_for else []

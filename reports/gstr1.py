@@ -29,11 +29,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.fields.json import KT, KeyTextTransform, KeyTransform
 
 from billing.gst import sac_description
 from billing.models import CreditNote, Order, TaxInvoice
+from core.streams import rows_streamed
 
 RETURN_VERSION = "GST3.2.1"  # the offline tool's JSON format these sections follow
 B2CL_LIMIT_CHANGED_ON = date(2024, 8, 1)
@@ -278,18 +280,19 @@ class Month:
 def gstr1_write(first: date, out, *, gstin: str) -> ReturnTotals:
     """Write the GSTR-1 return of the month starting `first` to the text stream `out`
     as one JSON object; return the sums of what was written (paise), by section.
-    Reads only; two statements (server-side cursors, except behind a transaction
-    pooler: DATABASE_TRANSACTION_POOLING), whatever the month's size."""
+    Reads only; two statements (server-side cursors in one transaction, also behind a
+    transaction pooler), whatever the month's size."""
     last = month_last_day(first)
     month = Month()
     b2b, b2cl = GroupedSection("ctin", "inv"), GroupedSection("pos", "inv")
     cdnr, cdnur = GroupedSection("ctin", "nt"), FlatSection()
-    for doc in month_invoices(first, last).iterator(chunk_size=CHUNK):
-        doc["total"] = doc["total_paise"]
-        invoice_add(month, doc, b2b, b2cl)
-    for doc in month_credit_notes(first, last).iterator(chunk_size=CHUNK):
-        doc["total"] = doc["amount_paise"]
-        credit_note_add(month, doc, cdnr, cdnur)
+    with transaction.atomic():  # the cursors live in this transaction (core/streams.py)
+        for doc in rows_streamed(month_invoices(first, last), chunk_size=CHUNK):
+            doc["total"] = doc["total_paise"]
+            invoice_add(month, doc, b2b, b2cl)
+        for doc in rows_streamed(month_credit_notes(first, last), chunk_size=CHUNK):
+            doc["total"] = doc["amount_paise"]
+            credit_note_add(month, doc, cdnr, cdnur)
     header = {"gstin": gstin, "fp": f"{first:%m%Y}", "version": RETURN_VERSION, "hash": "hash"}
     out.write(encode(header)[:-1])
     for name, section in (("b2b", b2b), ("b2cl", b2cl)):

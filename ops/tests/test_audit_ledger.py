@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.test import Client
 
 from alerts.models import Incident
@@ -96,7 +97,8 @@ def test_the_audit_makes_the_same_few_statements_however_many_orders(
 ):
     for _ in range(orders):
         sound_paid_order(alice, plan)
-    with django_assert_max_num_queries(6):
+    # 6, and the savepoint pair of the stream's transaction (inside the test's own).
+    with django_assert_max_num_queries(8):
         report = ledger_audit(alert=True)
     assert report.orders_checked == orders and report.problems == []
 
@@ -123,15 +125,18 @@ def test_beat_runs_the_audit_daily():
 @pytest.mark.django_db(transaction=True)
 def test_the_audit_stream_reads_on_when_another_client_takes_its_connection_between_chunks(alice, plan):
     """Behind a transaction-pooling PgBouncer (.ci/run runs this through one) a cursor
-    declared for the stream stays on the server connection it was declared on; when
-    another client is using that one, the next FETCH of the stream runs on another:
-    "cursor ... does not exist". DATABASE_TRANSACTION_POOLING reads without a cursor."""
+    stays on the server connection it was declared on. Declared outside a transaction
+    (Django's .iterator() with server-side cursors on), its next FETCH runs on whatever
+    connection PgBouncer lends next: "cursor ... does not exist" once another client has
+    that one. The audit declares its cursor inside its transaction (core/streams.py)."""
     from conftest import transaction_held_open
+    from core.streams import rows_streamed
     from ops.audit import audited_orders
 
     numbers = {sound_paid_order(alice, plan).number for _ in range(3)}
-    stream = audited_orders().iterator(chunk_size=1)  # autocommit: each FETCH its own transaction
-    first = next(stream)
-    with transaction_held_open(lambda: Order.objects.count()):  # PgBouncer hands it the last freed server
-        rest = [order.number for order in stream]
+    with transaction.atomic():
+        stream = rows_streamed(audited_orders(), chunk_size=1)
+        first = next(stream)
+        with transaction_held_open(lambda: Order.objects.count()):  # PgBouncer lends it a free server connection
+            rest = [order.number for order in stream]
     assert {first.number, *rest} == numbers
