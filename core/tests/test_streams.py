@@ -10,11 +10,9 @@ from core.streams import rows_streamed
 
 
 @pytest.fixture
-def server_side_cursors_off():
+def server_side_cursors_off(monkeypatch):
     """What DATABASE_TRANSACTION_POOLING sets: .iterator() declares no cursor."""
-    connection.settings_dict["DISABLE_SERVER_SIDE_CURSORS"] = True
-    yield
-    del connection.settings_dict["DISABLE_SERVER_SIDE_CURSORS"]
+    monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
 
 
 def cursors_declared():
