@@ -435,6 +435,7 @@ def server_provision(server_id, *, retry_in_seconds: float | None = None, now=No
             return server_provisioning_fail(server.pk, str(exc), attempt=attempt.number)
     except CONNECTION_ERRORS as exc:  # our database, not the provider: the attempt is released, not failed
         provisioning_release_after_connection_loss(server, attempt, exc, retry_in_seconds)
+        return server  # activated meanwhile by a takeover: nothing of this attempt's to record
     except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen provider error must fail loudly, not leave the server in provisioning
         logger.exception("provisioning_unexpected_error server=%s attempt=%s", server.pk, attempt.number)
         reason = f"Unexpected {type(exc).__name__}: {exc}"
@@ -457,19 +458,32 @@ def provisioning_release_after_connection_loss(server, attempt, exc, retry_in_se
     server goes back to pending, due in `retry_in_seconds`; ProvisioningTransientError
     then has the task retry, and the retry finds the machine by its tag before creating
     one. With no retry left, or the database still away, the error stands and the lease
-    takes its course (the sweeper resumes the server once it expires)."""
+    takes its course (the sweeper resumes the server once it expires). A server the
+    database shows active (the activation's commit landed after all) is left so, and
+    this returns."""
     logger.warning("provisioning_connection_lost server=%s attempt=%s", server.pk, attempt.number)
     if retry_in_seconds is None:
         raise exc
     error = ProvisioningTransientError(f"Database connection lost: {str(exc).splitlines()[0]}")
+
+    def release():
+        # What the database kept, not what this worker's memory says: a loss inside the
+        # activation's transaction rolled back a move to active that `server` already shows.
+        server.refresh_from_db(fields=["status", "provisioning_attempts", "lease_until"])
+        if server.status == Server.Status.ACTIVE:
+            return False  # the activation's commit landed before the connection went
+        provisioning_retry_later(server, attempt, error, retry_in_seconds)
+        return True
+
     try:
-        on_a_fresh_connection(
-            lambda: provisioning_retry_later(server, attempt, error, retry_in_seconds),
-            seconds=RECONNECT_SECONDS,
-            what=f"provisioning_release server={server.pk}",
+        released = on_a_fresh_connection(
+            release, seconds=RECONNECT_SECONDS, what=f"provisioning_release server={server.pk}"
         )
     except CONNECTION_ERRORS:
         raise exc from None
+    if not released:
+        logger.info("provisioning_activation_kept server=%s attempt=%s", server.pk, attempt.number)
+        return
     raise error from exc
 
 
