@@ -6,4 +6,9 @@ class SecurityConfig(AppConfig):
     verbose_name = "Staff security"
 
     def ready(self):
+        from django.contrib import admin
+
         from . import lockout  # noqa: F401 - connects the lockout-burst alert to axes' signal
+        from .forms import StaffSignInForm
+
+        admin.site.login_form = StaffSignInForm

@@ -76,7 +76,7 @@ class CacheOrDatabaseAxesHandler(AbstractAxesHandler, AxesBaseHandler):
         keys = get_client_cache_keys(request, credentials)
         counts = [attempt_count_up(key, get_cache_timeout(request)) for key in keys]
         if max(counts) <= get_failure_limit(request, credentials):
-            request.axes_attempt_counted = max(counts)
+            request.axes_attempt_counted, request.axes_attempt_keys = max(counts), keys
             return True
         for key in keys:
             # A sign-in that succeeded meanwhile deleted the count: nothing to give back then.
@@ -145,6 +145,22 @@ def attempt_count_up(key, timeout):
         except ValueError:
             continue  # deleted by a reset after our add found it: add it again
     raise RedisError(f"the count {key} kept vanishing")
+
+
+def lockout_attempt_give_back(request):
+    """A sign-in whose password was right but which was refused after the check (a
+    customer at the staff door) was no guess: its attempt is given back, or five of
+    them would lock the customer out of their own sign-in for the cool-off."""
+    keys = getattr(request, "axes_attempt_keys", None)
+    if not keys:
+        return
+    request.axes_attempt_counted = request.axes_attempt_keys = None
+    try:
+        for key in keys:
+            with contextlib.suppress(ValueError):  # a reset or the cool-off removed it: nothing to give back
+                cache.decr(key)
+    except RedisError as exc:
+        logger.warning("lockout_attempt_not_given_back cache_error=%r", exc)
 
 
 def lockout_sign_in_succeeded(request, user):

@@ -196,3 +196,13 @@ def test_counters_live_in_the_shared_cache_so_every_web_node_sees_them():
     finally:
         for key in shared.scan_iter("*axes-*"):
             shared.delete(key)
+
+
+def test_a_right_password_that_does_not_sign_in_takes_no_attempt_for_good(client):
+    """A customer's right password at the staff door is refused after it was checked
+    (not a staff account): that is not a guess, and five of them must not lock the
+    customer out of their own sign-in for 15 minutes."""
+    customer = UserFactory(email="customer@example.com", is_staff=False)
+    refused = [admin_login(client, customer.email, DEFAULT_PASSWORD).status_code for _ in range(5)]
+    assert refused == [200] * 5  # the admin's form again: not a staff account
+    assert signed_in(login_page, login_page(client, customer.email, DEFAULT_PASSWORD))
