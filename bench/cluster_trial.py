@@ -744,12 +744,30 @@ def summary(trial, results, minutes):
                      f"{'; '.join(sorted(set(trial.own_failures))[:5])}")  # fmt: skip
     for name, (passed, detail) in results.items():
         lines.append(f"- {'**pass**' if passed else '**FAIL**'} {name}: {detail}")
+    lines.append(f"- {beat_line(trial)}")
     errors = {name: counts for name, counts in log_errors(trial.cluster).items() if any(counts)}
     lines.append(
         "- ERROR lines / tracebacks in the processes' logs: "
         + (", ".join(f"{name} {e}/{t}" for name, (e, t) in errors.items()) or "none")
     )
     return "\n".join(lines)
+
+
+def beat_line(trial):
+    """What the two beats sent against what ran (core.PeriodicJob: a run per job per gap,
+    half its interval, however many beats send it)."""
+    from core.models import PeriodicJob
+
+    sent = Counter()
+    for log in trial.cluster.dir.glob("beat-*.log"):
+        sent.update(re.findall(r"Sending due task (\S+)", log.read_text(errors="replace")))
+    runs = dict(PeriodicJob.objects.values_list("name", "runs"))
+    minutes = (time.time() - trial.start) / 60
+    per_job = ", ".join(f"{name} {count}/{runs.get(name, 0)}" for name, count in sorted(sent.items()))
+    return (
+        f"Periodic jobs over the {minutes:.0f} minutes since the load began, sent by the two beats / "
+        f"runs started (the others skipped as held or recent): {per_job}."
+    )
 
 
 def heal_text(trial, fault):
