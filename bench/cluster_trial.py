@@ -62,6 +62,10 @@ def percentile(values, pct):
     return values[min(len(values) - 1, int(round(pct / 100 * (len(values) - 1))))] if values else float("nan")
 
 
+def first_line(exc):
+    return (str(exc).splitlines() or [""])[0][:160]
+
+
 def failed(status):
     return status == 0 or status >= 500
 
@@ -208,7 +212,7 @@ class Trial:
             try:
                 spec = self.build(kind)
             except Exception as exc:  # noqa: BLE001 - the trial goes on; counted in the summary
-                self.own_failures.append(f"building {kind}: {type(exc).__name__}: {exc}"[:200])
+                self.own_failures.append(f"building {kind}: {type(exc).__name__}: {first_line(exc)}")
                 close_old_connections()
                 time.sleep(0.2)
                 continue
@@ -246,7 +250,7 @@ class Trial:
                 started = time.time()
                 refund = order_refund(number, reason="cluster trial", source="admin")
             except Exception as exc:  # noqa: BLE001 - recorded, the trial goes on
-                self.own_failures.append(f"refund {number}: {type(exc).__name__}: {exc}"[:200])
+                self.own_failures.append(f"refund {number}: {type(exc).__name__}: {first_line(exc)}")
                 self.record({"id": 0, "kind": REFUND, "start": started, "ms": 0, "status": 0, "node": "", "error": ""})
                 close_old_connections()
                 continue
@@ -811,13 +815,14 @@ def trial_run(cluster, plan, customers, *, minutes, rate, write):
 
         heading = "## Cluster trial (issue 27)"
         body = (
-            f"{heading}\n\nCommand: `.venv/bin/python bench/cluster.py --trial --minutes {minutes:g} --write` "
-            "(run as root: network namespaces). Two web nodes (gunicorn gthread 2 × 4), two Celery workers "
-            "(`-Q celery,sweeps`, concurrency 2) and two beats in namespaces `pc-node1` and `pc-node2`; "
-            "PostgreSQL 15, PgBouncer 1.18 (transaction pooling) and Redis in `pc-data`; HAProxy and the fake "
-            "Razorpay in the root namespace; the load generator at concurrency 8 through HAProxy. All of it "
-            "on this machine's 2 cores, shared with other engineers' tests while it ran (say so when reading "
-            'the milliseconds). See docs/deploy.md, "Several machines".\n\n'
+            f"{heading}\n\nCommand: `.venv/bin/python bench/cluster.py --trial --minutes {minutes:g} "
+            f"--rate {rate:g} --write` (run as root: network namespaces). Two web nodes (gunicorn gthread "
+            "2 × 4), two Celery workers (`-Q celery,sweeps`, concurrency 2) and two beats in namespaces "
+            "`pc-node1` and `pc-node2`; PostgreSQL 15, PgBouncer 1.18 (transaction pooling) and Redis in "
+            "`pc-data`; HAProxy and the fake Razorpay in the root namespace; the load generator through "
+            f"HAProxy, {rate:g} requests a second, at most {CONCURRENCY} in flight. All of it on this "
+            "machine's 2 cores, which other engineers' tests may share while it runs. "
+            'See docs/deploy.md, "Several machines".\n\n'
             f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}:\n\n{text}\n"
         )
         docs_section_replace(heading, body)
