@@ -109,6 +109,9 @@ class LeaseHeartbeat:
                     self.renewals += 1
                 except Exception:  # noqa: BLE001 - a database blip: the next beat tries again, the lease may lapse
                     logger.exception("lease_renew_failed model=%s", self.queryset.model.__name__)
+                    # Afresh: Django never reopens a connection the server ended, so every later
+                    # renewal would fail on it and the lease run out under a live run.
+                    connection.close()
         finally:
             connection.close()  # this thread's own connection
 

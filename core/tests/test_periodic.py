@@ -178,3 +178,39 @@ def test_staff_read_when_each_job_last_ran_and_who_holds_it_and_cannot_change_it
     assert client.get("/admin/core/periodicjob/add/").status_code == 403
     row = client.get(f"/admin/core/periodicjob/{JOB}/change/")
     assert row.status_code == 200 and b"Save" not in row.content
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_heartbeat_lost_its_connection_once_keeps_its_lease(settings):
+    """PgBouncer or PostgreSQL restarting mid-run ends the heartbeat's session once; the
+    next beat must renew on a fresh connection, or the lease runs out under a live run
+    and the next send of the job runs it a second time alongside."""
+    settings.PERIODIC_JOB_LEASE_SECONDS = 1.5  # a beat every 0.5 s
+    results = {}
+    with TableLock(WebhookEvent) as lock:
+        first = threading.Thread(target=lambda: results.update(first=retry_webhook_events()) or connection.close())
+        first.start()
+        lock.wait_for_waiters(1)  # the run is inside its body
+        time.sleep(0.8)  # the heartbeat has renewed once: its connection is open
+        body_pid = lock.session.execute(
+            "SELECT pid FROM pg_locks WHERE NOT granted AND relation = %s::regclass", [lock.table]
+        ).fetchone()[0]
+        connection.ensure_connection()
+        heartbeats = lock.session.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), %s, %s)",
+            [body_pid, connection.connection.info.backend_pid],
+        ).fetchall()
+        assert len(heartbeats) == 1  # the heartbeat's session, ended
+        time.sleep(3)  # two leases: only renewals keep it
+        periodic_job_interval_passes(JOB)  # the next minute's send comes while the run goes on
+        second = threading.Thread(target=lambda: results.update(second=retry_webhook_events()) or connection.close())
+        second.start()
+        second.join(timeout=10)
+        blocked = second.is_alive()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    assert not blocked, "the next send ran the job a second time alongside (it waited on the first run's table)"
+    assert results["second"] == {"skipped": True, "job": JOB, "reason": "held"}
+    assert results["first"] == 0
