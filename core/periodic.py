@@ -70,6 +70,16 @@ def schedule_entry_of(task_name: str) -> tuple[str, float]:
     return name, run_every.total_seconds()
 
 
+def schedule_intervals() -> dict[str, float]:
+    """{beat schedule entry name: interval in seconds} for the entries with an interval."""
+    intervals = {}
+    for name, entry in current_app.conf.beat_schedule.items():
+        run_every = getattr(maybe_schedule(entry["schedule"]), "run_every", None)
+        if run_every is not None:
+            intervals[name] = run_every.total_seconds()
+    return intervals
+
+
 def periodic_job_start(name: str, *, gap_seconds: float, lease_seconds: float, holder: str, now=None) -> int | None:
     """Take job `name`'s lease if it is free (or ran out) and its last start is
     at least `gap_seconds` ago; writes the row on a job's first run.

@@ -332,6 +332,9 @@ SERVER_OPERATION_EXPECTED_SECONDS = env.float("SERVER_OPERATION_EXPECTED_SECONDS
 # worker killed mid-job leaves a lease that runs out this long after its last renewal,
 # after which the job's next send takes it over.
 PERIODIC_JOB_LEASE_SECONDS = env.float("PERIODIC_JOB_LEASE_SECONDS", default=90)
+# A periodic run still holding its lease this long after it started is alerted as hung
+# (ops.incidents): the billing day over 100,000 servers takes about a minute.
+PERIODIC_JOB_RUN_ALERT_SECONDS = env.float("PERIODIC_JOB_RUN_ALERT_SECONDS", default=1800)
 # The user the provider installs customers' SSH keys for (Libcloud's NodeAuthSSHKey: root on most images).
 SERVER_LOGIN_USER = env.str("SERVER_LOGIN_USER", default="root")
 # A customer may ask for this many reboots, stops and starts an hour, over all their servers.

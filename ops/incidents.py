@@ -12,13 +12,22 @@ from django.utils.timesince import timesince
 from alerts.models import Incident
 from alerts.services import incident_open, incident_resolve
 from billing.models import Order, OrderEvent, WebhookEvent
+from core.models import PeriodicJob
 from core.templatetags.money import rupees
 from outbox.selectors import mail_backlog
 from servers.models import Server, ServerOperation
 
 from . import selectors
 
-KINDS = ("orphaned-order", "stuck-server", "amount-mismatch", "webhook-failed", "outbox-backlog", "operation-overdue")
+KINDS = (
+    "orphaned-order",
+    "stuck-server",
+    "amount-mismatch",
+    "webhook-failed",
+    "outbox-backlog",
+    "operation-overdue",
+    "periodic-job",
+)
 OUTBOX_BACKLOG_KEY = "outbox-backlog:due"
 
 
@@ -67,12 +76,19 @@ def problems_now(now) -> dict:
             f"Error: {event.error}\nDashboard: {dashboard_url()}",
         )
     for operation in selectors.overdue_operations(now):
-        lease = "its lease expired (the worker is gone)" if operation.lease_until < now else "its worker still renews it"
+        lease = (
+            "its lease expired (the worker is gone)" if operation.lease_until < now else "its worker still renews it"
+        )
         found[f"operation-overdue:{operation.pk}"] = (
             f"Server #{operation.server_id}: {operation.action} running past its expected time",
             f"Operation #{operation.pk}: {operation.action} for {operation.purpose}, attempt {operation.attempts}, "
             f"running since {operation.claimed_at or '?'}; {lease}.\nCustomer: {operation.server.user.email}\n"
             f"Dashboard: {dashboard_url()}",
+        )
+    for name, title, problem in selectors.periodic_job_problems(now):
+        found[f"periodic-job:{name}"] = (
+            title,
+            f"{problem}\nAdmin → Periodic jobs: {settings.SITE_URL}/admin/core/periodicjob/",
         )
     backlog = mail_backlog(now)
     if backlog.due >= settings.OUTBOX_BACKLOG_ALERT_COUNT:
@@ -115,6 +131,11 @@ def resolution_note(key) -> str:
     if kind == "operation-overdue":
         operation = ServerOperation.objects.filter(pk=name).first()
         return f"Operation #{name} is now {operation.status if operation else 'gone'}."
+    if kind == "periodic-job":
+        job = PeriodicJob.objects.filter(name=name).first()
+        if job is None:
+            return f"Periodic job {name} is gone from the schedule."
+        return f"Periodic job {name} last started {timezone.localtime(job.last_started_at):%Y-%m-%d %H:%M %Z}: {job.get_last_outcome_display()}."
     if kind == "outbox-backlog":
         return f"The outbox is down to {mail_backlog(timezone.now()).due} due mail(s)."
     return "No longer detected."

@@ -5,9 +5,17 @@ server's unique order_id; stuck servers come from servers.selectors, which uses
 Server(status, waiting_since) and Server(status, status_changed_at).
 """
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django_celery_beat.models import PeriodicTask
 
 from billing.models import Order, WebhookEvent
+from core.models import PeriodicJob
+from core.periodic import schedule_intervals
 from lifecycle.autopay.selectors import debits_failed_this_week
 from servers.models import Server
 from servers.selectors import failed_operations, operations_overdue
@@ -76,3 +84,47 @@ def ops_counts(now=None, *, orphaned=None) -> dict:
         "failed_operations": failed_operations().count(),
         "autopay_failed_week": debits_failed_this_week(now),
     }
+
+
+def periodic_job_problems(now) -> list[tuple[str, str, str]]:
+    """(job name, title, what is wrong) for each periodic job that needs a human: its
+    last run failed; a run still renewing its lease PERIODIC_JOB_RUN_ALERT_SECONDS after
+    it started (hung: the lease guard keeps every later copy out); or no run started for
+    two intervals and ten minutes (no beat sends it, or no worker takes its queue).
+    Entries staff paused under Admin → Periodic tasks, and rows of entries no longer in
+    the schedule, are left out. One query for the jobs, one for the paused entries."""
+    intervals = schedule_intervals()
+    paused = set(PeriodicTask.objects.filter(enabled=False).values_list("name", flat=True))
+    run_alert = timedelta(seconds=settings.PERIODIC_JOB_RUN_ALERT_SECONDS)
+    problems = []
+    for job in PeriodicJob.objects.filter(name__in=set(intervals) - paused):
+        interval = timedelta(seconds=intervals[job.name])
+        started = job.last_started_at
+        if job.lease_until and job.lease_until >= now and started and started <= now - run_alert:
+            problems.append(
+                (
+                    job.name,
+                    f"Periodic job {job.name} has been running for {timesince(started, now)}",
+                    f"Started {timezone.localtime(started):%Y-%m-%d %H:%M %Z} by {job.holder}, and its worker still renews the lease, "
+                    f"so every later copy is skipped. Is it stuck on a slow call? Restarting that worker frees it "
+                    f"one lease later.",
+                )
+            )
+        elif started and started < now - (2 * interval + timedelta(minutes=10)):
+            problems.append(
+                (
+                    job.name,
+                    f"Periodic job {job.name} has not run for {timesince(started, now)}",
+                    f"It should run every {timesince(now - interval, now)}. Is a beat running, and a worker "
+                    f"on its queue? Last started {timezone.localtime(started):%Y-%m-%d %H:%M %Z} by {job.holder}.",
+                )
+            )
+        elif job.last_outcome == PeriodicJob.Outcome.FAILED:
+            problems.append(
+                (
+                    job.name,
+                    f"Periodic job {job.name} failed",
+                    f"Its last run, started {timezone.localtime(started):%Y-%m-%d %H:%M %Z} by {job.holder}, failed: {job.last_error}",
+                )
+            )
+    return problems
