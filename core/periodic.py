@@ -10,7 +10,14 @@ So the guard sits where the job runs: every periodic task is wrapped in
   mid-run leaves a lease that runs out on its own, and is then taken over), and
 - the job's last start is older than its gap, half its interval in the beat
   schedule (the schedule is the one source of both), so a second beat's copy
-  of the same minute's sweep, sent a few seconds later, does nothing.
+  of the same minute's sweep, sent a few seconds later, does nothing; unless
+  the last run never finished (its worker died: the lease ran out on a run
+  still marked running), which is taken over at once.
+
+A copy skipped because a run holds the lease is sent again, once, to arrive
+just after that lease runs out (`resend_after_lease`): a killed worker's
+message comes back at once and would otherwise be dropped while the dead run's
+lease still holds, leaving the billing day an hour late, the audit a day.
 
 The lease is a row, not a PostgreSQL session lock: it holds behind a
 transaction-pooling PgBouncer, where a session lock would be taken on one
@@ -32,7 +39,7 @@ import os
 import socket
 from datetime import timedelta
 
-from celery import current_app
+from celery import current_app, current_task
 from celery.schedules import maybe_schedule
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -105,7 +112,8 @@ def periodic_job_start(name: str, *, gap_seconds: float, lease_seconds: float, h
         f"{column['last_started_at']} = EXCLUDED.{column['last_started_at']}, "
         f"{column['last_outcome']} = EXCLUDED.{column['last_outcome']}, {column['last_error']} = '' "
         f"WHERE ({table}.{column['lease_until']} IS NULL OR {table}.{column['lease_until']} < %s) "
-        f"AND ({table}.{column['last_started_at']} IS NULL OR {table}.{column['last_started_at']} <= %s) "
+        f"AND ({table}.{column['last_started_at']} IS NULL OR {table}.{column['last_started_at']} <= %s "
+        f"OR {table}.{column['last_outcome']} = %s) "
         f"RETURNING {column['runs']}"
     )
     field = PeriodicJob._meta.get_field
@@ -117,6 +125,7 @@ def periodic_job_start(name: str, *, gap_seconds: float, lease_seconds: float, h
         PeriodicJob.Outcome.RUNNING,
         field("lease_until").get_db_prep_value(now, connection),
         field("last_started_at").get_db_prep_value(now - timedelta(seconds=gap_seconds), connection),
+        PeriodicJob.Outcome.RUNNING,  # with its lease run out: a run whose worker died, never finished
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -135,10 +144,40 @@ def periodic_job_finish(name: str, run: int, outcome: str, error: str = "") -> b
     return bool(ended)
 
 
-def skip_reason(name: str, now) -> str:
-    """Why a start lost, for the log: `held` (a run holds the lease) or `recent`."""
+def skip_reason(name: str, now) -> tuple[str, object]:
+    """Why a start lost, for the log: `held` (a run holds the lease) or `recent`;
+    and until when the lease is held (None when it is not)."""
     job = PeriodicJob.objects.filter(name=name).only("lease_until").first()
-    return "held" if job and job.lease_until and job.lease_until >= now else "recent"
+    if job and job.lease_until and job.lease_until >= now:
+        return "held", job.lease_until
+    return "recent", None
+
+
+# The keyword a re-sent copy carries (taken off before the body runs): it is re-sent only once.
+RESENT = "periodic_job_resent"
+
+
+def resend_after_lease(name: str, lease_until, now, interval_seconds: float) -> bool:
+    """Send this task again to arrive just after the lease it lost to runs out.
+
+    A copy skipped as `held` is either another beat's (the run holding the lease
+    ends soon, and the re-sent copy then finds it `recent` and does nothing) or
+    the message of a run whose worker was killed, handed back at once by
+    reject_on_worker_lost: dropping it would leave the job unrun until its next
+    send, an hour for the billing day, a day for the audit. Re-sent once only, so
+    a run that hangs does not breed messages. Only from a worker (a direct call
+    in a test or a shell is not re-sent), to the queue the copy came from."""
+    task = current_task
+    if task is None or task.request.called_directly or task.request.is_eager:
+        return False
+    wait = max((lease_until - now).total_seconds(), 0.0) + 1.0
+    options = {"countdown": wait, "expires": wait + interval_seconds}
+    routing_key = (task.request.delivery_info or {}).get("routing_key")
+    if routing_key:
+        options["queue"] = routing_key
+    task.apply_async(kwargs={RESENT: True}, **options)
+    logger.info("periodic_job_resent name=%s after_seconds=%.1f", name, wait)
+    return True
 
 
 def periodic_job(body):
@@ -149,6 +188,7 @@ def periodic_job(body):
 
     @functools.wraps(body)
     def run_once(*args, **kwargs):
+        resent = kwargs.pop(RESENT, False)
         name, interval_seconds = schedule_entry_of(task_name)
         lease_seconds = settings.PERIODIC_JOB_LEASE_SECONDS
         now = timezone.now()
@@ -157,8 +197,10 @@ def periodic_job(body):
             name, gap_seconds=interval_seconds * GAP_FRACTION, lease_seconds=lease_seconds, holder=holder, now=now
         )
         if run is None:
-            reason = skip_reason(name, now)
+            reason, lease_until = skip_reason(name, now)
             logger.info("periodic_job_skipped name=%s reason=%s", name, reason)
+            if reason == "held" and not resent:
+                resend_after_lease(name, lease_until, now, interval_seconds)
             return {"skipped": True, "job": name, "reason": reason}
         logger.info("periodic_job_started name=%s run=%s holder=%s", name, run, holder)
         try:

@@ -22,7 +22,7 @@ from billing.models import WebhookEvent
 from conftest import periodic_job_interval_passes
 from core.models import PeriodicJob
 from ops.tasks import retry_webhook_events
-from servers.tests.test_worker import worker_database_url
+from servers.tests.test_worker import children_of, wait_for, worker_database_url, workers  # noqa: F401 - a fixture
 
 JOB = "ops-retry-webhook-events"  # every minute; its body's first query reads the webhook events
 
@@ -214,3 +214,31 @@ def test_a_run_whose_heartbeat_lost_its_connection_once_keeps_its_lease(settings
     assert not blocked, "the next send ran the job a second time alongside (it waited on the first run's table)"
     assert results["second"] == {"skipped": True, "job": JOB, "reason": "held"}
     assert results["first"] == 0
+
+
+@pytest.mark.postgres_only
+@pytest.mark.slow
+def test_a_run_whose_worker_process_was_killed_is_run_again_once_its_lease_runs_out(workers):  # noqa: F811 - the fixture
+    """The pool process running the job is killed: Celery hands its message back at
+    once (reject_on_worker_lost), while the dead run's lease still holds. That copy
+    must not be dropped as `held`: it comes back when the lease has run out and
+    takes the dead run over (it never finished), without waiting for the job's gap
+    (for the billing day the next send is an hour away, for the audit a day)."""
+    # Longer than Celery takes to replace the pool process and hand the message back (about 5 s here).
+    worker = workers.start(pool="prefork", PERIODIC_JOB_LEASE_SECONDS="10")
+    with TableLock(WebhookEvent) as lock:
+        retry_webhook_events.apply_async(queue=workers.queue)  # as the sweeper's queue would hand it over
+        lock.wait_for_waiters(1, seconds=30)  # the pool process is inside the job's body
+        (pool_process,) = children_of(worker.pid)
+        os.kill(pool_process, signal.SIGKILL)
+    job = wait_for(
+        lambda: PeriodicJob.objects.filter(name=JOB, last_outcome="succeeded").first(),
+        workers,
+        "the killed run to be taken over and finish",
+        deadline=45,
+    )
+    assert job.runs == 2, workers.logs()  # the killed run, then the take-over: nothing more
+    assert job.holder == f"{socket.gethostname()} pid {children_of(worker.pid)[0]}"
+    log = worker.log_path.read_text()
+    assert "periodic_job_skipped name=ops-retry-webhook-events reason=held" in log  # the message came back early
+    assert "periodic_job_resent name=ops-retry-webhook-events" in log
