@@ -376,6 +376,13 @@ backend web
         self.redis_start()
         self.fake = FakeRazorpay().start(host=BRIDGE_ADDRESS)
         self.migrate()
+        # The build step of a deploy: DEBUG off serves static files from the manifest.
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+            cwd=REPO,
+            env=self.portal_env(),
+            check=True,
+        )
         self.web_env = self.portal_env(role=WEB_ROLE)
         self.node_env = self.portal_env()
         for node in NODES:

@@ -631,10 +631,29 @@ def checks(trial):
         f"{twice} sends more than their outbox rows",
     )
 
+    results["sessions, lockouts, throttles and TOTP across both nodes"] = across_nodes()
+
     code, recovery = command_json(trial.cluster, "recover_servers", "--dry-run", "--json")
     empty = not any(recovery.get(key) for key in ("orphaned_orders", "stuck_servers", "created", "requeued", "errors"))
     results["recover_servers --dry-run empty"] = (code == 0 and empty, f"exit {code}: {json.dumps(recovery)[:400]}")
     return results
+
+
+def across_nodes():
+    """bench/cross_node.py against the two nodes directly (one of them restarted during the
+    load), as HAProxy would send: sessions, lockouts, throttles and the second factor
+    are the same on both."""
+    from bench.cluster import ADDRESSES, WEB_PORT
+    from bench.cross_node import cross_node_accounts, cross_node_checks
+
+    node_a, node_b = (f"http://{ADDRESSES[node]}:{WEB_PORT}" for node in ("pc-node1", "pc-node2"))
+    try:
+        seen = cross_node_checks(node_a, node_b, accounts=cross_node_accounts(), anon_budget=60)
+    except Exception as exc:  # noqa: BLE001 - reported as a failed check
+        return False, f"{type(exc).__name__}: {first_line(exc)}"
+    return seen["ok"], ", ".join(
+        f"{name} {'ok' if value['ok'] else json.dumps(value)[:300]}" for name, value in seen.items() if name != "ok"
+    )
 
 
 def sha256(text):
