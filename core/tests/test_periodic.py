@@ -92,20 +92,29 @@ def test_eight_workers_handed_the_same_job_at_the_same_instant_run_its_body_once
     assert PeriodicJob.objects.get(name=JOB).runs == 1
 
 
-@pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True)
-def test_a_copy_sent_while_the_job_runs_is_skipped_because_the_lease_is_held():
+def second_copy_while_the_first_runs(meanwhile=lambda lock: None):
+    """Start the job; once its run waits inside its body (on a locked table), call
+    `meanwhile(lock)`, then send a second copy. Returns (the second copy did not
+    finish while the first ran, {"first": its result, "second": its result})."""
     results = {}
     with TableLock(WebhookEvent) as lock:
         first = threading.Thread(target=lambda: results.update(first=retry_webhook_events()) or connection.close())
         first.start()
         lock.wait_for_waiters(1)  # the first run is inside its body
+        meanwhile(lock)
         second = threading.Thread(target=lambda: results.update(second=retry_webhook_events()) or connection.close())
         second.start()
         second.join(timeout=10)
         blocked = second.is_alive()
     first.join(timeout=30)
     second.join(timeout=30)
+    return blocked, results
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_copy_sent_while_the_job_runs_is_skipped_because_the_lease_is_held():
+    blocked, results = second_copy_while_the_first_runs()
     assert not blocked, "the second copy ran its body too (it waited on the first run's table)"
     assert results["second"] == {"skipped": True, "job": JOB, "reason": "held"}
     assert results["first"] == 0
@@ -187,11 +196,8 @@ def test_a_run_whose_heartbeat_lost_its_connection_once_keeps_its_lease(settings
     next beat must renew on a fresh connection, or the lease runs out under a live run
     and the next send of the job runs it a second time alongside."""
     settings.PERIODIC_JOB_LEASE_SECONDS = 1.5  # a beat every 0.5 s
-    results = {}
-    with TableLock(WebhookEvent) as lock:
-        first = threading.Thread(target=lambda: results.update(first=retry_webhook_events()) or connection.close())
-        first.start()
-        lock.wait_for_waiters(1)  # the run is inside its body
+
+    def end_the_heartbeats_session(lock):
         time.sleep(0.8)  # the heartbeat has renewed once: its connection is open
         body_pid = lock.session.execute(
             "SELECT pid FROM pg_locks WHERE NOT granted AND relation = %s::regclass", [lock.table]
@@ -205,12 +211,8 @@ def test_a_run_whose_heartbeat_lost_its_connection_once_keeps_its_lease(settings
         assert len(heartbeats) == 1  # the heartbeat's session, ended
         time.sleep(3)  # two leases: only renewals keep it
         periodic_job_interval_passes(JOB)  # the next minute's send comes while the run goes on
-        second = threading.Thread(target=lambda: results.update(second=retry_webhook_events()) or connection.close())
-        second.start()
-        second.join(timeout=10)
-        blocked = second.is_alive()
-    first.join(timeout=30)
-    second.join(timeout=30)
+
+    blocked, results = second_copy_while_the_first_runs(end_the_heartbeats_session)
     assert not blocked, "the next send ran the job a second time alongside (it waited on the first run's table)"
     assert results["second"] == {"skipped": True, "job": JOB, "reason": "held"}
     assert results["first"] == 0
