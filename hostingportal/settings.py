@@ -369,13 +369,17 @@ else:
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
+# No result backend, so nothing to expire: without this beat adds `celery.backend_cleanup`,
+# a daily no-op that every beat would send (it is not a core.periodic job).
+CELERY_RESULT_EXPIRES = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Beat keeps its schedule and last-run times in the database (django-celery-beat), so it
-# starts on any deploy with no file to create; staff pause or retime entries in the admin.
-# The entries of hostingportal/schedule.py are written there each time beat starts.
+# starts on any deploy with no file to create; staff pause entries in the admin.
+# The entries of hostingportal/schedule.py are written there each time beat starts (an
+# interval changed in the admin lasts until then; core.periodic's gap is the code's).
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 # CELERY_BEAT_SCHEDULE is installed from hostingportal/schedule.py by hostingportal/celery.py.

@@ -96,3 +96,18 @@ def test_every_job_of_the_beat_schedule_runs_under_its_lease_and_only_they_do():
     app.loader.import_default_modules()
     guarded = {name for name, task in app.tasks.items() if getattr(task.run, "periodic_job_task", None) == name}
     assert guarded == {entry["task"] for entry in BEAT_SCHEDULE.values()}
+
+
+@pytest.mark.django_db(transaction=True)  # the scheduler closes old connections, as beat does
+def test_the_beat_writes_only_the_schedule_s_entries_so_none_runs_unguarded():
+    """Celery adds `celery.backend_cleanup` to a beat's schedule while results expire; with
+    no result backend it only cleans nothing, but every beat would send it, outside the lease."""
+    from django_celery_beat.models import PeriodicTask
+    from django_celery_beat.schedulers import DatabaseScheduler
+
+    from hostingportal.celery import app
+    from hostingportal.schedule import BEAT_SCHEDULE
+
+    DatabaseScheduler(app=app)  # writes its entries, as beat does when it starts
+
+    assert set(PeriodicTask.objects.values_list("name", flat=True)) == set(BEAT_SCHEDULE)
