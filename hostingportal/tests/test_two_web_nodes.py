@@ -254,5 +254,15 @@ def test_behind_haproxy_each_client_is_counted_by_its_own_address_and_needs_no_s
     marker = f"via-balancer-{os.getpid()}-{time.monotonic_ns()}"
     pages = [owner.get(f"{balancer}/servers/?{marker}").status_code for _ in range(4)]
     assert pages == [200] * 4
-    served = [node.log_path.read_text().count(marker) for node in two_nodes]
-    assert served == [2, 2], served  # round robin, and the session held on both
+    assert served_by_each(two_nodes, marker, requests=4) == [2, 2]  # round robin, and the session held on both
+
+
+def served_by_each(nodes, marker, *, requests, within_seconds=5.0):
+    """How many requests carrying `marker` each node's access log shows. Gunicorn writes a
+    request's line after its response has gone, so the last one may not be there yet."""
+    deadline = time.monotonic() + within_seconds
+    while True:
+        served = [node.log_path.read_text().count(marker) for node in nodes]
+        if sum(served) >= requests or time.monotonic() > deadline:
+            return served
+        time.sleep(0.05)
