@@ -72,7 +72,8 @@ class SMTPSession(socketserver.StreamRequestHandler):
 @pytest.fixture
 def smtp_server():
     server = SMTPRecorder()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polled every 20 ms for shutdown(), which waits for the next poll (0.5 s by default).
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield server
     server.shutdown()

@@ -30,6 +30,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ALNUM = string.ascii_letters + string.digits
+# How often a test server's loop looks for shutdown(): stopping waits for the next look.
+SERVE_POLL_SECONDS = 0.02
 
 
 def razorpay_id(prefix):
@@ -78,7 +80,8 @@ class FakeRazorpay:
         Handler.fake = fake
         self.server = FakeServer((host, 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # Its stop() waits for the loop's next poll: at the default 0.5 s, a third of a second per test.
+        threading.Thread(target=self.server.serve_forever, args=(SERVE_POLL_SECONDS,), daemon=True).start()
         return self
 
     def stop(self):
