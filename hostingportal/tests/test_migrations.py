@@ -20,27 +20,37 @@ def run_manage(*args, database_url):
 
 
 @pytest.mark.slow
-def test_migrations_apply_from_zero_on_sqlite(tmp_path):
-    result = run_manage("migrate", "--noinput", database_url=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+def test_migrations_apply_from_zero_on_sqlite(sqlite_migrated_from_zero, sqlite_migrated):
+    result, _ = sqlite_migrated_from_zero
     assert result.returncode == 0, result.stderr
-    result = run_manage("seed_demo", database_url=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    result = run_manage("seed_demo", database_url=f"sqlite:///{sqlite_migrated}")
     assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.slow
 @pytest.mark.postgres_only
-def test_migrations_apply_from_zero_on_postgresql():
+def test_migrations_apply_from_zero_on_postgresql_and_back(django_db_setup):
+    """Forwards from empty is what made this run's test database (pytest-django migrates it);
+    a copy of it, made by PostgreSQL from that database as a template, is taken back."""
     import psycopg
+    from django.db import connections
 
     db = settings.DATABASES["default"]
     name = f"migrate_from_zero_{uuid.uuid4().hex[:8]}"
     conninfo = dict(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname="postgres")
+    connections.close_all()  # a template must have no other session
     with psycopg.connect(**conninfo, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{db["NAME"]}"')
+            migrated = True
+        except psycopg.errors.ObjectInUse:  # a process of an earlier test still connected: start empty
+            conn.execute(f'CREATE DATABASE "{name}"')
+            migrated = False
     try:
         url = f"postgres://{db['USER']}@{conninfo['host']}:{conninfo['port']}/{name}"
-        result = run_manage("migrate", "--noinput", database_url=url)
-        assert result.returncode == 0, result.stderr
+        if not migrated:
+            result = run_manage("migrate", "--noinput", database_url=url)
+            assert result.returncode == 0, result.stderr
         back = run_manage("migrate", "billing", "zero", "--noinput", database_url=url)
         assert back.returncode == 0, back.stderr
     finally:

@@ -59,7 +59,7 @@ def test_it_refuses_to_start_in_production_without_an_email_backend():
     assert "EMAIL_BACKEND must be set" in result.stderr
 
 
-def test_the_development_database_queues_concurrent_writers(tmp_path):
+def test_the_development_database_queues_concurrent_writers(sqlite_migrated):
     """On the embedded SQLite default, two writers (web and worker) must wait for each
     other, not fail: the second BEGIN IMMEDIATE waits while the first holds the lock."""
     script = (
@@ -81,9 +81,7 @@ def test_the_development_database_queues_concurrent_writers(tmp_path):
         "print('waited', time.monotonic() - started > 0.5)\n"
         "holder.join()\n"
     )
-    database = tmp_path / "dev.sqlite3"
-    env = {"DATABASE_URL": f"sqlite:///{database}"}
-    assert run_manage("migrate", "-v0", **env).returncode == 0
+    env = {"DATABASE_URL": f"sqlite:///{sqlite_migrated}"}
     result = run_manage("shell", "-c", script, **env)
     assert result.stdout.split()[-4:] == ["IMMEDIATE", "wal", "waited", "True"], result.stdout + result.stderr
 
