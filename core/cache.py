@@ -17,6 +17,12 @@ CacheUnavailable at once, so a frozen Redis costs a process one timeout per
 interval instead of one per operation. The callers (throttles, lockout) decide
 what an unavailable cache means for them; the errors are redis-py's, so they
 catch `redis.exceptions.RedisError`.
+
+`window_count_up` counts an API request in one round trip: a Lua script that
+creates this window's count if missing, increments it and reads the previous
+window's, where Django's add, incr (EXISTS then INCRBY) and get took four. The
+keys are the cache's own (KEY_PREFIX, VERSION), so `cache.decr` and `cache.get`
+of the same key still work.
 """
 
 import logging
@@ -43,7 +49,14 @@ CACHE_OPERATIONS = (
     "set_many",
     "delete_many",
     "clear",
+    "window_count_up",
 )
+
+# KEYS[1] this window's count, created at 0 for ARGV[1] seconds if missing; KEYS[2] the previous window's.
+WINDOW_COUNT_UP = """
+redis.call('SET', KEYS[1], 0, 'NX', 'EX', ARGV[1])
+return {redis.call('INCR', KEYS[1]), redis.call('GET', KEYS[2])}
+"""
 
 
 class CacheUnavailable(RedisConnectionError):
@@ -56,6 +69,7 @@ class KeptClientRedisCacheClient(django_redis.RedisCacheClient):
         self._clients = {}  # pool index -> redis.Redis
         self._skip_until = 0.0  # time.monotonic(): Redis failed, not asked again before this
         self._skip_lock = threading.Lock()
+        self._window_script = None  # redis-py's Script: the text and its SHA1, run on whichever client is asked
 
     def get_client(self, key=None, *, write=False):
         if time.monotonic() < self._skip_until:
@@ -67,6 +81,14 @@ class KeptClientRedisCacheClient(django_redis.RedisCacheClient):
                 self._pools[index] = self._pool_class.from_url(self._servers[index], **self._pool_options)
             client = self._clients.setdefault(index, self._client(connection_pool=self._pools[index]))
         return client
+
+    def window_count_up(self, current_key, previous_key, timeout):
+        client = self.get_client(current_key, write=True)
+        if self._window_script is None:
+            self._window_script = client.register_script(WINDOW_COUNT_UP)
+        # EVALSHA; after a Redis restart emptied its script cache, redis-py loads the script again by itself.
+        current, previous = self._window_script(keys=[current_key, previous_key], args=[timeout], client=client)
+        return current, 0 if previous is None else self._serializer.loads(previous)
 
     def failed(self, operation, exc):
         with self._skip_lock:
@@ -82,7 +104,7 @@ class KeptClientRedisCacheClient(django_redis.RedisCacheClient):
 
 
 def _breaker(name):
-    operation = getattr(django_redis.RedisCacheClient, name)
+    operation = getattr(KeptClientRedisCacheClient, name)
 
     def guarded(self, *args, **kwargs):
         try:
@@ -111,3 +133,24 @@ class RedisCache(django_redis.RedisCache):
         }
         super().__init__(server, {**params, "OPTIONS": bounded})
         self._class = KeptClientRedisCacheClient
+
+    def window_count_up(self, current_key, previous_key, timeout, version=None):
+        """See `window_count_up` below: one round trip."""
+        return self._cache.window_count_up(
+            self.make_and_validate_key(current_key, version=version),
+            self.make_and_validate_key(previous_key, version=version),
+            self.get_backend_timeout(timeout),
+        )
+
+
+def window_count_up(cache, current_key, previous_key, timeout):
+    """Add one to the count at `current_key` (created at 0 to live `timeout` seconds if missing)
+    and read the count at `previous_key`: (this count, the previous one or 0). Atomic per count,
+    never a read written back. One round trip on our Redis cache; on any other backend (locmem
+    in development) the backend's own add, incr and get."""
+    # `cache` is usually Django's proxy of the default cache, whose backend tests swap: ask it, not its type.
+    count_up_in_one_trip = getattr(cache, "window_count_up", None)
+    if count_up_in_one_trip is not None:
+        return count_up_in_one_trip(current_key, previous_key, timeout)
+    cache.add(current_key, 0, timeout=timeout)
+    return cache.incr(current_key), cache.get(previous_key, 0)

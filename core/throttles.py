@@ -9,7 +9,11 @@ and 11 to 16 of 24 simultaneous requests passed a budget of 6
 (hostingportal/tests/test_two_web_nodes.py). The window slides as an estimate, from
 two fixed windows: the previous minute's count, weighted by how much of it still lies
 within the last minute, plus this minute's (docs/decisions.md, "Throttles count
-atomically").
+atomically"). On our Redis cache that is one round trip per request
+(core.cache.window_count_up: a script creates this window's count if missing, adds
+one and reads the previous window's; Django's add, incr and get took four, and an
+anonymous request passes two throttles); a refusal gives its count back with a
+second call. Other caches (locmem in development) count with their add, incr and get.
 While that cache is unavailable the throttles let requests through (docs/decisions.md,
 "The shared cache fails open"): a limit on request rates is not worth refusing every
 customer, and password guessing stays bounded by the lockout, which then counts in the
@@ -22,6 +26,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from core.cache import window_count_up
 from core.client_address import client_address
 
 logger = logging.getLogger("core.throttles")
@@ -47,9 +52,7 @@ class SettingsRateMixin:
         window, into = divmod(self.timer(), self.duration)
         current_key, previous_key = f"{self.key}:{int(window)}", f"{self.key}:{int(window) - 1}"
         # Kept through the next window too, which weighs it as its previous one.
-        self.cache.add(current_key, 0, timeout=2 * self.duration)
-        current = self.cache.incr(current_key)
-        previous = self.cache.get(previous_key, 0)
+        current, previous = window_count_up(self.cache, current_key, previous_key, timeout=2 * self.duration)
         if previous * (1 - into / self.duration) + current <= self.num_requests:
             return True
         self.cache.decr(current_key)

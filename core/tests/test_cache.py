@@ -6,8 +6,9 @@ import threading
 
 import pytest
 from django.core.cache.backends.redis import RedisCacheClient
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from core.cache import RedisCache
+from core.cache import CacheUnavailable, RedisCache, window_count_up
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -65,3 +66,29 @@ def test_settings_use_it_for_a_redis_cache_url():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "core.cache.RedisCache"
+
+
+def test_a_window_is_counted_up_and_the_previous_one_read_in_one_call(cache):
+    assert cache.window_count_up("w:2", "w:1", 30) == (1, 0)  # created at 0, then counted
+    cache.set("w:1", 5, 30)
+    assert cache.window_count_up("w:2", "w:1", 30) == (2, 5)
+    assert cache.get("w:2") == 2 and cache.decr("w:2") == 1  # the cache's own key: get and decr still work
+
+
+def test_other_backends_count_a_window_with_their_own_add_incr_and_get():
+    from django.core.cache.backends.locmem import LocMemCache
+
+    locmem = LocMemCache("window-count", {})
+    locmem.set("w:1", 4)
+    assert [window_count_up(locmem, "w:2", "w:1", 30) for _ in range(2)] == [(1, 4), (2, 4)]
+
+
+def test_a_failed_window_count_opens_the_breaker(settings):
+    settings.CACHE_RETRY_AFTER_SECONDS = 30
+    stopped = RedisCache("redis://127.0.0.1:1/0", {})  # nothing listens on port 1
+
+    with pytest.raises(RedisConnectionError) as first:
+        stopped.window_count_up("w:2", "w:1", 30)
+    with pytest.raises(CacheUnavailable):  # skipped at once, not asked again
+        stopped.window_count_up("w:2", "w:1", 30)
+    assert not isinstance(first.value, CacheUnavailable)

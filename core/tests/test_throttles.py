@@ -3,9 +3,12 @@ that slides (an estimate from this and the previous fixed window)."""
 
 import os
 import threading
+import uuid
 
 import pytest
+import redis
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 from django.test import RequestFactory
 
 from core.throttles import AnonThrottle
@@ -29,6 +32,76 @@ def ask(at, address="203.0.113.7"):
     return allowed, None if allowed else throttle.wait()
 
 
+needs_redis = pytest.mark.skipif(not redis_reachable(), reason=f"Redis is not reachable at {REDIS_URL}")
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The default cache is our Redis cache, under a prefix of this test's own; (prefix, raw redis client)."""
+    prefix = f"throttles-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": prefix}}
+    raw = redis.Redis.from_url(REDIS_URL)
+    yield prefix, raw
+    for key in raw.scan_iter(f"{prefix}:*"):
+        raw.delete(key)
+
+
+@pytest.fixture(params=["locmem", pytest.param("redis", marks=needs_redis)])
+def either_cache(request, settings):
+    """Development's cache (add, incr, get) and production's (one script in Redis) count alike."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_cache")
+    else:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """The commands sent to Redis, one entry per send (a round trip), at the driver boundary."""
+    sent = []
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    def counted(connection, command, *args, **kwargs):
+        packed = b"".join(command) if isinstance(command, list) else command
+        sent.append(packed.split(b"\r\n")[2].decode().upper())  # *<n> $<len> <name> ...
+        return send(connection, command, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+    return sent
+
+
+@needs_redis
+def test_an_allowed_request_is_counted_in_one_round_trip_to_redis(redis_cache, round_trips):
+    assert ask(MINUTE_START + 1)[0]  # opens the connection and loads the script
+    round_trips.clear()
+
+    assert ask(MINUTE_START + 2)[0]
+    assert round_trips == ["EVALSHA"]  # before: SET NX, EXISTS, INCRBY (Django's incr), GET
+    for second in range(3, 7):
+        ask(MINUTE_START + second)
+    round_trips.clear()
+    assert ask(MINUTE_START + 7) == (False, 60 - 7 + 10)  # the refusal gives its count back: a second trip
+    assert round_trips[0] == "EVALSHA" and "INCRBY" in round_trips[1:], round_trips
+
+
+@needs_redis
+def test_counts_in_redis_carry_the_cache_prefix_and_version(redis_cache, settings):
+    prefix, raw = redis_cache
+    settings.CACHES = {"default": {**settings.CACHES["default"], "VERSION": 3}}
+    ask(MINUTE_START + 1)
+    ask(MINUTE_START + 2)
+
+    window_key = f"throttle_anon_203.0.113.7:{int(MINUTE_START) // 60}"
+    assert raw.keys(f"{prefix}:*") == [f"{prefix}:3:{window_key}".encode()]
+    assert raw.get(f"{prefix}:3:{window_key}") == b"2"
+    assert 110 < raw.ttl(f"{prefix}:3:{window_key}") <= 120  # kept through the next window
+    assert cache.get(window_key, version=3) == 2 and cache.decr(window_key, version=3) == 1
+    settings.CACHES = {"default": {**settings.CACHES["default"], "VERSION": 4}}
+    assert all(ask(MINUTE_START + 3)[0] for _ in range(6))  # another version counts afresh
+    assert raw.get(f"{prefix}:4:{window_key}") == b"6"
+
+
+@pytest.mark.usefixtures("either_cache")
 def test_the_budget_holds_within_a_window_and_a_refused_request_does_not_count():
     answers = [ask(MINUTE_START + n) for n in range(7)]
     assert [allowed for allowed, _ in answers] == [True] * 6 + [False]
@@ -39,6 +112,7 @@ def test_the_budget_holds_within_a_window_and_a_refused_request_does_not_count()
     assert ask(MINUTE_START + 5, address="203.0.113.8")[0]  # another client has its own budget
 
 
+@pytest.mark.usefixtures("either_cache")
 def test_the_previous_window_counts_for_the_part_of_it_still_within_the_last_minute():
     assert all(ask(MINUTE_START + 59)[0] for _ in range(6))
     halfway = MINUTE_START + 60 + 30  # half of the previous minute's six still count: three more
