@@ -58,7 +58,12 @@ class TableLock:
 
     def __init__(self, model):
         self.table = model._meta.db_table
-        self.session = psycopg.connect(worker_database_url().replace("postgres://", "postgresql://"), autocommit=False)
+        # Never prepared, as the portal's own connections behind PgBouncer: psycopg prepares a statement
+        # run 5 times (a long wait's polls), and a later session given the same server connection by
+        # a transaction-pooling PgBouncer fails to prepare it again ("_pg3_0" already exists).
+        self.session = psycopg.connect(
+            worker_database_url().replace("postgres://", "postgresql://"), autocommit=False, prepare_threshold=None
+        )
 
     def __enter__(self):
         self.session.execute(f'LOCK TABLE "{self.table}" IN ACCESS EXCLUSIVE MODE')
