@@ -5,12 +5,17 @@ for a minute; did each job act once per gap and never overlap?
     python scripts/check_two_beats.py prepare
         forget the jobs' last runs (core.PeriodicJob) and make every beat entry due
         now, as for beats coming back after a day down. For CI and dev databases.
+    python scripts/check_two_beats.py drain WORKER_NAME QUEUE...
+        once the beats are stopped, wait until the worker has run every copy they sent:
+        the queues are empty and the worker holds no task it has not run (a copy sent
+        and never run would count as sent and not refused). Fails after 30 s.
     python scripts/check_two_beats.py check WORKER_LOG BEAT_LOG BEAT_LOG
         read the worker's own log lines ("Task NAME[id] succeeded in Ns: RESULT"),
         which Celery writes whether or not a guard exists, and fail unless, for
-        every job: it ran, a copy was refused if both beats sent it, successive
-        runs started at least half its interval apart and never before the
-        previous one ended, and its row in core.PeriodicJob counts the same runs.
+        every job: it ran, every copy sent ran or was refused, a copy was refused
+        if both beats sent it, successive runs started at least half its interval
+        apart and never before the previous one ended, and its row in
+        core.PeriodicJob counts the same runs.
         Both beats must have sent jobs, at least one job must have been sent by
         both, and no log may hold a Traceback.
 """
@@ -19,6 +24,7 @@ import os
 import pathlib
 import re
 import sys
+import time
 from datetime import datetime, timedelta
 from itertools import pairwise
 
@@ -52,6 +58,34 @@ def prepare():
     due = PeriodicTask.objects.filter(name__in=BEAT_SCHEDULE).update(last_run_at=timezone.now() - timedelta(days=2))
     assert due == len(BEAT_SCHEDULE), f"{due} of {len(BEAT_SCHEDULE)} entries made due"
     print(f"{due} jobs due now, no job has run")
+
+
+def drain(worker, *queues, seconds=30.0):
+    """0 once `worker` has run everything sent to `queues` (seen idle twice running, as a
+    message popped from a queue is in no list for a moment), 1 after `seconds`. Copies
+    re-sent for later (periodic_job_resent's countdown) are not waited for."""
+    import django
+
+    django.setup()
+    import redis
+
+    from hostingportal.celery import app
+
+    broker = redis.Redis.from_url(app.conf.broker_url)
+    inspect = app.control.inspect(destination=[worker], timeout=1.0)
+    deadline = time.monotonic() + seconds
+    idle, held = 0, None
+    while time.monotonic() < deadline:
+        queued = sum(broker.llen(queue) for queue in queues)
+        active, reserved = inspect.active() or {}, inspect.reserved() or {}
+        held = None if worker not in active else len(active[worker]) + len(reserved.get(worker, []))
+        idle = idle + 1 if queued == 0 and held == 0 else 0
+        if idle == 2:
+            return 0
+        time.sleep(0.2)
+    print(f"FAIL {worker} had not run what the beats sent within {seconds:.0f} s: {queued} queued, "
+          f"{'no answer' if held is None else held} held", file=sys.stderr)  # fmt: skip
+    return 1
 
 
 def runs_in(worker_log):
@@ -96,6 +130,11 @@ def check(worker_log_path, *beat_log_paths):
         print(f"{name:32} {sent:>4} {len(ran):>3} {len(copies) - len(ran):>7}  {spacing:>18}  {gap:>7.0f}")
         if not ran:
             problems.append(f"{name}: never ran (every job was due at the start)")
+        # Every copy a beat sent ran (ran or was refused), and at most the re-sent ones besides:
+        # a copy left unrun would count as sent and not refused.
+        resent = logs[worker_log_path].count(f"periodic_job_resent name={name} ")
+        if not sent <= len(copies) <= sent + resent:
+            problems.append(f"{name}: {sent} copies sent and {resent} re-sent, but {len(copies)} ran or were refused")
         # A beat that reads the schedule after the other has sent a job and saved its
         # last run (Celery saves on a beat's first tick) finds the job not due and sends
         # nothing: one copy, nothing to refuse. A job both beats sent must show a refusal.
@@ -126,6 +165,8 @@ if __name__ == "__main__":
     command, *arguments = sys.argv[1:] or ["help"]
     if command == "prepare" and not arguments:
         prepare()
+    elif command == "drain" and len(arguments) >= 2:
+        sys.exit(drain(*arguments))
     elif command == "check" and len(arguments) >= 2:
         sys.exit(check(*arguments))
     else:
