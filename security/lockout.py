@@ -2,8 +2,10 @@
 for one email from one client address within 15 minutes lock that pair out for 15
 minutes on /accounts/login/, /admin/login/ and POST /api/v1/auth/token/ alike. The
 counters live in the default cache (Redis in production, shared by every web node);
-while that cache is unavailable they are counted in the database (axes' own tables),
-so the rule holds through a Redis outage and no one is refused wholesale.
+while that cache is unavailable they are counted in PostgreSQL (security.lockout_database,
+one row per pair), the same way: each sign-in takes its attempt atomically before its
+password is checked, so during an outage too at most five passwords are checked per pair
+in 15 minutes, however many guesses arrive together, and no one is refused wholesale.
 This module holds what axes calls back: the handler that counts, the email it counts
 by, the page or JSON it answers with, and the alert for a burst of lockouts."""
 
@@ -13,9 +15,15 @@ from datetime import UTC, timedelta
 
 from axes.handlers.base import AbstractAxesHandler, AxesBaseHandler
 from axes.handlers.cache import AxesCacheHandler
-from axes.handlers.database import AxesDatabaseHandler
 from axes.handlers.proxy import AxesProxyHandler
-from axes.helpers import get_cache_timeout, get_client_cache_keys, get_client_username, get_failure_limit
+from axes.helpers import (
+    get_cache_timeout,
+    get_client_cache_keys,
+    get_client_username,
+    get_cool_off,
+    get_credentials,
+    get_failure_limit,
+)
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.core.cache import cache
@@ -27,35 +35,33 @@ from redis.exceptions import RedisError
 
 from alerts.services import incident_open
 
+from . import lockout_database
+
 logger = logging.getLogger("security.lockout")
 
 LOCKOUT_MESSAGE = "Too many failed sign-ins for this email from your address. Try again in 15 minutes."
 
 
 class CacheOrDatabaseAxesHandler(AbstractAxesHandler, AxesBaseHandler):
-    """Axes' cache handler, and its database handler for any call the cache cannot answer.
+    """Axes' cache handler, with the pair's counts in PostgreSQL (security.lockout_database)
+    for any call the cache cannot answer.
 
-    In the cache, a sign-in takes one of the pair's five attempts before its password is
-    checked (`is_allowed`), by an atomic increment: axes counts a failure only after the
-    check, so guesses in flight together were all checked (one per thread of every web
-    node) and the right password among them signed in. A refused attempt gives its count
-    back; a failed one keeps it; a successful one resets the pair (AXES_RESET_ON_SUCCESS).
+    A sign-in takes one of the pair's five attempts before its password is checked
+    (`is_allowed`), atomically: an increment in the cache, an upsert on the pair's row in
+    the database. Axes counts a failure only after the check, so guesses in flight together
+    were all checked (one per thread of every web node) and the right password among them
+    signed in. A refused attempt takes nothing; a failed one keeps its attempt and renews
+    the cool-off; a right password refused after the check gives it back
+    (`lockout_attempt_give_back`); a success resets the pair in both stores
+    (AXES_RESET_ON_SUCCESS). The request remembers which store took its attempt.
 
-    A failure counted in the database during an outage is not seen by the cache once it is back (and
-    the reverse): for those 15 minutes a guesser may get up to twice five tries, never an unlimited
-    number, and no customer is locked out by the outage itself."""
+    A count taken in the database during an outage is not seen by the cache once it is
+    back (and the reverse): for those 15 minutes a guesser may get up to twice five tries,
+    never more, and no customer is locked out by the outage itself."""
 
     def __init__(self):
         self.in_cache = AxesCacheHandler()
         self.in_cache.cache = cache  # the proxy, not the backend of the moment (tests swap CACHES)
-        self.in_database = AxesDatabaseHandler()
-
-    def counted(self, method, *args, **kwargs):
-        try:
-            return getattr(self.in_cache, method)(*args, **kwargs)
-        except RedisError as exc:
-            logger.warning("lockout_counts_in_database call=%s cache_error=%r", method, exc)
-            return getattr(self.in_database, method)(*args, **kwargs)
 
     def is_allowed(self, request, credentials=None):
         if (
@@ -64,38 +70,55 @@ class CacheOrDatabaseAxesHandler(AbstractAxesHandler, AxesBaseHandler):
             or self.is_whitelisted(request, credentials)
         ):
             return super().is_allowed(request, credentials)
+        keys = get_client_cache_keys(request, credentials)
+        limit = get_failure_limit(request, credentials)
         try:
-            return self.attempt_take(request, credentials)
+            counted, in_database = attempt_take_in_cache(keys, limit, get_cache_timeout(request)), False
         except RedisError as exc:
             logger.warning("lockout_counts_in_database call=is_allowed cache_error=%r", exc)
-            return super().is_allowed(request, credentials)  # counts through get_failures: the database now
-
-    def attempt_take(self, request, credentials):
-        """True, with the attempt counted, while the pair has attempts left; False (nothing
-        counted) once it has had its five."""
-        keys = get_client_cache_keys(request, credentials)
-        counts = [attempt_count_up(key, get_cache_timeout(request)) for key in keys]
-        if max(counts) <= get_failure_limit(request, credentials):
-            request.axes_attempt_counted, request.axes_attempt_keys = max(counts), keys
-            return True
-        for key in keys:
-            # A sign-in that succeeded meanwhile deleted the count: nothing to give back then.
-            with contextlib.suppress(ValueError):
-                cache.decr(key)
-        return False
+            counted, in_database = (
+                lockout_database.attempts_take(
+                    keys,
+                    username=get_client_username(request, credentials) or "",
+                    ip_address=request.axes_ip_address,
+                    limit=limit,
+                    cool_off=get_cool_off(request),
+                ),
+                True,
+            )
+        if counted is None:
+            return False
+        request.axes_attempt_counted, request.axes_attempt_keys = counted, keys
+        request.axes_attempt_in_database = in_database
+        return True
 
     def get_failures(self, request, credentials=None):
-        return self.counted("get_failures", request, credentials)
+        try:
+            return self.in_cache.get_failures(request, credentials)
+        except RedisError as exc:
+            logger.warning("lockout_counts_in_database call=get_failures cache_error=%r", exc)
+            return lockout_database.attempts_counted(get_client_cache_keys(request, credentials))
 
     def user_login_failed(self, sender, credentials, request=None, **kwargs):
         counted = getattr(request, "axes_attempt_counted", None)
-        if counted is None:  # refused before its password was checked, or counted in the database
-            return self.counted("user_login_failed", sender, credentials, request, **kwargs)
-        try:  # the 15 minutes run from the latest failure, as in axes' own cache handler
-            for key in get_client_cache_keys(request, credentials):
-                cache.touch(key, get_cache_timeout(request))
-        except RedisError as exc:
-            logger.warning("lockout_cool_off_not_renewed cache_error=%r", exc)
+        if counted is None:
+            # Refused before its password was checked: axes' handler only sends the lockout
+            # signal. (An attempt that skipped is_allowed would be counted in the cache.)
+            try:
+                return self.in_cache.user_login_failed(sender, credentials, request, **kwargs)
+            except RedisError as exc:
+                logger.warning("lockout_failure_not_counted cache_error=%r", exc)
+                return None
+        keys = request.axes_attempt_keys
+        # The 15 minutes run from the latest failure, as in axes' own cache handler.
+        if request.axes_attempt_in_database:
+            lockout_database.attempts_cool_off_renew(keys, get_cool_off(request))
+        else:
+            try:
+                for key in keys:
+                    cache.touch(key, get_cache_timeout(request))
+            except RedisError as exc:
+                logger.warning("lockout_cool_off_not_renewed cache_error=%r", exc)
         request.axes_failures_since_start = counted
         if counted >= get_failure_limit(request, credentials):
             request.axes_locked_out = True
@@ -108,14 +131,22 @@ class CacheOrDatabaseAxesHandler(AbstractAxesHandler, AxesBaseHandler):
             )
 
     def user_logged_in(self, sender, request, user, **kwargs):
-        return self.counted("user_logged_in", sender, request, user, **kwargs)
+        """Resets the pair in both stores: a count left in the database from an outage
+        would otherwise shorten the pair's budget in the next one."""
+        if settings.AXES_RESET_ON_SUCCESS:
+            lockout_database.attempts_reset(get_client_cache_keys(request, get_credentials(user.get_username())))
+        try:
+            return self.in_cache.user_logged_in(sender, request, user, **kwargs)
+        except RedisError as exc:
+            logger.warning("lockout_reset_cache_skipped cache_error=%r", exc)
+            return None
 
     def user_logged_out(self, sender, request, user, **kwargs):
-        return self.counted("user_logged_out", sender, request, user, **kwargs)
+        return self.in_cache.user_logged_out(sender, request, user, **kwargs)  # a log line: no count
 
     def reset_attempts(self, *, ip_address=None, username=None, ip_or_username=False):
         """Both stores: a reset (e.g. axes_reset) must clear what either counted."""
-        cleared = self.in_database.reset_attempts(
+        cleared = lockout_database.attempts_clear(
             ip_address=ip_address, username=username, ip_or_username=ip_or_username
         )
         try:
@@ -131,6 +162,19 @@ class CacheOrDatabaseAxesHandler(AbstractAxesHandler, AxesBaseHandler):
 
     def post_delete_access_attempt(self, instance, **kwargs):
         """Nothing to do."""
+
+
+def attempt_take_in_cache(keys, limit, timeout):
+    """The highest of the keys' counts once each is raised by one, while none passes
+    `limit`; None (each raise given back) once the pair has had its `limit`."""
+    counts = [attempt_count_up(key, timeout) for key in keys]
+    if max(counts) <= limit:
+        return max(counts)
+    for key in keys:
+        # A sign-in that succeeded meanwhile deleted the count: nothing to give back then.
+        with contextlib.suppress(ValueError):
+            cache.decr(key)
+    return None
 
 
 def attempt_count_up(key, timeout):
@@ -149,12 +193,16 @@ def attempt_count_up(key, timeout):
 
 def lockout_attempt_give_back(request):
     """A sign-in whose password was right but which was refused after the check (a
-    customer at the staff door) was no guess: its attempt is given back, or five of
-    them would lock the customer out of their own sign-in for the cool-off."""
+    customer at the staff door) was no guess: its attempt is given back, in the store
+    that took it, or five of them would lock the customer out of their own sign-in for
+    the cool-off."""
     keys = getattr(request, "axes_attempt_keys", None)
     if not keys:
         return
     request.axes_attempt_counted = request.axes_attempt_keys = None
+    if request.axes_attempt_in_database:
+        lockout_database.attempts_give_back(keys)
+        return
     try:
         for key in keys:
             with contextlib.suppress(ValueError):  # a reset or the cool-off removed it: nothing to give back

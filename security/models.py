@@ -46,3 +46,24 @@ class StaffAction(models.Model):
         from .staff_actions import label_of  # staff_actions records through audit, which imports this module
 
         return label_of(self)
+
+
+class SignInAttemptCount(models.Model):
+    """The sign-in attempts one (email, client address) pair has taken within its cool-off,
+    counted here only while the shared cache (Redis) is unavailable (security.lockout).
+    An attempt is taken before its password is checked, by one upsert on the pair's row,
+    so guesses in flight together cannot all be checked. A row past `expires_at` counts
+    nothing: the pair's next attempt starts it again at 1."""
+
+    key = models.CharField(max_length=100, primary_key=True, help_text="axes' cache key of the pair (axes-<sha256>).")
+    # Both as sign-in read them (no email: empty), so axes_reset_username and _ip find the row.
+    username = models.TextField(blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True, verbose_name="IP address")
+    attempts = models.PositiveIntegerField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "sign_in_attempt_counts"
+
+    def __str__(self):
+        return f"{self.username} from {self.ip_address}: {self.attempts}"

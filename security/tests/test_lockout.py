@@ -1,6 +1,8 @@
-"""Lockout on the three sign-in doors (django-axes, counters in the cache): 5 failures
-for one email from one client address within 15 minutes lock that pair for 15 minutes."""
+"""Lockout on the three sign-in doors (django-axes, counters in the cache, in PostgreSQL
+while the cache is unavailable): 5 failures for one email from one client address within
+15 minutes lock that pair for 15 minutes."""
 
+import io
 import os
 import subprocess
 import sys
@@ -9,12 +11,19 @@ from datetime import timedelta
 
 import pytest
 import redis
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
+from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.factories import DEFAULT_PASSWORD, UserFactory
+from accounts.models import User
 from alerts.models import Incident
+from conftest import in_threads
+from security.models import SignInAttemptCount
 
 pytestmark = pytest.mark.django_db
 
@@ -206,3 +215,94 @@ def test_a_right_password_that_does_not_sign_in_takes_no_attempt_for_good(client
     refused = [admin_login(client, customer.email, DEFAULT_PASSWORD).status_code for _ in range(5)]
     assert refused == [200] * 5  # the admin's form again: not a staff account
     assert signed_in(login_page, login_page(client, customer.email, DEFAULT_PASSWORD))
+
+
+@pytest.fixture
+def cache_down(settings):
+    """The shared cache is a Redis where nothing listens: every call to it raises RedisError
+    (the real backend, core.cache), so the lockout counts in PostgreSQL."""
+    settings.CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+    AxesProxyHandler.get_implementation(force=True)  # axes keeps its handler across requests
+    yield
+    AxesProxyHandler.get_implementation(force=True)
+
+
+@pytest.fixture
+def passwords_checked(monkeypatch):
+    """Every password the sign-in checked (ModelBackend calls User.check_password)."""
+    checked = []
+    check_password = User.check_password
+
+    def counted(user, raw_password):
+        checked.append(raw_password)
+        return check_password(user, raw_password)
+
+    monkeypatch.setattr(User, "check_password", counted)
+    return checked
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_with_the_cache_down_simultaneous_guesses_get_five_passwords_checked_not_twelve(cache_down, passwords_checked):
+    """Each guess takes its attempt from the pair's row in PostgreSQL before its password is
+    checked; counted after the check (axes' database handler), all twelve were checked."""
+    victim = UserFactory(email="victim@example.com")
+    guesses = [f"guess-{n}" for n in range(12)]
+    codes, errors = in_threads(
+        [lambda guess=guess: login_page(Client(), victim.email, guess).status_code for guess in guesses]
+    )
+    assert not errors, errors
+    assert len(passwords_checked) == 5, passwords_checked
+    assert sorted(codes) == [200] * 4 + [429] * 8  # the fifth failure answers 429 too
+    assert login_page(Client(), victim.email, DEFAULT_PASSWORD).status_code == 429
+    assert len(passwords_checked) == 5
+
+
+def test_with_the_cache_down_five_failures_lock_and_the_sixth_is_not_checked(
+    client, victim, cache_down, passwords_checked
+):
+    assert fail(login_page, client, victim.email, 5) == [200] * 4 + [429]
+    assert admin_login(client, victim.email, DEFAULT_PASSWORD).status_code == 429
+    assert len(passwords_checked) == 5
+    assert SignInAttemptCount.objects.get().attempts == 5  # the refused attempt took nothing
+
+
+def test_with_the_cache_down_a_right_password_refused_at_the_staff_door_gives_its_attempt_back(client, cache_down):
+    customer = UserFactory(email="customer@example.com", is_staff=False)
+    fail(login_page, client, customer.email, 3)
+    refused = [admin_login(client, customer.email, DEFAULT_PASSWORD).status_code for _ in range(3)]
+    assert refused == [200] * 3  # the admin's form again: not a staff account
+    assert fail(login_page, client, customer.email, 1) == [200]  # four attempts kept, not seven
+    assert signed_in(login_page, login_page(client, customer.email, DEFAULT_PASSWORD))
+
+
+def test_with_the_cache_down_a_success_resets_the_pair(client, victim, cache_down):
+    fail(api_token, client, victim.email, 4)
+    assert signed_in(api_token, api_token(client, victim.email, DEFAULT_PASSWORD))
+    assert fail(login_page, client, victim.email, 4) == [200] * 4
+    assert signed_in(login_page, login_page(client, victim.email, DEFAULT_PASSWORD))
+    assert not SignInAttemptCount.objects.exists()
+
+
+def test_with_the_cache_down_the_lockout_lifts_after_the_cool_off(client, victim, cache_down):
+    fail(login_page, client, victim.email, 5)
+    assert login_page(client, victim.email, DEFAULT_PASSWORD).status_code == 429
+    SignInAttemptCount.objects.update(expires_at=timezone.now())  # as if the 15 minutes had passed
+    assert fail(login_page, client, victim.email, 4) == [200] * 4  # a fresh count: five again
+    assert signed_in(login_page, login_page(client, victim.email, DEFAULT_PASSWORD))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["axes_reset_username", "victim@example.com"],
+        ["axes_reset_ip", "127.0.0.1"],
+        ["axes_reset_ip_username", "127.0.0.1", "victim@example.com"],
+    ],
+    ids=lambda command: command[0],
+)
+def test_with_the_cache_down_a_reset_lifts_the_lockout(client, victim, cache_down, command):
+    fail(login_page, client, victim.email, 5)
+    assert login_page(client, victim.email, DEFAULT_PASSWORD).status_code == 429
+    call_command(*command, stdout=io.StringIO())
+    assert signed_in(login_page, login_page(client, victim.email, DEFAULT_PASSWORD))
