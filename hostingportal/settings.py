@@ -442,7 +442,7 @@ AXES_RESET_ON_SUCCESS = True
 # 15 minutes from the fifth failure, not from the latest refused attempt: otherwise an
 # attacker could keep a customer locked out for as long as they keep guessing.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_ENABLE_ADMIN = False  # axes' tables hold counts only while the cache is unavailable
+AXES_ENABLE_ADMIN = False  # axes' tables are unused (security.SignInAttemptCount counts during an outage)
 AXES_VERBOSE = False
 LOCKOUT_BURST_THRESHOLD = env.int("LOCKOUT_BURST_THRESHOLD", default=10)  # lockouts in 15 minutes that alert staff
 if DEBUG:
