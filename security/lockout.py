@@ -5,7 +5,10 @@ counters live in the default cache (Redis in production, shared by every web nod
 while that cache is unavailable they are counted in PostgreSQL (security.lockout_database,
 one row per pair), the same way: each sign-in takes its attempt atomically before its
 password is checked, so during an outage too at most five passwords are checked per pair
-in 15 minutes, however many guesses arrive together, and no one is refused wholesale.
+in 15 minutes, however many guesses arrive together, and no one is refused wholesale. A
+lockout counted in the cache is written to the database as well, so it holds if the cache
+fails during it. The two stores' counts below the limit are not merged: a pair whose cache
+fails (or returns) part-way through its five may get up to five more in the other store.
 This module holds what axes calls back: the handler that counts, the email it counts
 by, the page or JSON it answers with, and the alert for a burst of lockouts."""
 
@@ -57,7 +60,9 @@ class CacheOrDatabaseAxesHandler(AbstractAxesHandler, AxesBaseHandler):
 
     A count taken in the database during an outage is not seen by the cache once it is
     back (and the reverse): for those 15 minutes a guesser may get up to twice five tries,
-    never more, and no customer is locked out by the outage itself."""
+    never more, and no customer is locked out by the outage itself. A lockout itself is
+    written to both stores (`user_login_failed`), so a locked pair stays locked whichever
+    store answers next."""
 
     def __init__(self):
         self.in_cache = AxesCacheHandler()
@@ -121,6 +126,16 @@ class CacheOrDatabaseAxesHandler(AbstractAxesHandler, AxesBaseHandler):
                 logger.warning("lockout_cool_off_not_renewed cache_error=%r", exc)
         request.axes_failures_since_start = counted
         if counted >= get_failure_limit(request, credentials):
+            if not request.axes_attempt_in_database:
+                # Written down in the database too, so that a lockout counted in the cache
+                # holds if the cache fails during it (the database would start at nought).
+                lockout_database.attempts_locked_out(
+                    keys,
+                    username=get_client_username(request, credentials) or "",
+                    ip_address=request.axes_ip_address,
+                    limit=counted,
+                    cool_off=get_cool_off(request),
+                )
             request.axes_locked_out = True
             request.axes_credentials = credentials
             user_locked_out.send(
@@ -170,10 +185,15 @@ def attempt_take_in_cache(keys, limit, timeout):
     counts = [attempt_count_up(key, timeout) for key in keys]
     if max(counts) <= limit:
         return max(counts)
-    for key in keys:
-        # A sign-in that succeeded meanwhile deleted the count: nothing to give back then.
-        with contextlib.suppress(ValueError):
-            cache.decr(key)
+    try:
+        for key in keys:
+            # A sign-in that succeeded meanwhile deleted the count: nothing to give back then.
+            with contextlib.suppress(ValueError):
+                cache.decr(key)
+    except RedisError as exc:
+        # The refusal stands (the count decided it); a count left one too high only keeps a
+        # locked pair locked. Raised, it sent this guess to the database's count instead.
+        logger.warning("lockout_refusal_not_given_back cache_error=%r", exc)
     return None
 
 

@@ -94,6 +94,17 @@ def attempts_cool_off_renew(keys, cool_off):
     SignInAttemptCount.objects.filter(key__in=keys).update(expires_at=timezone.now() + cool_off)
 
 
+def attempts_locked_out(keys, *, username, ip_address, limit, cool_off):
+    """A pair locked out in the cache is locked here as well, for the same cool-off: if the
+    cache fails during the lockout the guesses it then refuses are refused here too, instead
+    of starting again at nought."""
+    until = timezone.now() + cool_off
+    for key in keys:
+        SignInAttemptCount.objects.update_or_create(
+            key=key, defaults={"username": username, "ip_address": ip_address, "attempts": limit, "expires_at": until}
+        )
+
+
 def attempts_counted(keys) -> int:
     """The highest count among `keys` still within its cool-off (0 if none)."""
     counted = SignInAttemptCount.objects.filter(key__in=keys, expires_at__gt=timezone.now())

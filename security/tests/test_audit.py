@@ -66,7 +66,7 @@ def test_the_staff_audit_shows_what_was_done_the_object_as_a_link_and_portal_tim
     StaffAction.objects.filter(pk=record.pk).update(created_at=at)
     client.force_login(staff)
     listing = client.get("/admin/security/staffaction/").text
-    assert "<td class=\"field-done\">Unsuspend</td>" in listing
+    assert '<td class="field-done">Unsuspend</td>' in listing
     assert f'href="/admin/servers/server/{server.pk}/change/"' in listing
     assert "2 Dec 2026, 05:00" in listing
     page = client.get(f"/admin/security/staffaction/{record.pk}/change/").text

@@ -306,3 +306,61 @@ def test_with_the_cache_down_a_reset_lifts_the_lockout(client, victim, cache_dow
     assert login_page(client, victim.email, DEFAULT_PASSWORD).status_code == 429
     call_command(*command, stdout=io.StringIO())
     assert signed_in(login_page, login_page(client, victim.email, DEFAULT_PASSWORD))
+
+
+@pytest.fixture
+def shared_redis_cache(settings):
+    """The shared cache is a real Redis (keys under a prefix of the test's own)."""
+    prefix = f"lockout-{os.getpid()}-{time.monotonic_ns()}"
+    settings.CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": prefix}}
+    shared = redis.Redis.from_url(REDIS_URL)
+    yield shared
+    for key in shared.scan_iter(f"{prefix}:*"):
+        shared.delete(key)
+
+
+@pytest.mark.django_db
+def test_a_pair_locked_in_the_cache_stays_locked_when_one_cache_command_fails(
+    shared_redis_cache, passwords_checked, monkeypatch
+):
+    """The reviewer's finding: a refused guess whose give-back (INCRBY -1) got no answer was
+    counted again in the database, from nought, and five more passwords were checked."""
+    victim = UserFactory(email="victim-mid@example.com")
+    client = Client(REMOTE_ADDR="198.51.100.77")
+
+    def guess(n):
+        return client.post("/accounts/login/", {"username": victim.email, "password": f"guess-{n}"}).status_code
+
+    assert [guess(n) for n in range(6)] == [200] * 4 + [429, 429]  # locked in Redis
+    assert len(passwords_checked) == 5
+    send = redis.connection.AbstractConnection.send_packed_command
+    failed = []
+
+    def one_lost_reply(connection, command, *args, **kwargs):  # at the driver: Redis answers all but one
+        packed = b"".join(command) if isinstance(command, list) else command
+        if not failed and b"INCRBY" in packed and b"-1" in packed:
+            failed.append(packed)
+            raise redis.exceptions.ConnectionError("one lost reply")
+        return send(connection, command, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", one_lost_reply)
+    assert [guess(n) for n in range(6, 12)] == [429] * 6
+    assert failed and len(passwords_checked) == 5
+    assert client.post("/accounts/login/", {"username": victim.email, "password": DEFAULT_PASSWORD}).status_code == 429
+
+
+@pytest.mark.django_db
+def test_a_pair_locked_in_the_cache_stays_locked_when_the_cache_goes_down(
+    shared_redis_cache, passwords_checked, settings
+):
+    victim = UserFactory(email="victim-down@example.com")
+    client = Client(REMOTE_ADDR="198.51.100.78")
+
+    def guess(n):
+        return client.post("/accounts/login/", {"username": victim.email, "password": f"guess-{n}"}).status_code
+
+    assert [guess(n) for n in range(5)] == [200] * 4 + [429]
+    settings.CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+    assert [guess(n) for n in range(5, 10)] == [429] * 5
+    assert len(passwords_checked) == 5
+    assert client.post("/accounts/login/", {"username": victim.email, "password": DEFAULT_PASSWORD}).status_code == 429
