@@ -22,7 +22,8 @@ catch `redis.exceptions.RedisError`.
 creates this window's count if missing, increments it and reads the previous
 window's, where Django's add, incr (EXISTS then INCRBY) and get took four. The
 keys are the cache's own (KEY_PREFIX, VERSION), so `cache.decr` and `cache.get`
-of the same key still work.
+of the same key still work. A Redis that refuses scripts (an ACL without EVAL, some
+managed offerings) is counted with the three commands instead, after one warning.
 """
 
 import logging
@@ -32,6 +33,7 @@ import time
 from django.conf import settings
 from django.core.cache.backends import redis as django_redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger("core.cache")
@@ -134,13 +136,24 @@ class RedisCache(django_redis.RedisCache):
         super().__init__(server, {**params, "OPTIONS": bounded})
         self._class = KeptClientRedisCacheClient
 
+    scripts_refused = False  # set on an instance (one per thread) whose Redis refused the script
+
     def window_count_up(self, current_key, previous_key, timeout, version=None):
-        """See `window_count_up` below: one round trip."""
-        return self._cache.window_count_up(
-            self.make_and_validate_key(current_key, version=version),
-            self.make_and_validate_key(previous_key, version=version),
-            self.get_backend_timeout(timeout),
-        )
+        """See `window_count_up` below: one round trip, or three where Redis runs no scripts."""
+        if not self.scripts_refused:
+            try:
+                return self._cache.window_count_up(
+                    self.make_and_validate_key(current_key, version=version),
+                    self.make_and_validate_key(previous_key, version=version),
+                    self.get_backend_timeout(timeout),
+                )
+            except ResponseError as exc:
+                # An ACL without EVAL/EVALSHA, or a managed Redis with scripting off: an answer,
+                # not an outage, so the breaker stays shut and the throttles would have let every
+                # request through. The commands below need no script.
+                logger.warning("cache_scripts_refused counting_with=add,incr,get error=%r", exc)
+                self.scripts_refused = True
+        return window_count_up_in_commands(self, current_key, previous_key, timeout, version=version)
 
 
 def window_count_up(cache, current_key, previous_key, timeout):
@@ -152,5 +165,10 @@ def window_count_up(cache, current_key, previous_key, timeout):
     count_up_in_one_trip = getattr(cache, "window_count_up", None)
     if count_up_in_one_trip is not None:
         return count_up_in_one_trip(current_key, previous_key, timeout)
-    cache.add(current_key, 0, timeout=timeout)
-    return cache.incr(current_key), cache.get(previous_key, 0)
+    return window_count_up_in_commands(cache, current_key, previous_key, timeout)
+
+
+def window_count_up_in_commands(cache, current_key, previous_key, timeout, version=None):
+    """The same with the cache API's add, incr and get: each atomic, the count never read and written back."""
+    cache.add(current_key, 0, timeout=timeout, version=version)
+    return cache.incr(current_key, version=version), cache.get(previous_key, 0, version=version)

@@ -140,3 +140,26 @@ def test_requests_at_the_same_moment_spend_one_budget_in_redis(settings):
     for thread in threads:
         thread.join(10)
     assert len(answers) == 24 and answers.count(True) == 6, answers.count(True)
+
+
+@pytest.fixture
+def redis_without_scripts(settings, redis_cache):
+    """Our Redis cache signed in as a user whose ACL forbids scripts, as some managed Redis do."""
+    prefix, raw = redis_cache
+    user = f"no-scripts-{uuid.uuid4().hex[:8]}"
+    raw.execute_command("ACL", "SETUSER", user, "on", "nopass", "~*", "&*", "+@all", "-@scripting")
+    try:
+        address = REDIS_URL.split("://", 1)[1]
+        settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://{user}:@{address}"}}
+        yield prefix, raw
+    finally:
+        raw.execute_command("ACL", "DELUSER", user)
+
+
+@needs_redis
+def test_a_redis_that_refuses_scripts_still_throttles(redis_without_scripts, caplog):
+    """An ACL's refusal is an answer, not an outage: the throttle fails open on RedisError, so
+    without another way to count every request would have passed."""
+    allowed = [ask(MINUTE_START + 1 + n)[0] for n in range(8)]
+    assert allowed == [True] * 6 + [False, False]
+    assert "cache_scripts_refused" in caplog.text
