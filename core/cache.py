@@ -52,6 +52,8 @@ CACHE_OPERATIONS = (
     "delete_many",
     "clear",
     "window_count_up",
+    "index_add",
+    "index_members",
 )
 
 # KEYS[1] this window's count, created at 0 for ARGV[1] seconds if missing; KEYS[2] the previous window's.
@@ -91,6 +93,22 @@ class KeptClientRedisCacheClient(django_redis.RedisCacheClient):
         # EVALSHA; after a Redis restart emptied its script cache, redis-py loads the script again by itself.
         current, previous = self._window_script(keys=[current_key, previous_key], args=[timeout], client=client)
         return current, 0 if previous is None else self._serializer.loads(previous)
+
+    def index_add(self, index_keys, member, timeout):
+        # Each index a sorted set of members scored by when they expire: expired ones dropped, this
+        # one added or renewed, the set kept `timeout` past its latest add. MULTI/EXEC, not a script:
+        # one round trip, atomic, and a Redis that refuses scripts (an ACL) still runs it.
+        now = time.time()
+        pipeline = self.get_client(index_keys[0], write=True).pipeline(transaction=True)
+        for index_key in index_keys:
+            pipeline.zremrangebyscore(index_key, "-inf", now)
+            pipeline.zadd(index_key, {member: now + timeout})
+            pipeline.expire(index_key, timeout)
+        pipeline.execute()
+
+    def index_members(self, index_key):
+        client = self.get_client(index_key)
+        return [member.decode() for member in client.zrangebyscore(index_key, f"({time.time()}", "+inf")]
 
     def failed(self, operation, exc):
         with self._skip_lock:
@@ -155,6 +173,14 @@ class RedisCache(django_redis.RedisCache):
                 self.scripts_refused = True
         return window_count_up_in_commands(self, current_key, previous_key, timeout, version=version)
 
+    def index_add(self, index_keys, member, timeout, version=None):
+        """See `index_add` below: one round trip for all the indexes."""
+        keys = [self.make_and_validate_key(key, version=version) for key in index_keys]
+        return self._cache.index_add(keys, member, self.get_backend_timeout(timeout))
+
+    def index_members(self, index_key, version=None):
+        return self._cache.index_members(self.make_and_validate_key(index_key, version=version))
+
 
 def window_count_up(cache, current_key, previous_key, timeout):
     """Add one to the count at `current_key` (created at 0 to live `timeout` seconds if missing)
@@ -172,3 +198,29 @@ def window_count_up_in_commands(cache, current_key, previous_key, timeout, versi
     """The same with the cache API's add, incr and get: each atomic, the count never read and written back."""
     cache.add(current_key, 0, timeout=timeout, version=version)
     return cache.incr(current_key, version=version), cache.get(previous_key, 0, version=version)
+
+
+def index_add(cache, index_keys, member, timeout):
+    """Add `member` (a string, e.g. another key) to each of `index_keys` for `timeout` seconds,
+    renewing it if there already: an index of keys that Redis cannot otherwise look up (a
+    hash of what they count). Members past their time drop out. One round trip on our Redis
+    cache, atomic per index; on any other backend (locmem in development, one process) a get
+    and a set, where two adds at once may lose one."""
+    add_in_one_trip = getattr(cache, "index_add", None)
+    if add_in_one_trip is not None:
+        return add_in_one_trip(index_keys, member, timeout)
+    now = time.time()
+    for index_key in index_keys:
+        members = {m: until for m, until in cache.get(index_key, {}).items() if until > now}
+        members[member] = now + timeout
+        cache.set(index_key, members, timeout=timeout)
+    return None
+
+
+def index_members(cache, index_key):
+    """The members of `index_key` (index_add) whose time has not passed."""
+    members_in_one_trip = getattr(cache, "index_members", None)
+    if members_in_one_trip is not None:
+        return members_in_one_trip(index_key)
+    now = time.time()
+    return [member for member, until in cache.get(index_key, {}).items() if until > now]
