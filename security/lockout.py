@@ -13,6 +13,7 @@ This module holds what axes calls back: the handler that counts, the email it co
 by, the page or JSON it answers with, and the alert for a burst of lockouts."""
 
 import contextlib
+import hashlib
 import logging
 from datetime import UTC, timedelta
 
@@ -27,6 +28,7 @@ from axes.helpers import (
     get_credentials,
     get_failure_limit,
 )
+from axes.models import AccessAttempt
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.core.cache import cache
@@ -37,6 +39,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from alerts.services import incident_open
+from core.cache import index_add, index_members
 
 from . import lockout_database
 
@@ -78,6 +81,8 @@ class CacheOrDatabaseAxesHandler(AbstractAxesHandler, AxesBaseHandler):
         keys = get_client_cache_keys(request, credentials)
         limit = get_failure_limit(request, credentials)
         try:
+            # Indexed before it is taken: an index that failed after the take would count it twice.
+            pairs_index_add(keys, get_client_username(request, credentials), request.axes_ip_address, request)
             counted, in_database = attempt_take_in_cache(keys, limit, get_cache_timeout(request)), False
         except RedisError as exc:
             logger.warning("lockout_counts_in_database call=is_allowed cache_error=%r", exc)
@@ -160,14 +165,14 @@ class CacheOrDatabaseAxesHandler(AbstractAxesHandler, AxesBaseHandler):
         return self.in_cache.user_logged_out(sender, request, user, **kwargs)  # a log line: no count
 
     def reset_attempts(self, *, ip_address=None, username=None, ip_or_username=False):
-        """Both stores: a reset (e.g. axes_reset) must clear what either counted."""
+        """Both stores: a reset (axes_reset and its _ip, _username and _ip_username forms)
+        must lift what either counted, the email read as sign-in reads it."""
+        username = lockout_database.email_as_counted(username)
         cleared = lockout_database.attempts_clear(
             ip_address=ip_address, username=username, ip_or_username=ip_or_username
         )
         try:
-            cleared += self.in_cache.reset_attempts(
-                ip_address=ip_address, username=username, ip_or_username=ip_or_username
-            )
+            cleared += pairs_in_cache_clear(ip_address=ip_address, username=username, ip_or_username=ip_or_username)
         except RedisError as exc:
             logger.warning("lockout_reset_cache_skipped cache_error=%r", exc)
         return cleared
@@ -177,6 +182,50 @@ class CacheOrDatabaseAxesHandler(AbstractAxesHandler, AxesBaseHandler):
 
     def post_delete_access_attempt(self, instance, **kwargs):
         """Nothing to do."""
+
+
+# A pair's count in the cache is keyed by a hash of (email, address), so a reset by email or by
+# address alone finds it through these indexes of the pairs counted per email, per address and
+# overall. An entry outlives its count's cool-off by the slack: the failure renews the count a
+# moment after its attempt renewed the entry.
+PAIRS_INDEX_ALL = "axes-pairs-all"
+PAIRS_INDEX_SLACK_SECONDS = 60
+
+
+def pairs_index_keys(*, username=None, ip_address=None):
+    """The indexes a pair of this email and address is listed in (both given), or the one to
+    read for that email or that address (one given)."""
+    index_keys = []
+    if username:
+        index_keys.append(f"axes-pairs-user:{hashlib.sha256(username.encode()).hexdigest()}")
+    if ip_address:
+        index_keys.append(f"axes-pairs-ip:{ip_address}")
+    return index_keys
+
+
+def pairs_index_add(keys, username, ip_address, request):
+    timeout = get_cache_timeout(request) + PAIRS_INDEX_SLACK_SECONDS
+    index_keys = [*pairs_index_keys(username=username, ip_address=ip_address), PAIRS_INDEX_ALL]
+    for key in keys:
+        index_add(cache, index_keys, key, timeout)
+
+
+def pairs_in_cache_clear(*, ip_address=None, username=None, ip_or_username=False) -> int:
+    """Delete the cache's counts of the pairs of that email and that address, of that email or
+    that address alone (or either, with `ip_or_username`), or of every pair when neither is
+    given. `username` as counted (lockout_database.email_as_counted)."""
+    if username and ip_address and not ip_or_username:
+        # The pair's own key, as axes computes it: found even if counted before the indexes existed.
+        keys = set(get_client_cache_keys(AccessAttempt(username=username, ip_address=ip_address)))
+    elif username or ip_address:
+        keys = set()
+        for index_key in pairs_index_keys(username=username, ip_address=ip_address):
+            keys.update(index_members(cache, index_key))
+    else:
+        keys = set(index_members(cache, PAIRS_INDEX_ALL))
+    cleared = sum(1 for key in keys if cache.delete(key))
+    logger.info("lockout_cache_reset pairs=%s", cleared)
+    return cleared
 
 
 def attempt_take_in_cache(keys, limit, timeout):

@@ -117,9 +117,16 @@ def attempts_reset(keys) -> int:
     return deleted
 
 
+def email_as_counted(username):
+    """An email as the lockout counts it (security.lockout.lockout_username): case and
+    surrounding spaces ignored. None stays None."""
+    return username.strip().lower() if isinstance(username, str) else username
+
+
 def attempts_clear(*, ip_address=None, username=None, ip_or_username=False) -> int:
     """axes_reset and its _ip / _username forms: the pairs of that address or that email
     (either, with `ip_or_username`), or all of them when neither is given."""
+    username = email_as_counted(username)
     rows = SignInAttemptCount.objects.all()
     if ip_or_username:
         rows = rows.filter(Q(ip_address=ip_address) | Q(username=username))
