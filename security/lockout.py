@@ -87,13 +87,7 @@ class CacheOrDatabaseAxesHandler(AbstractAxesHandler, AxesBaseHandler):
         except RedisError as exc:
             logger.warning("lockout_counts_in_database call=is_allowed cache_error=%r", exc)
             counted, in_database = (
-                lockout_database.attempts_take(
-                    keys,
-                    username=get_client_username(request, credentials) or "",
-                    ip_address=request.axes_ip_address,
-                    limit=limit,
-                    cool_off=get_cool_off(request),
-                ),
+                lockout_database.attempts_take(keys, limit=limit, **pair_in_database(request, credentials)),
                 True,
             )
         if counted is None:
@@ -134,13 +128,7 @@ class CacheOrDatabaseAxesHandler(AbstractAxesHandler, AxesBaseHandler):
             if not request.axes_attempt_in_database:
                 # Written down in the database too, so that a lockout counted in the cache
                 # holds if the cache fails during it (the database would start at nought).
-                lockout_database.attempts_locked_out(
-                    keys,
-                    username=get_client_username(request, credentials) or "",
-                    ip_address=request.axes_ip_address,
-                    limit=counted,
-                    cool_off=get_cool_off(request),
-                )
+                lockout_database.attempts_locked_out(keys, limit=counted, **pair_in_database(request, credentials))
             request.axes_locked_out = True
             request.axes_credentials = credentials
             user_locked_out.send(
@@ -226,6 +214,15 @@ def pairs_in_cache_clear(*, ip_address=None, username=None, ip_or_username=False
     cleared = sum(1 for key in keys if cache.delete(key))
     logger.info("lockout_cache_reset pairs=%s", cleared)
     return cleared
+
+
+def pair_in_database(request, credentials):
+    """What the pair's database row holds beside its count: its email and address, and the cool-off."""
+    return {
+        "username": get_client_username(request, credentials) or "",
+        "ip_address": request.axes_ip_address,
+        "cool_off": get_cool_off(request),
+    }
 
 
 def attempt_take_in_cache(keys, limit, timeout):
